@@ -1,0 +1,27 @@
+"""musicgen: compose folk tunes in ABC notation with a character-level LSTM.
+
+The public API. Importing it imports neither TensorFlow nor music21: the
+network itself is built only by :mod:`musicgen.model` (training).
+"""
+
+from .checkpoint import Checkpoint, CheckpointError, load, save
+from .config import ModelConfig, TrainConfig
+from .corpus import CorpusError, read_tunes, split_train_val, split_tunes
+from .engine import Engine
+from .vocab import UnknownCharacterError, Vocab
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "CorpusError",
+    "Engine",
+    "ModelConfig",
+    "TrainConfig",
+    "UnknownCharacterError",
+    "Vocab",
+    "load",
+    "read_tunes",
+    "save",
+    "split_train_val",
+    "split_tunes",
+]

@@ -1,0 +1,7 @@
+"""``python -m musicgen`` is the ``musicgen`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

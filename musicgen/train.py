@@ -1,0 +1,258 @@
+"""Train the character LSTM on ABC files: stateful, resumable, with early stopping.
+
+    musicgen train DATA... --out weights/mymodel [--resume] [--epochs N] [--batch-size B] ...
+    python -m musicgen.train DATA... --out weights/mymodel
+
+How: the training tunes (shuffled anew each epoch, deterministically) are joined
+into one text, cut into ``batch_size`` parallel streams, and the streams are fed
+``seq_len`` characters at a time to a stateful model, so the LSTM state carries
+from one window to the next as in the reference; the state is zeroed at the
+start of every epoch and around validation. Loss is sparse categorical
+cross-entropy (the same quantity as categorical cross-entropy on one-hot
+targets) in nats per character.
+
+After every epoch the full training state (weights and Adam's moments) is saved
+in the run folder (``runs/<name>`` by default) through a temporary file and a
+rename, then ``state.json`` is replaced to point at it; ``--resume`` continues
+from the last completed epoch. The best epoch by val loss is written to
+``--out`` as a self-describing checkpoint (weights without optimizer state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from . import checkpoint, corpus
+from .config import ModelConfig, TrainConfig
+from .vocab import Vocab
+
+
+class TrainError(RuntimeError):
+    """Training cannot start or resume as asked."""
+
+
+def stream_batches(ids: np.ndarray, n_streams: int, seq_len: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Cut ``ids`` into ``n_streams`` contiguous streams and yield (inputs, targets) windows.
+
+    Window ``t`` of every stream continues window ``t - 1`` of the same stream, which
+    is what lets a stateful LSTM carry its state across windows. The last window
+    may be shorter; characters beyond ``n_streams * stream_len`` are dropped.
+
+    >>> [x.tolist() for x, _ in stream_batches(np.arange(9), 2, 3)]
+    [[[0, 1, 2], [4, 5, 6]], [[3], [7]]]
+    """
+    stream_len = len(ids) // n_streams
+    if stream_len < 2:
+        raise TrainError(f"{len(ids)} characters are too few for {n_streams} streams: use more tunes or a smaller --batch-size")
+    streams = ids[: n_streams * stream_len].reshape(n_streams, stream_len)
+    for t in range(0, stream_len - 1, seq_len):
+        end = min(t + seq_len, stream_len - 1)
+        yield streams[:, t:end], streams[:, t + 1 : end + 1]
+
+
+def epoch_text(tunes: Sequence[str], seed: int, epoch: int) -> str:
+    """The training text of one epoch: the tunes in a shuffled order that depends on (seed, epoch) alone."""
+    order = np.random.default_rng([seed, epoch]).permutation(len(tunes))
+    return corpus.join_tunes(tunes[i] for i in order)
+
+
+def _run_epoch(model: Any, ids: np.ndarray, cfg: TrainConfig, train: bool, label: str) -> tuple[float, float]:
+    """One pass over ``ids``; returns the mean (loss in nats/char, accuracy) weighted by characters."""
+    import keras
+
+    from .model import reset_state
+
+    batches = list(stream_batches(ids, cfg.batch_size, cfg.seq_len))
+    bar = keras.utils.Progbar(len(batches), stateful_metrics=["loss", "acc"], unit_name="step")
+    reset_state(model)
+    total_loss = total_acc = 0.0
+    total_chars = 0
+    for step, (x, y) in enumerate(batches, 1):
+        run = model.train_on_batch if train else model.test_on_batch
+        loss, acc = run(x, y)
+        n = x.size
+        total_loss, total_acc, total_chars = total_loss + loss * n, total_acc + acc * n, total_chars + n
+        bar.update(step, [("loss", total_loss / total_chars), ("acc", total_acc / total_chars)])
+    reset_state(model)
+    print(f"  {label}: {total_loss / total_chars:.4f} nats/char, accuracy {total_acc / total_chars:.3f}", flush=True)
+    return total_loss / total_chars, total_acc / total_chars
+
+
+def _save_state(run_dir: Path, model: Any, state: dict[str, Any]) -> None:
+    """Save the resumable training state: the .keras file first, then state.json pointing at it."""
+    name = f"epoch-{state['epoch']:04d}.keras"
+    tmp = run_dir / f".tmp-{name}"
+    model.save(tmp)
+    tmp.replace(run_dir / name)
+    state = dict(state, keras_file=name)
+    checkpoint.write_atomic(run_dir / "state.json", json.dumps(state, indent=2).encode())
+    for old in run_dir.glob("epoch-*.keras"):
+        if old.name != name:
+            old.unlink()
+
+
+def train(
+    data: Sequence[str | Path],
+    out: str | Path,
+    model_cfg: ModelConfig = ModelConfig(),
+    cfg: TrainConfig = TrainConfig(),
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Train a model on the ABC files/folders in ``data``; write the best checkpoint to ``out``.
+
+    Returns the metrics dict that is also saved as the checkpoint's metrics.json.
+    """
+    import keras
+
+    from .model import build_model, named_weights, set_named_weights
+
+    out = Path(out)
+    run_dir = Path(run_dir) if run_dir else Path("runs") / out.name
+    tunes = corpus.read_tunes(data)
+    train_tunes, val_tunes = corpus.split_train_val(tunes, cfg.val_fraction)
+    if not val_tunes:
+        raise TrainError("need at least 2 tunes: one to train on and one to validate")
+    vocab = Vocab.from_text(corpus.join_tunes(tunes))
+    val_ids = vocab.encode(corpus.join_tunes(val_tunes))
+    data_info = {
+        "paths": [str(p) for p in data],
+        "tunes": len(tunes),
+        "train_tunes": len(train_tunes),
+        "val_tunes": len(val_tunes),
+        "train_chars": len(corpus.join_tunes(train_tunes)),
+        "val_chars": len(val_ids),
+    }
+
+    state: dict[str, Any] = {"epoch": 0, "history": [], "best_val_loss": None, "best_epoch": 0, "stale": 0,
+                             "learning_rate": cfg.learning_rate, "seconds": 0.0}
+    state_file = run_dir / "state.json"
+    if resume:
+        if not state_file.is_file():
+            raise TrainError(f"nothing to resume in {run_dir} (no state.json): start without --resume")
+        state = json.loads(state_file.read_text())
+        if _resumable(state["config"]) != _resumable(_run_config(model_cfg, cfg, vocab)):
+            raise TrainError(f"{run_dir} was started with other settings or data; resume with the same ones")
+        model = keras.models.load_model(run_dir / state["keras_file"])
+        print(f"resuming after epoch {state['epoch']} from {run_dir / state['keras_file']}", flush=True)
+    else:
+        if state_file.exists():
+            raise TrainError(f"{run_dir} holds an earlier run: add --resume to continue it, or remove the folder")
+        keras.utils.set_random_seed(cfg.seed)
+        model = build_model(model_cfg, len(vocab), batch_size=cfg.batch_size, stateful=True)
+        model.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=5.0),  # clip: LSTM gradients spike early
+            loss="sparse_categorical_crossentropy",
+            metrics=["sparse_categorical_accuracy"],
+        )
+    state["config"] = _run_config(model_cfg, cfg, vocab)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    print(f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
+          f"{model.count_params():,} parameters; run folder {run_dir}", flush=True)
+
+    while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
+        epoch = state["epoch"] + 1
+        model.optimizer.learning_rate.assign(state["learning_rate"])
+        print(f"epoch {epoch}/{cfg.epochs} (learning rate {state['learning_rate']:.2e})", flush=True)
+        started = time.perf_counter()
+        train_ids = vocab.encode(epoch_text(train_tunes, cfg.seed, epoch))
+        train_loss, train_acc = _run_epoch(model, train_ids, cfg, True, "train")
+        val_loss, val_acc = _run_epoch(model, val_ids, cfg, False, "val")
+        state["seconds"] += time.perf_counter() - started
+        state["history"].append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+                                 "val_loss": val_loss, "val_acc": val_acc,
+                                 "learning_rate": state["learning_rate"]})
+        state["epoch"] = epoch
+        if state["best_val_loss"] is None or val_loss < state["best_val_loss"]:
+            state.update(best_val_loss=val_loss, best_epoch=epoch, stale=0)
+            metrics = _metrics(state, data_info)
+            checkpoint.save(out, named_weights(model), vocab, model_cfg, cfg, metrics)
+            print(f"  best so far: saved {out}", flush=True)
+        else:
+            state["stale"] += 1
+            state["learning_rate"] *= cfg.lr_decay
+        _save_state(run_dir, model, state)
+
+    metrics = _metrics(state, data_info)
+    best = checkpoint.load(out)
+    checkpoint.save(out, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
+    print(f"done: best val loss {state['best_val_loss']:.4f} nats/char at epoch {state['best_epoch']}; "
+          f"weights in {out}", flush=True)
+    return metrics
+
+
+def _run_config(model_cfg: ModelConfig, cfg: TrainConfig, vocab: Vocab) -> dict[str, Any]:
+    return {"model": model_cfg.to_dict(), "train": cfg.to_dict(), "vocab": vocab.chars}
+
+
+def _resumable(run_config: dict[str, Any]) -> dict[str, Any]:
+    """What must not change on --resume: all but the stopping rules (epochs, patience may grow)."""
+    train = {k: v for k, v in run_config["train"].items() if k not in ("epochs", "patience")}
+    return dict(run_config, train=train)
+
+
+def _metrics(state: dict[str, Any], data_info: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"],
+        "epochs_run": state["epoch"],
+        "history": state["history"],
+        "train_seconds": round(state["seconds"], 1),
+        "hardware": f"{platform.processor() or platform.machine()}, {_cpu_count()} CPU cores",
+        "data": data_info,
+    }
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    m, t = ModelConfig(), TrainConfig()
+    p.add_argument("data", nargs="+", help="ABC files or folders of .abc files (folders are not recursed)")
+    p.add_argument("--out", required=True, help="folder for the trained checkpoint, e.g. weights/mymodel")
+    p.add_argument("--run-dir", help="folder for resumable training state (default: runs/<name of --out>)")
+    p.add_argument("--resume", action="store_true", help="continue a killed or finished run from its last epoch")
+    p.add_argument("--epochs", type=int, default=t.epochs, help=f"most epochs to train (default {t.epochs})")
+    p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"parallel streams (default {t.batch_size})")
+    p.add_argument("--seq-len", type=int, default=t.seq_len, help=f"characters per window (default {t.seq_len})")
+    p.add_argument("--learning-rate", type=float, default=t.learning_rate, help=f"Adam (default {t.learning_rate})")
+    p.add_argument("--patience", type=int, default=t.patience, help=f"early stopping (default {t.patience})")
+    p.add_argument("--val-fraction", type=float, default=t.val_fraction, help=f"default {t.val_fraction}")
+    p.add_argument("--seed", type=int, default=t.seed, help="random seed for weights and shuffling")
+    p.add_argument("--embedding-dim", type=int, default=m.embedding_dim, help=f"default {m.embedding_dim}")
+    p.add_argument("--lstm-units", type=int, default=m.lstm_units, help=f"default {m.lstm_units}")
+    p.add_argument("--lstm-layers", type=int, default=m.lstm_layers, help=f"default {m.lstm_layers}")
+    p.add_argument("--dropout", type=float, default=m.dropout, help=f"default {m.dropout}")
+
+
+def run(args: argparse.Namespace) -> int:
+    model_cfg = ModelConfig(args.embedding_dim, args.lstm_units, args.lstm_layers, args.dropout)
+    cfg = TrainConfig(batch_size=args.batch_size, seq_len=args.seq_len, learning_rate=args.learning_rate,
+                      epochs=args.epochs, patience=args.patience, val_fraction=args.val_fraction, seed=args.seed)
+    train(args.data, args.out, model_cfg, cfg, run_dir=args.run_dir, resume=args.resume)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m musicgen.train", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except (TrainError, corpus.CorpusError, checkpoint.CheckpointError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
