@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("musicgen.download", "download the Nottingham Music Database (ABC) and verify it"),
     "train": ("musicgen.train", "train a model on ABC files"),
     "score": ("musicgen.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
+    "card": ("musicgen.card", "write a checkpoint's model card and loss plot from its metrics"),
 }
 
 

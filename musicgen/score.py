@@ -38,15 +38,14 @@ class Fit:
         return self.nats / math.log(2)
 
 
-def training_tunes(ckpt: Checkpoint, data: Sequence[str | Path] | None = None) -> list[str]:
-    """The tunes this checkpoint was trained on (its recorded paths and split, or ``data``)."""
+def recorded_split(ckpt: Checkpoint, data: Sequence[str | Path] | None = None) -> tuple[list[str], list[str]]:
+    """The (train, val) tunes of this checkpoint: its recorded data paths and split, or ``data``."""
     recorded = ckpt.metrics.get("data", {})
     paths = list(data) if data else [_find(p) for p in recorded.get("paths", [])]
     if not paths:
         raise CheckpointError("this checkpoint does not record its training data: give --train-data")
     val_fraction = ckpt.train.val_fraction if ckpt.train else 0.1
-    train, _ = corpus.split_train_val(corpus.read_tunes(paths), val_fraction)
-    return train
+    return corpus.split_train_val(corpus.read_tunes(paths), val_fraction)
 
 
 def _find(recorded: str) -> Path:
@@ -96,6 +95,6 @@ def run(args: argparse.Namespace) -> int:
     for t in tunes:
         ckpt.vocab.check(t)
     lstm = model_fit(Engine(ckpt), tunes)
-    base = ngram_fit(training_tunes(ckpt, args.train_data), tunes, len(ckpt.vocab), args.order)
+    base = ngram_fit(recorded_split(ckpt, args.train_data)[0], tunes, len(ckpt.vocab), args.order)
     print(report([lstm, base], len(tunes)))
     return 0

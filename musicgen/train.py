@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -124,7 +125,7 @@ def train(
     vocab = Vocab.from_text(corpus.join_tunes(tunes))
     val_ids = vocab.encode(corpus.join_tunes(val_tunes))
     data_info = {
-        "paths": [str(p) for p in data],
+        "paths": [_portable(p) for p in data],
         "tunes": len(tunes),
         "train_tunes": len(train_tunes),
         "val_tunes": len(val_tunes),
@@ -189,6 +190,17 @@ def train(
     return metrics
 
 
+def _portable(path: str | Path) -> str:
+    """A data path as recorded in metrics.json: relative to the project root when that works
+    (``../shared/data/...``), so a checkpoint's card and score find the data in any clone."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rel = os.path.relpath(Path(path).resolve(), root)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return rel if (root / rel).exists() and rel.count("..") <= 1 else str(Path(path).resolve())
+
+
 def _run_config(model_cfg: ModelConfig, cfg: TrainConfig, vocab: Vocab) -> dict[str, Any]:
     return {"model": model_cfg.to_dict(), "train": cfg.to_dict(), "vocab": vocab.chars}
 
@@ -212,8 +224,6 @@ def _metrics(state: dict[str, Any], data_info: dict[str, Any]) -> dict[str, Any]
 
 
 def _cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
