@@ -37,7 +37,7 @@ def normalise_tune(text: str) -> str:
     - trailing spaces are stripped; blank lines inside the tune are dropped;
     - header fields lose the spaces after the colon (``X: 1`` becomes ``X:1``).
 
-    >>> normalise_tune("X: 1\r\nT:A tune  \n% a comment\nM:6/8\nK:G\nabc \\\ndef|\n\n")
+    >>> normalise_tune("X: 1\r\nT:A tune  \n% a comment\nM:6/8\nK:G\nabc\\\ndef|\n\n")
     'X:1\nT:A tune\nM:6/8\nK:G\nabc def|'
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
@@ -64,6 +64,7 @@ def split_tunes(text: str) -> list[str]:
     >>> split_tunes("no tunes here")
     []
     """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # so ^X: also matches after a lone CR (old Mac files)
     starts = [m.start() for m in _X_LINE.finditer(text)]
     tunes = []
     for begin, end in zip(starts, starts[1:] + [len(text)]):
@@ -111,7 +112,8 @@ def read_tunes(paths: Iterable[str | Path]) -> list[str]:
         tunes.extend(found)
     if not tunes:
         names = ", ".join(str(f) for f in files[:3])
-        raise CorpusError(f"no ABC tunes (lines starting with 'X:') in {names}; is this ABC notation?")
+        raise CorpusError(f"no ABC tunes in {names} (empty, or no line starts with 'X:'): "
+                          "give files in ABC notation, each tune starting with an X: line")
     return tunes
 
 
