@@ -166,7 +166,8 @@ def _check_shapes(weights: dict[str, np.ndarray], cfg: ModelConfig, vocab_size: 
         if tuple(weights[name].shape) != shape:
             raise CheckpointError(
                 f"{where}: weight {name} has shape {tuple(weights[name].shape)} but config.json and "
-                f"vocab.json ({vocab_size} characters) need {shape}: the files come from different models"
+                f"vocab.json ({vocab_size} characters) need {shape}: the files come from different models; "
+                "train again or restore the folder"
             )
 
 
