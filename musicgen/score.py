@@ -21,6 +21,7 @@ from . import checkpoint, corpus
 from .checkpoint import Checkpoint, CheckpointError
 from .engine import Engine
 from .ngram import KneserNey
+from .vocab import UnknownCharacterError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
     ckpt = checkpoint.load(args.weights)
     tunes = corpus.read_tunes(args.files)
     for t in tunes:
-        ckpt.vocab.check(t)
+        try:
+            ckpt.vocab.check(t)
+        except UnknownCharacterError as e:  # say which tune: the position counts from its X: line
+            raise UnknownCharacterError(t, e.unknown, where=f"tune {t.split(chr(10), 1)[0]}") from e
     lstm = model_fit(Engine(ckpt), tunes)
     base = ngram_fit(recorded_split(ckpt, args.train_data)[0], tunes, len(ckpt.vocab), args.order)
     print(report([lstm, base], len(tunes)))

@@ -12,7 +12,7 @@ names them.
 >>> v.encode("K:G é")
 Traceback (most recent call last):
 ...
-musicgen.vocab.UnknownCharacterError: 1 character(s) the model does not know: 'é' (U+00E9) at position 4
+musicgen.vocab.UnknownCharacterError: 1 character(s) the model does not know: 'é' (U+00E9) at position 4; remove or replace them
 """
 
 from __future__ import annotations
@@ -30,11 +30,13 @@ BASE_CHARS = frozenset(string.printable) - frozenset("\t\r\x0b\x0c")  # printabl
 class UnknownCharacterError(ValueError):
     """Text holds characters outside the vocabulary."""
 
-    def __init__(self, text: str, unknown: Sequence[str]) -> None:
+    def __init__(self, text: str, unknown: Sequence[str], where: str = "") -> None:
         first = {c: text.index(c) for c in unknown}
         shown = ", ".join(f"{c!r} (U+{ord(c):04X}) at position {first[c]}" for c in unknown[:10])
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-        super().__init__(f"{len(unknown)} character(s) the model does not know: {shown}{more}")
+        prefix = f"{where}: " if where else ""  # which text, when the caller checks several
+        super().__init__(f"{prefix}{len(unknown)} character(s) the model does not know: {shown}{more}; "
+                         "remove or replace them")
         self.unknown = list(unknown)
 
 

@@ -54,8 +54,13 @@ def test_unknown_characters_are_named_with_code_point_and_position() -> None:
 
 def test_many_unknown_characters_are_summarised() -> None:
     text = "".join(chr(0x3B1 + i) for i in range(14))  # 14 Greek letters
-    with pytest.raises(UnknownCharacterError, match=r"^14 character\(s\) .* and 4 more$"):
+    with pytest.raises(UnknownCharacterError, match=r"^14 character\(s\) .* and 4 more; remove or replace them$"):
         Vocab.from_text("").check(text)
+
+
+def test_the_error_can_say_which_text() -> None:
+    error = UnknownCharacterError("X:3\nT:\xe9", ["\xe9"], where="tune X:3")
+    assert str(error).startswith("tune X:3: 1 character(s) the model does not know: '\xe9' (U+00E9) at position 6;")
 
 
 def test_check_accepts_known_text() -> None:
