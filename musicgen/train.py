@@ -47,8 +47,8 @@ def stream_batches(ids: np.ndarray, n_streams: int, seq_len: int) -> Iterator[tu
     is what lets a stateful LSTM carry its state across windows. The last window
     may be shorter; characters beyond ``n_streams * stream_len`` are dropped.
 
-    >>> [x.tolist() for x, _ in stream_batches(np.arange(9), 2, 3)]
-    [[[0, 1, 2], [4, 5, 6]], [[3], [7]]]
+    >>> [x.tolist() for x, _ in stream_batches(np.arange(10), 2, 3)]
+    [[[0, 1, 2], [5, 6, 7]], [[3], [8]]]
     """
     stream_len = len(ids) // n_streams
     if stream_len < 2:
