@@ -78,7 +78,8 @@ def fetch(url: str, timeout: float = TIMEOUT_S, max_bytes: int = MAX_FILE_BYTES)
             announced = response.headers.get("Content-Length")
             expected = int(announced) if announced and announced.isdigit() else None
             if expected is not None and expected > max_bytes:
-                raise DownloadError(f"{url}: the server offers {expected:,} bytes, more than the {max_bytes:,} expected")
+                raise DownloadError(f"{url}: the server offers {expected:,} bytes, "
+                                    f"more than the {max_bytes:,} expected")
             parts: list[bytes] = []
             size = 0
             while chunk := response.read(CHUNK):
@@ -128,7 +129,8 @@ def download(
         for i, (name, digest) in enumerate(sorted(checksums.items()), 1):
             prefix = f"[{i}/{len(checksums)}] {name}"
             existing = directory / name
-            if existing.is_file() and sha256(existing.read_bytes()) == digest:
+            fits = existing.is_file() and existing.stat().st_size <= MAX_FILE_BYTES
+            if fits and sha256(existing.read_bytes()) == digest:
                 log(f"{prefix}: already present and verified")
                 continue
             data = fetch(base + urllib.parse.quote(name), timeout)
@@ -161,7 +163,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        description=__doc__.split("\n")[0])
     d.add_argument("dir", help="folder to put the .abc files in (created if needed)")
     d.add_argument("--base-url", default=BASE_URL, help=f"where the files are (default {BASE_URL})")
-    d.add_argument("--timeout", type=float, default=TIMEOUT_S, help=f"seconds per network wait (default {TIMEOUT_S:.0f})")
+    d.add_argument("--timeout", type=float, default=TIMEOUT_S,
+                   help=f"seconds per network wait (default {TIMEOUT_S:.0f})")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -79,7 +79,8 @@ def test_a_failed_save_leaves_the_old_checkpoint_whole(tmp_path: Path, monkeypat
 
 def test_save_refuses_weights_that_do_not_fit_the_config(tmp_path: Path, tiny_checkpoint: Checkpoint) -> None:
     with pytest.raises(CheckpointError, match="different models"):
-        checkpoint.save(tmp_path / "bad", tiny_checkpoint.weights, tiny_checkpoint.vocab, TINY_MODEL.replace(lstm_units=9))
+        checkpoint.save(tmp_path / "bad", tiny_checkpoint.weights, tiny_checkpoint.vocab,
+                        TINY_MODEL.replace(lstm_units=9))
     assert not (tmp_path / "bad").exists()
 
 
@@ -127,7 +128,8 @@ def test_weights_with_a_flipped_byte_are_corrupt(tiny_checkpoint: Checkpoint) ->
 def test_vocab_from_another_model(tiny_checkpoint: Checkpoint) -> None:
     assert tiny_checkpoint.path is not None
     Vocab.from_text("\xb0\xe9").save(tiny_checkpoint.path / "vocab.json")  # two characters more
-    with pytest.raises(CheckpointError, match=r"weight embedding has shape .* need .*: the files come from different models; train again"):
+    with pytest.raises(CheckpointError, match=r"weight embedding has shape .* need .*: "
+                                              r"the files come from different models; train again"):
         checkpoint.load(tiny_checkpoint.path)
 
 

@@ -165,7 +165,7 @@ def test_command_line_download_and_error(server: LocalServer, tmp_path: Path, mo
     target = tmp_path / "cli-data"
     assert cli.main(["data", "download", str(target), "--base-url", server.url, "--timeout", "5"]) == 0
     out = capsys.readouterr().out
-    assert "[14/14] xmas.abc" in out and f"14 files" in out and "verified in" in out
+    assert "[14/14] xmas.abc" in out and "14 files" in out and "verified in" in out
     assert len(list(target.glob("*.abc"))) == 14
 
     server.httpd.truncate.add("hpps.abc")  # type: ignore[attr-defined]

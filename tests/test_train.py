@@ -74,7 +74,8 @@ def test_training_writes_a_loadable_checkpoint_with_its_history(trained: dict[st
     assert saved["best_val_loss"] == min(h["val_loss"] for h in history)
     assert saved["data"]["tunes"] == 6 and saved["data"]["val_tunes"] == 1
     state = json.loads((trained["run"] / "state.json").read_text())
-    assert state["epoch"] == 2 and sorted(p.name for p in trained["run"].iterdir()) == ["epoch-0002.keras", "state.json"]
+    assert state["epoch"] == 2
+    assert sorted(p.name for p in trained["run"].iterdir()) == ["epoch-0002.keras", "state.json"]
 
 
 @pytest.mark.slow
