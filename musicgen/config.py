@@ -17,6 +17,7 @@ ValueError: ModelConfig has no field(s) units
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -75,3 +76,95 @@ class TrainConfig(_Config):
             raise ValueError("batch_size, seq_len and epochs must be positive")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError("val_fraction must be in (0, 1)")
+
+
+MAX_LENGTH = 5000  # characters one tune may have the model write: 4x the longest Nottingham tune
+MAX_CANDIDATES = 64  # tunes per call: keeps one call's time and memory bounded
+MAX_PRIMER = 20_000  # characters of primer ABC: a long tune is ~2,000
+MAX_TEMPERATURE = 5.0  # beyond this every character is near-equally likely: noise, not music
+
+_KEY = re.compile(
+    r"(?:[A-G][#b]? ?(?:maj|major|ion|ionian|m|min|minor|aeo|aeolian|mix|mixolydian|dor|dorian"
+    r"|phr|phrygian|lyd|lydian|loc|locrian)?|none|HP|Hp)",
+    re.IGNORECASE,
+)
+_METER = re.compile(r"C\|?|[1-9]\d?(?:\+[1-9]\d?)*/(?:1|2|4|8|16|32|64)")
+_UNIT = re.compile(r"1/(?:1|2|4|8|16|32|64)")
+_TUNE_TYPE = re.compile(r"[A-Za-z][A-Za-z '-]{0,29}")
+
+
+def check_header_value(field: str, value: str) -> None:
+    """Raise ValueError unless ``value`` is valid ABC for header ``field`` (K, M, L or R).
+
+    >>> check_header_value("K", "F#dor"), check_header_value("M", "C|"), check_header_value("L", "1/8")
+    (None, None, None)
+    >>> check_header_value("M", "6/7")
+    Traceback (most recent call last):
+    ...
+    ValueError: meter '6/7' is not an ABC meter: give beats/beat-length with a beat length of 1, 2, 4, 8, 16, 32 or 64 (e.g. 6/8, 3/4, 2+3/8) or C or C|
+    >>> check_header_value("K", "H")
+    Traceback (most recent call last):
+    ...
+    ValueError: key 'H' is not an ABC key: give a tonic A-G, optionally # or b, then optionally a mode (e.g. G, Em, F#m, Bb, Ador, Dmix)
+    """
+    pattern, what, hint = {
+        "K": (_KEY, "key", "give a tonic A-G, optionally # or b, then optionally a mode (e.g. G, Em, F#m, Bb, Ador, Dmix)"),
+        "M": (_METER, "meter", "give beats/beat-length with a beat length of 1, 2, 4, 8, 16, 32 or 64 "
+              "(e.g. 6/8, 3/4, 2+3/8) or C or C|"),
+        "L": (_UNIT, "unit note length", "give 1/ and a power of two up to 64 (e.g. 1/8, 1/4, 1/16)"),
+        "R": (_TUNE_TYPE, "tune type", "give a word or two in plain letters, at most 30 (e.g. jig, reel, slip jig)"),
+    }[field]
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not an ABC {what}: {hint}")
+
+
+@dataclass(frozen=True)
+class SampleConfig(_Config):
+    """What to generate: one call of :meth:`musicgen.sample.Generator.generate`.
+
+    Every field is checked here, so a bad value fails with a sentence before any
+    work is done. ``key``, ``meter``, ``unit_length`` and ``tune_type`` become the
+    header lines ``K:``, ``M:``, ``L:``, ``R:`` of the tune ("a jig in D" is
+    ``SampleConfig(tune_type="jig", key="D")``).
+    """
+
+    length: int = 1000  # most characters the model writes per tune; 99% of Nottingham tunes are shorter
+    temperature: float = 0.9  # below 1 favours the model's likelier choices: steadier tunes, still varied
+    top_k: int = 0  # sample among the k likeliest characters only; 0 = all of them
+    top_p: float = 1.0  # sample among the likeliest characters holding this much probability; 1.0 = all
+    seed_char: str | None = "X"  # the tune's first character; "X" starts a header, None = random per tune
+    rng: int = 0  # random seed: the same settings and seed give the same tunes, byte for byte
+    key: str | None = None  # K: line, e.g. "G", "Em", "Ador"; None = the model chooses
+    meter: str | None = None  # M: line, e.g. "6/8"; None = the model chooses (or the tune type's usual meter)
+    unit_length: str | None = None  # L: line, e.g. "1/8"; None = the model chooses or ABC's default
+    tune_type: str | None = None  # R: line, e.g. "jig", "reel", "hornpipe"; None = the model chooses
+    primer: str = ""  # ABC to continue (header lines and/or first bars); "" = start a new tune
+    n: int = 1  # candidate tunes, generated together in one batched pass
+    constrained: bool = False  # meter-aware decoding (keeps every bar the meter's length)
+
+    def __post_init__(self) -> None:
+        _check_int("length", self.length, 1, MAX_LENGTH, "characters")
+        _check_int("n", self.n, 1, MAX_CANDIDATES, "candidate tunes")
+        _check_int("rng", self.rng, 0, 2**63 - 1, "(a random seed)")
+        _check_int("top_k", self.top_k, 0, 1_000_000, "(0 turns it off)")
+        if not isinstance(self.temperature, (int, float)) or not 0.0 < self.temperature <= MAX_TEMPERATURE:
+            raise ValueError(
+                f"temperature must be above 0 and at most {MAX_TEMPERATURE} (got {self.temperature!r}); "
+                "for the single likeliest character at each step use top_k=1"
+            )
+        if not isinstance(self.top_p, (int, float)) or not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be above 0 and at most 1 (got {self.top_p!r}); 1 turns it off")
+        if self.seed_char is not None and (not isinstance(self.seed_char, str) or len(self.seed_char) != 1):
+            raise ValueError(f"seed_char must be one character or None for a random one (got {self.seed_char!r})")
+        for field, value in (("K", self.key), ("M", self.meter), ("L", self.unit_length), ("R", self.tune_type)):
+            if value is not None:
+                check_header_value(field, value)
+        if not isinstance(self.primer, str) or len(self.primer) > MAX_PRIMER:
+            raise ValueError(f"primer must be ABC text of at most {MAX_PRIMER:,} characters")
+        if not isinstance(self.constrained, bool):
+            raise ValueError(f"constrained must be True or False (got {self.constrained!r})")
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int, unit: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be a whole number from {lo:,} to {hi:,} {unit} (got {value!r})")

@@ -3,20 +3,36 @@
 No TensorFlow here: generation and scoring import this instead of the Keras
 model. The maths is Keras's LSTM (gates i, f, c, o; sigmoid recurrent
 activation, tanh activation) followed by the Dense softmax; dropout is off as
-at inference. ``tests/test_engine_golden.py`` checks it against Keras.
+at inference. ``tests/test_engine.py`` checks it against Keras.
+
+Speed comes from three rearrangements of the same maths, done once at load:
+
+- the embedding and the first layer's input projection fold into one table
+  (``embedding @ kernel + bias``): a row lookup per character;
+- every later layer's input and recurrent kernels stack into one matrix, and the
+  hidden states of all layers live side by side in one buffer ``[h0 | h1 | h2]``,
+  so layer i's input ``[h(i-1) new, h(i) old]`` is a contiguous slice: one matmul;
+- gates are reordered to (i, f, o, c) and the sigmoid gates' weights halved, so
+  ``sigmoid(x) = (tanh(x/2) + 1) / 2`` lets one ``tanh`` call serve all four.
+
+A :class:`Stepper` holds one run's state and scratch buffers and steps in place
+(no allocation per character). The engine itself holds weights only, so one
+engine serves many callers at once.
 
 >>> from musicgen.config import ModelConfig
 >>> from musicgen.vocab import Vocab
 >>> eng = Engine.random(ModelConfig(8, 4, 2, 0.0), Vocab.from_text(""), seed=0)
 >>> state = eng.initial_state(3)
 >>> probs, state = eng.step(np.array([0, 1, 2]), state)
->>> probs.shape, bool(np.allclose(probs.sum(axis=1), 1.0))
-((3, 100), True)
+>>> probs.shape == (3, len(eng.vocab)), bool(np.allclose(probs.sum(axis=1), 1.0))
+(True, True)
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import contextlib
+import functools
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -27,56 +43,54 @@ from .vocab import Vocab
 State = list[tuple[np.ndarray, np.ndarray]]  # (h, c) per layer, each (K, units)
 
 
-class Engine:
-    """Runs a checkpoint's network one character at a time for K streams at once.
+def _gates_ifoc(w: np.ndarray, u: int) -> np.ndarray:
+    """Reorder Keras's gate columns (i, f, c, o) to (i, f, o, c) and halve the sigmoid gates' part."""
+    i, f, c, o = (w[..., k * u : (k + 1) * u] for k in range(4))
+    return np.ascontiguousarray(np.concatenate([0.5 * i, 0.5 * f, 0.5 * o, c], axis=-1), dtype=np.float32)
 
-    It holds weights only, never a stream's state, so one engine can serve many
-    users at once: every call takes the state in and gives the new state back.
-    """
+
+class Engine:
+    """Runs a checkpoint's network one character at a time for K streams at once."""
 
     def __init__(self, ckpt: Checkpoint) -> None:
         w = {k: np.asarray(v, dtype=np.float32) for k, v in ckpt.weights.items()}
         self.vocab: Vocab = ckpt.vocab
         self.config: ModelConfig = ckpt.model
-        self.units = ckpt.model.lstm_units
+        self.units = u = ckpt.model.lstm_units
         self.layers = ckpt.model.lstm_layers
-        # The first layer's input projection is folded into the embedding table:
-        # embedding[id] @ kernel + bias is one row lookup per character.
-        self.input_table = w["embedding"] @ w["lstm_0/kernel"] + w["lstm_0/bias"]
-        self.kernels = [w[f"lstm_{i}/kernel"] for i in range(self.layers)]
-        self.recurrent = [w[f"lstm_{i}/recurrent_kernel"] for i in range(self.layers)]
-        self.biases = [w[f"lstm_{i}/bias"] for i in range(self.layers)]
-        self.dense_kernel = w["dense/kernel"]
-        self.dense_bias = w["dense/bias"]
+        self.input_table = _gates_ifoc(w["embedding"] @ w["lstm_0/kernel"] + w["lstm_0/bias"], u)
+        self.recurrent_0 = _gates_ifoc(w["lstm_0/recurrent_kernel"], u)
+        # layer i >= 1: [x, h] @ [[kernel], [recurrent]] is x @ kernel + h @ recurrent in one product
+        self.fused = [
+            _gates_ifoc(np.vstack([w[f"lstm_{i}/kernel"], w[f"lstm_{i}/recurrent_kernel"]]), u)
+            for i in range(1, self.layers)
+        ]
+        self.biases = [_gates_ifoc(w[f"lstm_{i}/bias"], u) for i in range(1, self.layers)]
+        self.dense_kernel = np.ascontiguousarray(w["dense/kernel"])
+        self.dense_bias = np.ascontiguousarray(w["dense/bias"])
 
     @classmethod
     def random(cls, cfg: ModelConfig, vocab: Vocab, seed: int = 0) -> "Engine":
         """An engine over random weights (for tests of the machinery, not of music)."""
-        rng = np.random.default_rng(seed)
-        shapes = weight_shapes(cfg, len(vocab))
-        weights = {k: rng.normal(0, 0.3, size=s).astype(np.float32) for k, s in shapes.items()}
-        return cls(Checkpoint(weights, vocab, cfg))
+        return cls(random_checkpoint(cfg, vocab, seed))
+
+    def stepper(self, k: int) -> "Stepper":
+        """Fresh working memory for ``k`` streams, all starting from the zero state."""
+        return Stepper(self, k)
 
     def initial_state(self, k: int) -> State:
         zeros = np.zeros((k, self.units), dtype=np.float32)
         return [(zeros.copy(), zeros.copy()) for _ in range(self.layers)]
 
     def step_logits(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        """Feed one character per stream; return next-character logits (K, vocab) and the new state."""
-        u = self.units
-        new_state: State = []
-        x = None
-        for i, (h, c) in enumerate(state):
-            z = self.input_table[ids] if i == 0 else x @ self.kernels[i] + self.biases[i]
-            z = z + h @ self.recurrent[i]
-            gate_i = _sigmoid(z[:, :u])
-            gate_f = _sigmoid(z[:, u : 2 * u])
-            cand = np.tanh(z[:, 2 * u : 3 * u])
-            gate_o = _sigmoid(z[:, 3 * u :])
-            c = gate_f * c + gate_i * cand
-            x = gate_o * np.tanh(c)
-            new_state.append((x, c))
-        return x @ self.dense_kernel + self.dense_bias, new_state
+        """Feed one character per stream; return next-character logits (K, vocab) and the new state.
+
+        The functional form (state in, new state out); loops that care about
+        speed use a :class:`Stepper`, which this wraps.
+        """
+        st = Stepper.from_state(self, state)
+        logits = st.step(np.asarray(ids)).copy()
+        return logits, st.state()
 
     def step(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """Feed one character per stream; return next-character probabilities (K, vocab) and the new state."""
@@ -85,11 +99,12 @@ class Engine:
 
     def feed(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """Feed a (K, T) block of characters; return the probabilities after the last one."""
-        probs = None
+        if ids.shape[1] == 0:
+            raise ValueError("feed needs at least one character")
+        st = Stepper.from_state(self, state)
         for t in range(ids.shape[1]):
-            probs, state = self.step(ids[:, t], state)
-        assert probs is not None, "feed needs at least one character"
-        return probs, state
+            logits = st.step(ids[:, t])
+        return softmax(logits), st.state()
 
     def log_likelihood(self, texts: Sequence[str], context: str = "\n\n") -> list[tuple[float, int]]:
         """Sum of natural-log probabilities of each text's characters, and their count.
@@ -106,17 +121,103 @@ class Engine:
             ids[row, : len(e)] = e
         lengths = np.array([len(e) for e in encoded])
         total = np.zeros(len(texts))
-        state = self.initial_state(len(texts))
-        rows = np.arange(len(texts))
+        st = self.stepper(len(texts))
         for t in range(longest - 1):
-            logits, state = self.step_logits(ids[:, t], state)
-            logp = log_softmax(logits)[rows, ids[:, t + 1]]
+            logp = log_prob_of(st.step(ids[:, t]), ids[:, t + 1])
             total += np.where((t + 1 >= n_ctx) & (t + 1 < lengths), logp, 0.0)
         return [(float(s), int(n - n_ctx)) for s, n in zip(total, lengths)]
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # same value as 1/(1+e^-x), no overflow warnings
+class Stepper:
+    """One run's state and scratch buffers for K streams, stepped in place.
+
+    ``step(ids)`` returns the logits buffer, which the next step overwrites:
+    copy it to keep it. Not shared between threads: make one per run.
+    """
+
+    def __init__(self, engine: Engine, k: int) -> None:
+        u, n = engine.units, engine.layers
+        self.engine = engine
+        self.k = k
+        self.h = np.zeros((k, n * u), dtype=np.float32)  # [h0 | h1 | ...]: see the module docstring
+        self.c = np.zeros((n, k, u), dtype=np.float32)
+        self.z = np.empty((k, 4 * u), dtype=np.float32)
+        self.tmp = np.empty((k, u), dtype=np.float32)
+        self.logits = np.empty((k, len(engine.vocab)), dtype=np.float32)
+
+    @classmethod
+    def from_state(cls, engine: Engine, state: State) -> "Stepper":
+        st = cls(engine, state[0][0].shape[0])
+        u = engine.units
+        for i, (h, c) in enumerate(state):
+            st.h[:, i * u : (i + 1) * u] = h
+            st.c[i] = c
+        return st
+
+    def state(self) -> State:
+        u = self.engine.units
+        return [(self.h[:, i * u : (i + 1) * u].copy(), self.c[i].copy()) for i in range(self.engine.layers)]
+
+    def select(self, rows: np.ndarray | Sequence[int]) -> "Stepper":
+        """A new stepper holding only these streams (in this order; a row may repeat)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        st = Stepper(self.engine, len(rows))
+        st.h[:] = self.h[rows]
+        st.c[:] = self.c[:, rows]
+        st.logits[:] = self.logits[rows]
+        return st
+
+    def step(self, ids: np.ndarray) -> np.ndarray:
+        """Feed one character id per stream; return the next-character logits (K, vocab)."""
+        e, u, z, tmp = self.engine, self.engine.units, self.z, self.tmp
+        for i in range(e.layers):
+            if i == 0:
+                np.matmul(self.h[:, :u], e.recurrent_0, out=z)
+                z += e.input_table[ids]
+            else:
+                np.matmul(self.h[:, (i - 1) * u : (i + 1) * u], e.fused[i - 1], out=z)
+                z += e.biases[i - 1]
+            np.tanh(z, out=z)
+            sig = z[:, : 3 * u]  # (i, f, o) as tanh(x/2): make them sigmoid(x) = (tanh(x/2) + 1) / 2
+            sig += 1.0
+            sig *= 0.5
+            c = self.c[i]
+            c *= z[:, u : 2 * u]  # f * c
+            np.multiply(z[:, :u], z[:, 3 * u :], out=tmp)  # i * candidate
+            c += tmp
+            h = self.h[:, i * u : (i + 1) * u]
+            np.tanh(c, out=h)
+            h *= z[:, 2 * u : 3 * u]  # o * tanh(c)
+        np.matmul(self.h[:, (e.layers - 1) * u :], e.dense_kernel, out=self.logits)
+        self.logits += e.dense_bias
+        return self.logits
+
+
+def random_checkpoint(cfg: ModelConfig, vocab: Vocab, seed: int = 0, scale: float = 0.3) -> Checkpoint:
+    """A checkpoint of random weights shaped for ``cfg`` (tests and benchmarks of the machinery)."""
+    rng = np.random.default_rng(seed)
+    shapes = weight_shapes(cfg, len(vocab))
+    weights = {k: rng.normal(0, scale, size=s).astype(np.float32) for k, s in shapes.items()}
+    return Checkpoint(weights, vocab, cfg)
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def blas_threads(n: int = 1) -> Iterator[None]:
+    """Limit the BLAS library to ``n`` threads inside the block.
+
+    A step's matrix products are tiny: spreading them over threads costs more in
+    hand-offs than it saves, many times more on a busy machine. The limit is
+    process-wide while the block runs (BLAS has no per-thread setting).
+    """
+    with _blas_controller().limit(limits=n, user_api="blas"):
+        yield
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -128,3 +229,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def log_prob_of(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Natural-log probability of ``ids[k]`` under ``softmax(logits[k])``, for every row k.
+
+    >>> float(np.exp(log_prob_of(np.array([[0.0, 0.0]]), np.array([1]))[0]))
+    0.5
+    >>> log_prob_of(np.array([[0.0, 1000.0]]), np.array([1]))  # no overflow
+    array([0.])
+    """
+    top = logits.max(axis=-1)
+    norm = np.log(np.exp(logits - top[:, None]).sum(axis=-1))
+    return logits[np.arange(len(ids)), ids] - top - norm
