@@ -118,6 +118,9 @@ def _keep_extra_files(old: Path, new: Path) -> None:
 def load(directory: str | Path | None = None) -> Checkpoint:
     """Load a checkpoint folder (default: the shipped Nottingham weights)."""
     directory = Path(directory) if directory is not None else DEFAULT_WEIGHTS
+    old = directory.with_name(f".{directory.name}.old")
+    if not directory.exists() and old.is_dir():  # a save was killed between its two renames
+        old.rename(directory)
     if not directory.is_dir():
         raise CheckpointError(
             f"no weights folder at {directory}: give --weights a folder written by 'musicgen train'"

@@ -72,7 +72,9 @@ def _run_epoch(model: Any, ids: np.ndarray, cfg: TrainConfig, train: bool, label
     from .model import reset_state
 
     batches = list(stream_batches(ids, cfg.batch_size, cfg.seq_len))
-    bar = keras.utils.Progbar(len(batches), stateful_metrics=["loss", "acc"], unit_name="step")
+    # A live bar on a terminal; one summary line per pass in a log file (no \r and colour codes).
+    bar = keras.utils.Progbar(len(batches), stateful_metrics=["loss", "acc"], unit_name="step",
+                              verbose=1 if sys.stdout.isatty() else 2)
     reset_state(model)
     total_loss = total_acc = 0.0
     total_chars = 0
@@ -90,6 +92,8 @@ def _run_epoch(model: Any, ids: np.ndarray, cfg: TrainConfig, train: bool, label
 def _save_state(run_dir: Path, model: Any, state: dict[str, Any]) -> None:
     """Save the resumable training state: the .keras file first, then state.json pointing at it."""
     name = f"epoch-{state['epoch']:04d}.keras"
+    for stale in run_dir.glob(".tmp-*.keras"):  # left by a run killed while saving
+        stale.unlink()
     tmp = run_dir / f".tmp-{name}"
     model.save(tmp)
     tmp.replace(run_dir / name)

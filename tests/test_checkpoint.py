@@ -77,6 +77,13 @@ def test_a_failed_save_leaves_the_old_checkpoint_whole(tmp_path: Path, monkeypat
     assert siblings(tmp_path / "ck") == []
 
 
+def test_a_save_killed_between_its_renames_is_recovered_on_load(tmp_path: Path) -> None:
+    saved = make_checkpoint(tmp_path / "m")
+    (tmp_path / "m").rename(tmp_path / ".m.old")  # the state a kill after the first rename leaves
+    loaded = checkpoint.load(tmp_path / "m")
+    assert loaded.vocab == saved.vocab and not (tmp_path / ".m.old").exists()
+
+
 def test_save_refuses_weights_that_do_not_fit_the_config(tmp_path: Path, tiny_checkpoint: Checkpoint) -> None:
     with pytest.raises(CheckpointError, match="different models"):
         checkpoint.save(tmp_path / "bad", tiny_checkpoint.weights, tiny_checkpoint.vocab,
