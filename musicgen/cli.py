@@ -1,5 +1,6 @@
 """The ``musicgen`` command: one sub-command per capability of the package.
 
+    musicgen generate --out DIR     compose tunes, one .abc file each (see musicgen.generate)
     musicgen data download DIR      fetch and verify the Nottingham ABC files
     musicgen train DATA --out DIR   train a model (see musicgen.train)
     musicgen score FILES            nats/char of a checkpoint beside an n-gram baseline
@@ -19,6 +20,7 @@ from typing import Sequence
 # sub-command -> (module, one-line help). Modules are imported only when needed,
 # so `musicgen generate` never pays for TensorFlow.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("musicgen.generate", "compose new tunes and write them as ABC files"),
     "data": ("musicgen.download", "download the Nottingham Music Database (ABC) and verify it"),
     "train": ("musicgen.train", "train a model on ABC files"),
     "score": ("musicgen.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),

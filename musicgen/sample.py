@@ -66,7 +66,7 @@ from .config import SampleConfig
 from .corpus import TUNE_END
 from .engine import Engine, blas_threads, log_prob_of
 from .prompt import FIELD_LINE, MAX_TITLE, Prompt, build_prompt
-from .vocab import Vocab
+from .vocab import UnknownCharacterError, Vocab
 
 UNTITLED = "Untitled"  # the title of a tune that has none
 
@@ -172,6 +172,11 @@ class Generator:
         """``cfg.n`` tunes, generated together; raises ValueError subclasses with a sentence on bad input."""
         if cfg.constrained and constraint is None:
             constraint = self._meter_constraint(cfg)
+        for where, text in (("the primer", cfg.primer.replace("\r", "\n").replace("\t", " ")),
+                            ("seed_char", cfg.seed_char or "")):  # tabs and CRs are normalised away
+            unknown = self.vocab.unknown(text)
+            if unknown:
+                raise UnknownCharacterError(text, unknown, where)
         prompt = build_prompt(cfg)
         self.vocab.check(prompt.head + prompt.tail)
         with blas_threads(1):
