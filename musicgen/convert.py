@@ -1,0 +1,424 @@
+"""ABC text -> music21 score -> note events: the reading half of "from ABC to sound".
+
+    parsed = parse(abc)                   # music21 under a time limit; InvalidABCError otherwise
+    parsed.score, parsed.abc, parsed.repairs, parsed.title, parsed.meter, parsed.key, parsed.tempo_bpm
+    events = to_events(parsed)            # melody + accompaniment as (pitch, start_beats, duration_beats, velocity)
+    midi = to_midi(abc)                   # bytes of a two-track .mid (see musicgen.export)
+    xml = to_musicxml(parsed)             # bytes of MusicXML (see musicgen.export)
+
+Beats are quarter notes everywhere (the MIDI convention), and so is ``tempo_bpm``:
+a jig at 110 dotted quarters a minute has ``tempo_bpm == 165``.
+
+**Errors.** Malformed ABC raises :class:`InvalidABCError` (a ``ValueError``) with
+``line`` (1-based, in the text given, or ``None``) and ``reason``, e.g.
+``line 7: unclosed chord '[' at column 12``. The text is first checked line by line
+(:mod:`musicgen.abccheck`); whatever music21 still refuses is pinned to a line by
+parsing ever shorter prefixes of the tune (a bisection, only on the error path).
+
+**Repairs.** A generated tune cut off at the length cap is repaired, not rejected:
+an unclosed chord is closed, an unfinished chord symbol, grace group or decoration
+and dangling ties or accidentals are dropped, and an unfinished last bar (no bar line
+at the end) is completed with a rest. Each repair is one sentence in ``Parsed.repairs``.
+
+**Time limit.** music21 is pure Python and some inputs make it crawl (``M:100000/1``
+runs for minutes; 20,000 notes take over 5 s). It runs in a helper thread; past the
+deadline an exception is raised inside that thread (``PyThreadState_SetAsyncExc``),
+which stops a Python loop at once, and the caller gets ``InvalidABCError``. This
+costs about 0.3 ms a call. A worker process would also stop C code, but a music21
+Score cannot be pickled without ``freezeThaw`` and the round trip measured 1.6-2.3 s
+a tune here (0.1-0.2 s for the parse itself), and a fresh process pays 1 s to import
+music21. The input is also bounded before music21 sees it (size, meter, note lengths).
+
+music21 is imported only when a function here runs, so ``import musicgen`` stays light.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+from . import abccheck
+from .abccheck import InvalidABCError
+
+if TYPE_CHECKING:  # music21 is imported lazily: see the module docstring
+    from music21 import stream
+
+DEFAULT_TIMEOUT = 5.0  # seconds for one parse, repairs and error bisection included
+MAX_BEATS = 4096  # quarter notes once repeats are played: about 20 minutes at 200 bpm
+GRACE_BEATS = 0.125  # a grace note lasts a 32nd note, taken from the note it ornaments
+EPS = 1e-6  # offsets are Fractions or floats: compare with a tolerance
+
+__all__ = ["DEFAULT_TIMEOUT", "Events", "InvalidABCError", "NoteEvent", "Parsed", "parse", "to_events",
+           "to_midi", "to_musicxml", "INSTRUMENTS"]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A tune music21 could read. ``abc`` is the text actually parsed (after repairs)."""
+
+    score: Any  # music21.stream.Score; treat as read-only: it may be cached and shared
+    abc: str
+    repairs: tuple[str, ...] = ()
+    title: str = ""
+    meter: str = "none"  # "6/8", "4/4" (also for M:C) or "none" for free meter
+    key: str = "C major"  # "G major", "A dorian", or "none"
+    tempo_bpm: float = 120.0  # quarter notes a minute: from Q:, else a default for the meter
+    tempo_from_abc: bool = False  # whether tempo_bpm came from a Q: field
+    rhythm: str = ""  # the R: field ("jig", "reel", ...), lower case, or ""
+
+
+class NoteEvent(NamedTuple):
+    """One note to play; times in quarter-note beats from the start of the tune."""
+
+    pitch: int  # MIDI note number
+    start_beats: float
+    duration_beats: float
+    velocity: int  # 1..127
+
+
+@dataclass(frozen=True)
+class Events:
+    """What to play: the melody as written (repeats expanded) and an accompaniment."""
+
+    melody: tuple[NoteEvent, ...]
+    accompaniment: tuple[NoteEvent, ...]
+    tempo_bpm: float  # quarter notes a minute
+    beats: float  # length of the tune in quarter notes, repeats played
+    meter: str
+    warnings: tuple[str, ...] = field(default=())
+
+
+# ---------------------------------------------------------------- parsing under a deadline
+
+
+class _Timeout(BaseException):
+    """Raised inside the parsing thread at the deadline. A BaseException, so that
+    music21's own ``except Exception`` blocks do not swallow it."""
+
+
+def _call_before(deadline: float, fn: Callable[[], Any]) -> Any:
+    """Run ``fn()`` in a helper thread; raise :class:`_Timeout` here if it is not done by ``deadline``."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # handed to the caller below, whatever it is
+            box["error"] = e
+
+    worker = threading.Thread(target=target, name="musicgen-abc-parse", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if worker.is_alive():
+        # Stop the Python loop in music21; if it sits in C code it stops when it returns.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Timeout))
+        raise _Timeout()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _music21_parse(text: str) -> "stream.Score":
+    from music21 import converter, stream
+
+    parsed = converter.parseData(text, format="abc")
+    if isinstance(parsed, stream.Opus):  # several X: tunes slipped through: keep the first
+        parsed = parsed.scores[0]
+    return parsed
+
+
+def _first_failing_line(lines: list[str], deadline: float) -> int | None:
+    """The 1-based line whose addition makes music21 fail, found by bisection over prefixes."""
+    ok, bad = 0, len(lines)  # prefix of 0 lines: taken as fine; the whole text fails
+    while bad - ok > 1:
+        mid = (ok + bad) // 2
+        try:
+            _call_before(deadline, lambda: _music21_parse("\n".join(lines[:mid]) + "\n"))
+            ok = mid
+        except _Timeout:
+            return None
+        except Exception:
+            bad = mid
+    return bad
+
+
+def _reason(e: BaseException) -> str:
+    message = " ".join(str(e).split())[:160] or type(e).__name__
+    return f"music21 cannot read it ({message})"
+
+
+def parse(abc: str, timeout: float = DEFAULT_TIMEOUT) -> Parsed:
+    """Parse one ABC tune with music21 within ``timeout`` seconds, repairing a truncated end.
+
+    Raises :class:`InvalidABCError` for text that is not a playable tune, naming the
+    line when one is to blame. Only the first tune of a text holding several is used.
+    """
+    if not isinstance(abc, str):
+        raise TypeError(f"parse() takes ABC text (str), not {type(abc).__name__}")
+    deadline = time.monotonic() + timeout
+    checked = abccheck.check_and_repair(abc)
+    try:
+        score = _call_before(deadline, lambda: _music21_parse(checked.text))
+    except _Timeout:
+        raise InvalidABCError(None, f"reading it took longer than {timeout:g} s; it is too long or too "
+                                    "complex to play") from None
+    except Exception as e:
+        line = _first_failing_line(checked.text.split("\n"), deadline)
+        raise InvalidABCError(checked.original_line(line), _reason(e)) from None
+    text, repairs = checked.text, list(checked.repairs)
+    if checked.unfinished_last_bar:
+        try:
+            text, score, sentence = _complete_last_bar(checked, score, deadline)
+            if sentence:
+                repairs.append(sentence)
+        except (_Timeout, Exception):  # keep the tune as it is: a short last bar still plays
+            pass
+    return _described(score, text, tuple(repairs), checked)
+
+
+def _complete_last_bar(checked: abccheck.Checked, score: "stream.Score",
+                       deadline: float) -> tuple[str, "stream.Score", str]:
+    """Pad a cut-off last bar with a rest so the tune ends on a whole bar.
+
+    A short last bar that completes its section's pick-up (``d|...|G2``) is right, and stays.
+    """
+    from music21 import stream
+
+    part = score.parts[0] if score.parts else score
+    measures = list(part.getElementsByClass(stream.Measure))
+    ts = part.recurse().getElementsByClass("TimeSignature").first()
+    if len(measures) < 2 or ts is None:
+        return checked.text, score, ""
+    bar = Fraction(ts.barDuration.quarterLength)
+    have = Fraction(measures[-1].highestTime)
+    section = max((i for i, m in enumerate(measures[:-1], 1) if _section_bar(m.rightBarline)), default=0)
+    pickup = Fraction(measures[section].highestTime) if section < len(measures) - 1 else Fraction(0)
+    if not 0 < have < bar or (pickup < bar and have + pickup == bar):
+        return checked.text, score, ""
+    rest = abccheck.length_token((bar - have) / (4 * checked.unit_note_length))
+    text = checked.text.rstrip() + f" z{rest}|]\n"
+    padded = _call_before(deadline, lambda: _music21_parse(text))
+    beats = _beats_words(bar - have)
+    return text, padded, f"the last bar was cut short; completed it with {beats} of rest and a final bar line"
+
+
+def _beats_words(q: Fraction) -> str:
+    """How long a rest is, in words.
+
+    >>> _beats_words(Fraction(3, 2)), _beats_words(Fraction(1))
+    ('1 1/2 beats', '1 beat')
+    """
+    whole, part = divmod(q, 1)
+    text = " ".join(s for s in (str(whole) if whole else "", str(part) if part else "") if s)
+    return f"{text} beat" + ("" if q == 1 else "s")
+
+
+def _described(score: "stream.Score", text: str, repairs: tuple[str, ...], checked: abccheck.Checked) -> Parsed:
+    from music21 import chord, harmony, note
+
+    flat = score.flatten()
+    n_notes = sum(1 for n in flat.notes if isinstance(n, (note.Note, chord.Chord))
+                  and not isinstance(n, harmony.Harmony))
+    if n_notes == 0:
+        raise InvalidABCError(None, "it has no notes to play")
+    if score.highestTime > MAX_BEATS:
+        raise InvalidABCError(None, f"it lasts {float(score.highestTime):.0f} beats; at most {MAX_BEATS} can be played")
+    from .accompaniment import default_tempo
+
+    ts = flat.getElementsByClass("TimeSignature").first()
+    meter = ts.ratioString if ts is not None else "none"
+    mark = flat.getElementsByClass("MetronomeMark").first()
+    bpm = mark.getQuarterBPM() if mark is not None else None
+    tempo_ok = bpm is not None and abccheck.MIN_BPM <= bpm <= abccheck.MAX_BPM
+    return Parsed(
+        score=score, abc=text, repairs=repairs,
+        title=score.metadata.title if score.metadata and score.metadata.title else checked.title,
+        meter=meter, key=_key_name(flat), rhythm=checked.rhythm,
+        tempo_bpm=float(bpm) if tempo_ok else default_tempo(meter, checked.rhythm),
+        tempo_from_abc=tempo_ok,
+    )
+
+
+def _key_name(flat: "stream.Stream") -> str:
+    ks = flat.getElementsByClass("KeySignature").first()
+    if ks is None:
+        return "none"
+    k = ks if hasattr(ks, "tonic") else ks.asKey()
+    return f"{k.tonic.name.replace('-', 'b')} {k.mode}"
+
+
+# ---------------------------------------------------------------- score -> events
+
+
+def to_events(parsed: Parsed, accompaniment: bool = True) -> Events:
+    """The notes to play: melody as written with repeats and endings expanded, ties joined,
+    grace notes played just before their note, and (when asked) an accompaniment made
+    from the chord symbols to fit the meter (see :mod:`musicgen.accompaniment`)."""
+    from .accompaniment import accompany
+
+    expanded, warnings = _expanded(parsed.score)
+    bars, melody, chords = _walk(expanded)
+    beats = float(expanded.highestTime)
+    if beats > MAX_BEATS:
+        raise InvalidABCError(None, f"it lasts {beats:.0f} beats once repeats are played; at most {MAX_BEATS} can be played")
+    backing = tuple(accompany(chords, bars)) if accompaniment else ()
+    return Events(melody=tuple(melody), accompaniment=backing, tempo_bpm=parsed.tempo_bpm, beats=beats,
+                  meter=parsed.meter, warnings=tuple(warnings))
+
+
+def _expanded(score: "stream.Score") -> tuple["stream.Score", list[str]]:
+    """The score with repeats and first/second endings played out, or as written if they do not pair up."""
+    from music21 import bar, spanner
+
+    has_repeats = (score.recurse().getElementsByClass(bar.Repeat).first() is not None
+                   or score.recurse().getElementsByClass(spanner.RepeatBracket).first() is not None)
+    if not has_repeats:
+        return score, []
+    try:
+        return _with_implicit_starts(score).expandRepeats(), []
+    except Exception as e:  # music21's ExpanderException and friends: unbalanced repeat marks
+        return score, [f"the repeat marks do not pair up ({' '.join(str(e).split())[:80]}); played through once as written"]
+
+
+def _section_bar(b: Any) -> bool:
+    return b is not None and (b.type in ("double", "final", "heavy", "light-light", "light-heavy", "heavy-light")
+                              or getattr(b, "direction", None) is not None)
+
+
+def _with_implicit_starts(score: "stream.Score") -> "stream.Score":
+    """A copy of the score with the start repeats ABC leaves implicit made explicit.
+
+    In ABC a ``:|`` with no ``|:`` before it repeats from the previous section end
+    (a ``:|``, ``||`` or the start), but music21 repeats from the very beginning
+    and nests: a tune of six sections ``A :| B :| ... F :|`` becomes 21 times its length.
+    """
+    import copy
+
+    from music21 import bar, spanner, stream
+
+    def starts(score_: "stream.Score") -> list[tuple[int, int]]:
+        found = []
+        for p_index, part in enumerate(score_.parts or [score_]):
+            measures = list(part.getElementsByClass(stream.Measure))
+            section, opened = 0, False
+            for i, m in enumerate(measures):
+                if isinstance(m.leftBarline, bar.Repeat) and m.leftBarline.direction == "start":
+                    opened = True
+                right = m.rightBarline
+                if isinstance(right, bar.Repeat) and right.direction == "end":
+                    if not opened and section < i:
+                        found.append((p_index, section))
+                    opened = False
+                if _section_bar(right):
+                    section = i + 1
+                    while section < len(measures) and any(isinstance(sp, spanner.RepeatBracket)
+                                                          for sp in measures[section].getSpannerSites()):
+                        section += 1  # a second ending belongs to the section before
+        return [f for f in found if f[1] > 0]  # from the very start music21 already does it right
+
+    missing = starts(score)
+    if not missing:
+        return score
+    score = copy.deepcopy(score)
+    for p_index, m_index in missing:
+        part = (score.parts or [score])[p_index]
+        list(part.getElementsByClass(stream.Measure))[m_index].leftBarline = bar.Repeat(direction="start")
+    return score
+
+
+def _walk(score: "stream.Score") -> tuple[list, list[NoteEvent], list]:
+    """One pass over every measure: bar grid, melody notes and chord symbols."""
+    from music21 import chord, harmony, note, stream
+
+    bars: list[tuple[float, float, float, float, float]] = []  # (start, length, grid origin, beat, bar length)
+    raw: list[tuple[float, int, Any, int]] = []  # (start, part index, element, velocity)
+    chords: list[tuple[float, tuple[int, tuple[int, ...]] | None]] = []
+    for index, part in enumerate(score.parts or [score]):
+        measures = list(part.getElementsByClass(stream.Measure)) or [part]
+        ts = None
+        for m in measures:
+            ts = getattr(m, "timeSignature", None) or ts
+            beat = float(ts.beatDuration.quarterLength) if ts is not None else 1.0
+            bar_length = float(ts.barDuration.quarterLength) if ts is not None else 4.0
+            start, pad = float(m.offset), float(getattr(m, "paddingLeft", 0.0) or 0.0)
+            length = float(m.highestTime)
+            if index == 0 and m is not part:
+                # a pick-up bar is right-aligned: its pulses fall where the full bar's would
+                grid = start - (bar_length - length if pad == 0 and m is measures[0] and length < bar_length else pad)
+                bars.append((start, length, grid, beat, bar_length))
+            for el in m.recurse().getElementsByClass((note.Note, chord.Chord, harmony.Harmony)):
+                at = start + float(el.getOffsetInHierarchy(m))
+                if isinstance(el, harmony.Harmony):
+                    if index == 0:
+                        chords.append((at, _chord_spec(el)))
+                    continue
+                within = at - start + pad
+                accent = 100 if abs(within) < EPS else 90 if abs(within / beat - round(within / beat)) < EPS else 82
+                raw.append((at, index, el, accent))
+    raw.sort(key=lambda r: r[0])  # stable: grace notes stay before the note they ornament
+    return bars, _join_ties_and_graces(raw), chords
+
+
+def _chord_spec(cs: Any) -> tuple[int, tuple[int, ...]] | None:
+    """(bass pitch class, chord pitch classes) of a chord symbol, or None for "N.C." or text."""
+    from music21 import harmony
+
+    if isinstance(cs, harmony.NoChord) or not cs.pitches:
+        return None
+    bass = cs.bass() or cs.pitches[0]
+    return bass.pitchClass, tuple(sorted({p.pitchClass for p in cs.pitches}))
+
+
+def _join_ties_and_graces(raw: list[tuple[float, int, Any, int]]) -> list[NoteEvent]:
+    notes: list[NoteEvent] = []
+    open_ties: dict[tuple[int, int], int] = {}  # (part, pitch) -> index in notes of the note a tie extends
+    graces: list[tuple[int, int, int]] = []  # (index in notes, part, pitch) waiting for their main note
+    for at, part, el, velocity in raw:
+        is_grace = el.duration.isGrace
+        length = float(el.duration.quarterLength)
+        if graces and not is_grace:
+            at, length = _place_graces(notes, graces, at, length)
+            graces = []
+        tie_type = el.tie.type if el.tie is not None else None
+        for p in el.pitches:
+            key = (part, int(p.midi))
+            held = open_ties.pop(key, None)
+            if held is not None and tie_type in ("stop", "continue") and not is_grace:
+                prev = notes[held]
+                if abs(prev.start_beats + prev.duration_beats - at) < 1e-3:
+                    notes[held] = prev._replace(duration_beats=at + length - prev.start_beats)
+                    if tie_type == "continue":
+                        open_ties[key] = held
+                    continue
+            notes.append(NoteEvent(int(p.midi), at, length, velocity))
+            if is_grace:
+                graces.append((len(notes) - 1, part, int(p.midi)))
+            elif tie_type in ("start", "continue"):
+                open_ties[key] = len(notes) - 1
+    if graces:  # grace notes at the very end: give them their own short time
+        for i, _, _ in graces:
+            notes[i] = notes[i]._replace(duration_beats=GRACE_BEATS)
+    return [n for n in notes if n.duration_beats > 0]
+
+
+def _place_graces(notes: list[NoteEvent], graces: list[tuple[int, int, int]], at: float,
+                  length: float) -> tuple[float, float]:
+    """Play grace notes one after another from the main note's start; the main note starts after them."""
+    each = min(GRACE_BEATS, length / (2 * len(graces))) if length > 0 else GRACE_BEATS
+    for k, (i, _, _) in enumerate(graces):
+        notes[i] = notes[i]._replace(start_beats=at + k * each, duration_beats=each)
+    return at + len(graces) * each, max(length - len(graces) * each, each)
+
+
+def __getattr__(name: str) -> Any:
+    """``to_midi``, ``to_musicxml`` and ``INSTRUMENTS`` live in :mod:`musicgen.export`; they are
+    offered here too, looked up on first use because export itself builds on this module."""
+    if name in ("to_midi", "to_musicxml", "INSTRUMENTS"):
+        from . import export
+
+        return getattr(export, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
