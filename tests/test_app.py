@@ -1,0 +1,277 @@
+"""The app script (``app.py``) run by ``streamlit.testing.v1.AppTest``: every control changes what it shows.
+
+Generation runs on a tiny random-weight checkpoint (``tiny_checkpoint``, via
+``MUSICGEN_WEIGHTS``): its tunes are noise, but exactly the noise the sampler gives
+for those settings, which is what these tests compare with. Sound controls need a
+tune that parses: those tests give a complete tune as the primer and let the tiny
+model add only a few characters. The audio the page plays is identified by its
+media id, a hash of the bytes, and compared with what :func:`make_sound` renders.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+from streamlit.testing.v1 import AppTest
+
+from musicgen import app_support as sup
+from musicgen.sample import Generator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = str(REPO_ROOT / "app.py")
+TIMEOUT = 120  # a first run imports music21 on a shared 2-core machine
+
+# A complete, well-formed reel: the primer of the sound tests (the tiny model adds a few characters).
+PLAYABLE_LENGTH = 3  # characters the tiny model adds to REEL
+REEL = 'X:1\nT:Test Reel\nM:4/4\nL:1/8\nK:D\n|:"D"A2FA dAFA|"G"B2GB "A"AFED|"D"A2FA dAFA|"A"BcdB "D"A2D2:|\n'
+
+
+@pytest.fixture
+def weights(tiny_checkpoint, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MUSICGEN_WEIGHTS", str(tiny_checkpoint.path))
+    return Path(tiny_checkpoint.path)
+
+
+@pytest.fixture
+def app(weights: Path) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+WIDGETS = {  # Settings field -> the AppTest accessor of its widget
+    "seed_char": "selectbox", "length": "slider", "temperature": "slider", "seed": "number_input",
+    "key": "selectbox", "meter": "selectbox", "tune_type": "selectbox", "primer": "text_area", "n": "slider",
+    "instrument": "selectbox", "accompaniment": "toggle", "tempo": "select_slider", "constrained": "toggle",
+}
+
+
+def set_options(at: AppTest, **options: Any) -> None:
+    for name, value in options.items():
+        getattr(at, WIDGETS[name])(key=f"opt_{name}").set_value(value)
+
+
+def compose(at: AppTest, **options: Any) -> AppTest:
+    """Set the options (the seed stays as given: no reseeding), press Compose, return the page."""
+    at.checkbox(key="opt_reseed").set_value(False)
+    set_options(at, **options)
+    next(b for b in at.button if b.label == "Compose").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown_abc(at: AppTest) -> str:
+    """The ABC text on the page (st.code drops the final newline; so do the tunes compared with it)."""
+    return at.code[0].value.rstrip("\n")
+
+
+def sheet_args(at: AppTest) -> dict:
+    (sheet,) = at.get("component_instance")
+    return json.loads(sheet.proto.json_args)
+
+
+def audio_id(at: AppTest) -> str:
+    (player,) = at.get("audio")
+    return player.proto.url.rsplit("/", 1)[-1].split(".")[0]
+
+
+def settings_of(at: AppTest) -> sup.Settings:
+    """The settings the page's widgets show (the meter-aware switch is there only when the sampler offers it)."""
+    values = {name: getattr(at, kind)(key=f"opt_{name}").value for name, kind in WIDGETS.items()
+              if name != "constrained" or any(t.key == "opt_constrained" for t in at.toggle)}
+    return sup.Settings(**values)
+
+
+def alone(weights: Path, settings: sup.Settings) -> list[str]:
+    return [t.abc.rstrip("\n") for t in Generator.load(weights).generate(settings.sample_config())]
+
+
+def test_first_page_invites_to_compose_and_describes_the_model(app: AppTest, tiny_checkpoint) -> None:  # type: ignore[no-untyped-def]
+    assert any("Compose" in i.value for i in app.info)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Vocabulary"] == f"{len(tiny_checkpoint.vocab)} chars"
+    assert metrics["Parameters"] == f"{tiny_checkpoint.n_params:,}"
+    assert metrics["Weights"] == "tiny-weights"
+    assert any("musicgen card" in c.value for c in app.caption)  # the tiny checkpoint has no model card
+
+
+def test_compose_shows_exactly_the_tune_the_settings_give(app: AppTest, weights: Path) -> None:
+    compose(app, seed=5)
+    expected = alone(weights, settings_of(app))[0]
+    assert shown_abc(app) == expected
+    assert app.query_params["seed"] == "5"
+    assert len(app.session_state["history"]) == 1
+
+
+@pytest.mark.parametrize("name, first, second", [
+    ("seed", 1, 2), ("temperature", 0.5, 1.2), ("seed_char", "X", "A"), ("length", 64, 96),
+])
+def test_sampling_controls_change_the_tune(app: AppTest, weights: Path, name: str, first: Any, second: Any) -> None:
+    options = {"seed": 3, name: first}
+    a = shown_abc(compose(app, **options))
+    b = shown_abc(compose(app, **{**options, name: second}))
+    assert a != b
+    assert b == alone(weights, settings_of(app))[0]
+
+
+def test_length_caps_the_tune(app: AppTest) -> None:
+    assert len(shown_abc(compose(app, seed=4, length=64))) <= 64 + 80  # the header is written before the music
+
+
+@pytest.mark.parametrize("name, value, line", [
+    ("key", "Em", "K:Em"), ("meter", "6/8", "M:6/8"), ("tune_type", "jig", "R:Jig"),
+])
+def test_header_controls_write_the_header(app: AppTest, name: str, value: str, line: str) -> None:
+    assert line in shown_abc(compose(app, seed=6, **{name: value})).splitlines()  # R: is written capitalised
+
+
+def test_primer_is_continued(app: AppTest) -> None:
+    abc = shown_abc(compose(app, seed=7, primer=REEL, length=64))
+    assert abc.startswith(REEL.rstrip("\n"))
+
+
+def test_candidates_are_all_kept_and_can_be_switched(app: AppTest, weights: Path) -> None:
+    compose(app, seed=8, n=3)
+    expected = alone(weights, settings_of(app))
+    assert [e.abc.rstrip("\n") for e in app.session_state["history"]] == expected
+    (radio,) = app.radio
+    assert len(radio.options) == 3
+    other = next(i for i in range(3) if radio.options[i] != radio.value)
+    radio.set_value(radio.options[other]).run()
+    assert shown_abc(app) == expected[other]
+    assert app.query_params["pick"] == str(other)
+
+
+def test_new_seed_button_and_reseeding(app: AppTest) -> None:
+    seed = app.number_input(key="opt_seed")
+    before = seed.value
+    next(b for b in app.button if b.label == "New seed").click().run()
+    after = app.number_input(key="opt_seed").value
+    assert after != before  # one chance in a million to fail
+    app.checkbox(key="opt_reseed").set_value(True)
+    next(b for b in app.button if b.label == "Compose").click().run()
+    assert app.number_input(key="opt_seed").value != after
+    assert app.query_params["seed"] == str(app.number_input(key="opt_seed").value)
+
+
+def test_history_replays_an_earlier_tune_and_the_tunebook_holds_all(app: AppTest) -> None:
+    first = shown_abc(compose(app, seed=10))
+    second = shown_abc(compose(app, seed=11))
+    assert first != second
+    history = app.session_state["history"]
+    assert [e.settings.seed for e in history] == [10, 11]
+    next(b for b in app.button if b.key == "show_0").click().run()
+    assert shown_abc(app) == first
+    assert app.query_params["seed"] == "10"
+    book = sup.tunebook([e.abc for e in history])
+    assert book.count("X:") >= 2 and book.startswith("X:1\n")
+
+
+def test_permalink_regenerates_the_same_tune(weights: Path) -> None:
+    first = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    first.run()
+    compose(first, seed=12, key="G", temperature=0.7)
+    link = dict(first.query_params)
+    second = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    second.query_params.update(link)
+    second.run()
+    assert not second.exception
+    assert shown_abc(second) == shown_abc(first)
+    assert second.slider(key="opt_temperature").value == 0.7
+
+
+def test_unreadable_permalink_values_are_reported_and_defaults_used(weights: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"seed": "3", "length": "many"})
+    at.run()
+    assert not at.exception
+    assert any("length='many'" in w.value for w in at.warning)
+    assert at.slider(key="opt_length").value == sup.Settings().length
+
+
+def test_bad_primer_is_an_error_sentence_not_a_traceback(app: AppTest) -> None:
+    compose(app, seed=1, primer="X:1\nK:G\nGAB é|")
+    assert not app.exception
+    (error,) = app.error
+    assert "é" in error.value and "Compose again" in error.value
+    assert app.session_state["history"] == []
+
+
+def test_missing_weights_is_an_error_sentence(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MUSICGEN_WEIGHTS", str(tmp_path / "nowhere"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (error,) = at.error
+    assert "MUSICGEN_WEIGHTS" in error.value and "nowhere" in error.value
+    assert not [b for b in at.button if b.label == "Compose"]
+
+
+@pytest.fixture
+def playable_seed(weights: Path) -> int:
+    """A seed for which the tiny model's few characters after REEL leave a tune music21 reads."""
+    for seed in range(50):
+        abc = alone(weights, sup.Settings(seed=seed, primer=REEL, length=PLAYABLE_LENGTH))[0]
+        if sup.make_sound(abc).parses:
+            return seed
+    pytest.fail("no seed below 50 gives a playable tune from the REEL primer")
+
+
+def test_sound_controls_change_the_audio(app: AppTest, playable_seed: int) -> None:
+    compose(app, seed=playable_seed, primer=REEL, length=PLAYABLE_LENGTH)
+    abc = shown_abc(app)
+    ids = {}
+    for instrument, accompaniment, tempo in [("piano", True, 0), ("fiddle", True, 0), ("piano", False, 0),
+                                             ("piano", True, 180)]:
+        set_options(app, instrument=instrument, accompaniment=accompaniment, tempo=tempo)
+        app.run()
+        sound = sup.make_sound(abc, instrument, accompaniment, tempo)
+        assert sound.audio is not None, sound.parse_error or sound.audio_error
+        assert audio_id(app) == _calculate_file_id(sound.audio, sound.audio_mime)
+        ids[(instrument, accompaniment, tempo)] = audio_id(app)
+    assert len(set(ids.values())) == 4
+    assert shown_abc(app) == abc  # sound controls do not recompose
+
+
+def test_sheet_badges_and_downloads_of_a_tune_that_parses(app: AppTest, playable_seed: int) -> None:
+    compose(app, seed=playable_seed, primer=REEL, length=PLAYABLE_LENGTH)
+    assert sheet_args(app)["abc"].rstrip("\n") == shown_abc(app)
+    assert sheet_args(app)["title"] == "Test Reel"
+    text = " ".join(m.value for m in app.markdown)
+    assert "check: parses]" in text and "bars 2/2]" in text
+    downloads = {b.label: b for b in app.get("download_button")}
+    assert {"ABC", "MIDI", "Audio (WAV)", "MusicXML"} <= set(downloads)
+    assert not any(downloads[k].proto.disabled for k in ("ABC", "MIDI", "Audio (WAV)", "MusicXML"))
+
+
+def test_a_tune_that_does_not_parse_is_still_shown_and_downloadable(app: AppTest) -> None:
+    compose(app, seed=2, primer="X:1\nT:No notes\nM:4/4\nK:C\n", length=1)
+    abc = shown_abc(app)
+    sound = sup.make_sound(abc)
+    if sound.parses:
+        pytest.fail(f"expected this tune not to parse: {abc!r}")
+    assert any("cannot be read as music" in e.value for e in app.error)
+    downloads = {b.label: b for b in app.get("download_button")}
+    assert not downloads["ABC"].proto.disabled
+    assert downloads["MIDI"].proto.disabled and downloads["MusicXML"].proto.disabled
+
+
+def test_the_app_never_imports_tensorflow(weights: Path) -> None:
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()\n"
+        "next(b for b in at.button if b.label == 'Compose').click().run()\n"
+        "assert not at.exception, at.exception\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["False", "False"]
