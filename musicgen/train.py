@@ -1,6 +1,7 @@
 """Train the character LSTM on ABC files: stateful, resumable, with early stopping.
 
     musicgen train DATA... --out weights/mymodel [--resume] [--epochs N] [--batch-size B] ...
+    musicgen train DATA... --out weights/mymodel --strategy {default,mirrored,multiworker}
     python -m musicgen.train DATA... --out weights/mymodel
 
 How: the training tunes (shuffled anew each epoch, deterministically) are joined
@@ -9,7 +10,12 @@ into one text, cut into ``batch_size`` parallel streams, and the streams are fed
 from one window to the next as in the reference; the state is zeroed at the
 start of every epoch and around validation. Loss is sparse categorical
 cross-entropy (the same quantity as categorical cross-entropy on one-hot
-targets) in nats per character.
+targets) in nats per character. The corpus is encoded once and each epoch's
+text is only an order of tunes (:mod:`musicgen.dataset`), so memory stays flat.
+
+``--strategy`` spreads the streams over the GPUs of one machine or over several
+machines with ``tf.distribute`` (:mod:`musicgen.distribute`); each replica carries
+the state of its own block of streams, and only the chief writes files.
 
 After every epoch the full training state (weights and Adam's moments) is saved
 in the run folder (``runs/<name>`` by default) through a temporary file and a
@@ -31,7 +37,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from . import checkpoint, corpus
+from . import checkpoint, corpus, dataset, distribute
 from .config import ModelConfig, TrainConfig
 from .vocab import Vocab
 
@@ -50,38 +56,38 @@ def stream_batches(ids: np.ndarray, n_streams: int, seq_len: int) -> Iterator[tu
     >>> [x.tolist() for x, _ in stream_batches(np.arange(10), 2, 3)]
     [[[0, 1, 2], [5, 6, 7]], [[3], [8]]]
     """
-    stream_len = len(ids) // n_streams
-    if stream_len < 2:
-        raise TrainError(f"{len(ids)} characters are too few for {n_streams} streams: use more tunes or a smaller --batch-size")
-    streams = ids[: n_streams * stream_len].reshape(n_streams, stream_len)
-    for t in range(0, stream_len - 1, seq_len):
-        end = min(t + seq_len, stream_len - 1)
-        yield streams[:, t:end], streams[:, t + 1 : end + 1]
+    streams = _streams(dataset.EncodedTunes.of_ids(ids), None, n_streams, seq_len)
+    return (streams.window(t) for t in range(streams.n_windows))
 
 
 def epoch_text(tunes: Sequence[str], seed: int, epoch: int) -> str:
     """The training text of one epoch: the tunes in a shuffled order that depends on (seed, epoch) alone."""
-    order = np.random.default_rng([seed, epoch]).permutation(len(tunes))
-    return corpus.join_tunes(tunes[i] for i in order)
+    return corpus.join_tunes(tunes[i] for i in dataset.epoch_order(len(tunes), seed, epoch))
 
 
-def _run_epoch(model: Any, ids: np.ndarray, cfg: TrainConfig, train: bool, label: str) -> tuple[float, float]:
-    """One pass over ``ids``; returns the mean (loss in nats/char, accuracy) weighted by characters."""
+def _streams(tunes: dataset.EncodedTunes, order: np.ndarray | None, n_streams: int, seq_len: int) -> dataset.Streams:
+    try:
+        return dataset.Streams(tunes, order, n_streams, seq_len)
+    except dataset.StreamError as e:
+        raise TrainError(str(e)) from e
+
+
+def _run_epoch(model: Any, strategy: Any, step_fn: Any, streams: dataset.Streams, label: str) -> tuple[float, float]:
+    """One pass over ``streams``; returns the mean (loss in nats/char, accuracy) weighted by characters."""
     import keras
 
     from .model import reset_state
 
-    batches = list(stream_batches(ids, cfg.batch_size, cfg.seq_len))
     # A live bar on a terminal; one summary line per pass in a log file (no \r and colour codes).
-    bar = keras.utils.Progbar(len(batches), stateful_metrics=["loss", "acc"], unit_name="step",
+    bar = keras.utils.Progbar(streams.n_windows, stateful_metrics=["loss", "acc"], unit_name="step",
                               verbose=1 if sys.stdout.isatty() else 2)
+    windows = iter(dataset.distributed_windows(streams, strategy))
     reset_state(model)
     total_loss = total_acc = 0.0
     total_chars = 0
-    for step, (x, y) in enumerate(batches, 1):
-        run = model.train_on_batch if train else model.test_on_batch
-        loss, acc = run(x, y)
-        n = x.size
+    for step in range(1, streams.n_windows + 1):
+        loss, acc = (float(v) for v in step_fn(next(windows)))
+        n = streams.n_streams * streams.width(step - 1)
         total_loss, total_acc, total_chars = total_loss + loss * n, total_acc + acc * n, total_chars + n
         bar.update(step, [("loss", total_loss / total_chars), ("acc", total_acc / total_chars)])
     reset_state(model)
@@ -111,31 +117,38 @@ def train(
     cfg: TrainConfig = TrainConfig(),
     run_dir: str | Path | None = None,
     resume: bool = False,
+    strategy: str | Any = "default",
 ) -> dict[str, Any]:
     """Train a model on the ABC files/folders in ``data``; write the best checkpoint to ``out``.
 
-    Returns the metrics dict that is also saved as the checkpoint's metrics.json.
+    ``strategy`` is a name from :data:`musicgen.distribute.STRATEGIES` or a
+    ``tf.distribute.Strategy``. Returns the metrics dict that is also saved as the
+    checkpoint's metrics.json.
     """
-    import keras
-
-    from .model import build_model, named_weights, set_named_weights
-
     out = Path(out)
     run_dir = Path(run_dir) if run_dir else Path("runs") / out.name
     tunes = corpus.read_tunes(data)
     train_tunes, val_tunes = corpus.split_train_val(tunes, cfg.val_fraction)
     if not val_tunes:
         raise TrainError("need at least 2 tunes: one to train on and one to validate")
-    vocab = Vocab.from_text(corpus.join_tunes(tunes))
-    val_ids = vocab.encode(corpus.join_tunes(val_tunes))
+    vocab = Vocab.from_text("".join(set().union(*tunes)))  # the characters of the joined text, without joining
+    train_set, val_set = dataset.EncodedTunes.encode(train_tunes, vocab), dataset.EncodedTunes.encode(val_tunes, vocab)
+    val_streams = _streams(val_set, None, cfg.batch_size, cfg.seq_len)
     data_info = {
         "paths": [_portable(p) for p in data],
         "tunes": len(tunes),
         "train_tunes": len(train_tunes),
         "val_tunes": len(val_tunes),
-        "train_chars": len(corpus.join_tunes(train_tunes)),
-        "val_chars": len(val_ids),
+        "train_chars": train_set.n_chars,
+        "val_chars": val_set.n_chars,
     }
+    # Before anything else runs TensorFlow: a multi-worker strategy must be made first.
+    strategy = distribute.make_strategy(strategy) if isinstance(strategy, str) else strategy
+    import keras
+
+    from .model import named_weights
+
+    per_replica = distribute.per_replica_batch(cfg.batch_size, strategy.num_replicas_in_sync)
 
     state: dict[str, Any] = {"epoch": 0, "history": [], "best_val_loss": None, "best_epoch": 0, "stale": 0,
                              "learning_rate": cfg.learning_rate, "seconds": 0.0}
@@ -146,52 +159,72 @@ def train(
         state = json.loads(state_file.read_text())
         if _resumable(state["config"]) != _resumable(_run_config(model_cfg, cfg, vocab)):
             raise TrainError(f"{run_dir} was started with other settings or data; resume with the same ones")
-        model = keras.models.load_model(run_dir / state["keras_file"])
+        model = _build_model(model_cfg, len(vocab), cfg, strategy, per_replica)
+        model.load_weights(run_dir / state["keras_file"])  # weights and Adam's moments, whatever the replicas
         print(f"resuming after epoch {state['epoch']} from {run_dir / state['keras_file']}", flush=True)
     else:
         if state_file.exists():
             raise TrainError(f"{run_dir} holds an earlier run: add --resume to continue it, or remove the folder")
         keras.utils.set_random_seed(cfg.seed)
-        model = build_model(model_cfg, len(vocab), batch_size=cfg.batch_size, stateful=True)
+        model = _build_model(model_cfg, len(vocab), cfg, strategy, per_replica)
+    state["config"] = _run_config(model_cfg, cfg, vocab)
+    train_step, test_step = distribute.step_functions(model, strategy)
+    with distribute.writable_dirs(strategy, out, run_dir) as (out, run_dir):  # throw-away folders off the chief
+        run_dir.mkdir(parents=True, exist_ok=True)
+        print(f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
+              f"{model.count_params():,} parameters; run folder {run_dir}; {distribute.describe(strategy)}",
+              flush=True)
+        while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
+            epoch = state["epoch"] + 1
+            model.optimizer.learning_rate.assign(state["learning_rate"])
+            print(f"epoch {epoch}/{cfg.epochs} (learning rate {state['learning_rate']:.2e})", flush=True)
+            started = time.perf_counter()
+            order = dataset.epoch_order(len(train_tunes), cfg.seed, epoch)
+            train_streams = _streams(train_set, order, cfg.batch_size, cfg.seq_len)
+            train_loss, train_acc = _run_epoch(model, strategy, train_step, train_streams, "train")
+            val_loss, val_acc = _run_epoch(model, strategy, test_step, val_streams, "val")
+            state["seconds"] += time.perf_counter() - started
+            state["history"].append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+                                     "val_loss": val_loss, "val_acc": val_acc,
+                                     "learning_rate": state["learning_rate"]})
+            state["epoch"] = epoch
+            if state["best_val_loss"] is None or val_loss < state["best_val_loss"]:
+                weights = named_weights(model)
+                state.update(best_val_loss=val_loss, best_epoch=epoch, stale=0,
+                             weights_sha256=distribute.weights_digest(weights))
+                checkpoint.save(out, weights, vocab, model_cfg, cfg, _metrics(state, data_info, strategy))
+                print(f"  best so far: saved {out}", flush=True)
+            else:
+                state["stale"] += 1
+                state["learning_rate"] *= cfg.lr_decay
+            _save_state(run_dir, model, state)
+
+        best = checkpoint.load(out)
+        state["weights_sha256"] = distribute.weights_digest(best.weights)
+        metrics = _metrics(state, data_info, strategy)
+        checkpoint.save(out, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
+        where = f"weights in {out}" if distribute.is_chief(strategy) else "the chief wrote the weights"
+    print(f"done: best val loss {state['best_val_loss']:.4f} nats/char at epoch {state['best_epoch']}; "
+          f"{where} (sha256 {state['weights_sha256'][:16]})", flush=True)
+    return metrics
+
+
+def _build_model(model_cfg: ModelConfig, vocab_size: int, cfg: TrainConfig, strategy: Any, per_replica: int) -> Any:
+    """The stateful model, compiled, with its optimizer's variables, made under ``strategy``."""
+    import keras
+
+    from .model import build_model
+
+    with distribute.per_replica_state(strategy):
+        model = build_model(model_cfg, vocab_size, batch_size=per_replica, stateful=True)
         model.compile(
             optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=5.0),  # clip: LSTM gradients spike early
             loss="sparse_categorical_crossentropy",
             metrics=["sparse_categorical_accuracy"],
         )
-    state["config"] = _run_config(model_cfg, cfg, vocab)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    print(f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
-          f"{model.count_params():,} parameters; run folder {run_dir}", flush=True)
-
-    while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
-        epoch = state["epoch"] + 1
-        model.optimizer.learning_rate.assign(state["learning_rate"])
-        print(f"epoch {epoch}/{cfg.epochs} (learning rate {state['learning_rate']:.2e})", flush=True)
-        started = time.perf_counter()
-        train_ids = vocab.encode(epoch_text(train_tunes, cfg.seed, epoch))
-        train_loss, train_acc = _run_epoch(model, train_ids, cfg, True, "train")
-        val_loss, val_acc = _run_epoch(model, val_ids, cfg, False, "val")
-        state["seconds"] += time.perf_counter() - started
-        state["history"].append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                                 "val_loss": val_loss, "val_acc": val_acc,
-                                 "learning_rate": state["learning_rate"]})
-        state["epoch"] = epoch
-        if state["best_val_loss"] is None or val_loss < state["best_val_loss"]:
-            state.update(best_val_loss=val_loss, best_epoch=epoch, stale=0)
-            metrics = _metrics(state, data_info)
-            checkpoint.save(out, named_weights(model), vocab, model_cfg, cfg, metrics)
-            print(f"  best so far: saved {out}", flush=True)
-        else:
-            state["stale"] += 1
-            state["learning_rate"] *= cfg.lr_decay
-        _save_state(run_dir, model, state)
-
-    metrics = _metrics(state, data_info)
-    best = checkpoint.load(out)
-    checkpoint.save(out, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
-    print(f"done: best val loss {state['best_val_loss']:.4f} nats/char at epoch {state['best_epoch']}; "
-          f"weights in {out}", flush=True)
-    return metrics
+        model.optimizer.build(model.trainable_weights)  # now, under the strategy, not inside a compiled step
+    distribute.check_per_replica_state(model)
+    return model
 
 
 def _portable(path: str | Path) -> str:
@@ -215,7 +248,7 @@ def _resumable(run_config: dict[str, Any]) -> dict[str, Any]:
     return dict(run_config, train=train)
 
 
-def _metrics(state: dict[str, Any], data_info: dict[str, Any]) -> dict[str, Any]:
+def _metrics(state: dict[str, Any], data_info: dict[str, Any], strategy: Any) -> dict[str, Any]:
     return {
         "best_epoch": state["best_epoch"],
         "best_val_loss": state["best_val_loss"],
@@ -223,6 +256,8 @@ def _metrics(state: dict[str, Any], data_info: dict[str, Any]) -> dict[str, Any]
         "history": state["history"],
         "train_seconds": round(state["seconds"], 1),
         "hardware": f"{platform.processor() or platform.machine()}, {_cpu_count()} CPU cores",
+        "distribution": distribute.describe(strategy),
+        "weights_sha256": state.get("weights_sha256"),
         "data": data_info,
     }
 
@@ -248,13 +283,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lstm-units", type=int, default=m.lstm_units, help=f"default {m.lstm_units}")
     p.add_argument("--lstm-layers", type=int, default=m.lstm_layers, help=f"default {m.lstm_layers}")
     p.add_argument("--dropout", type=float, default=m.dropout, help=f"default {m.dropout}")
+    p.add_argument("--strategy", choices=distribute.STRATEGIES, default="default",
+                   help="default: one device; mirrored: every GPU of this machine; multiworker: every machine "
+                        "in TF_CONFIG (see musicgen.distribute)")
 
 
 def run(args: argparse.Namespace) -> int:
     model_cfg = ModelConfig(args.embedding_dim, args.lstm_units, args.lstm_layers, args.dropout)
     cfg = TrainConfig(batch_size=args.batch_size, seq_len=args.seq_len, learning_rate=args.learning_rate,
                       epochs=args.epochs, patience=args.patience, val_fraction=args.val_fraction, seed=args.seed)
-    train(args.data, args.out, model_cfg, cfg, run_dir=args.run_dir, resume=args.resume)
+    train(args.data, args.out, model_cfg, cfg, run_dir=args.run_dir, resume=args.resume, strategy=args.strategy)
     return 0
 
 
