@@ -184,7 +184,8 @@ def _complete_last_bar(checked: abccheck.Checked, score: "stream.Score",
                        deadline: float) -> tuple[str, "stream.Score", str]:
     """Pad a cut-off last bar with a rest so the tune ends on a whole bar.
 
-    A short last bar that completes its section's pick-up (``d|...|G2``) is right, and stays.
+    A short last bar that completes its section's pick-up (``d|...|G2``) is right, and stays;
+    so is a lone closing bar after a repeat (``...:|G2``).
     """
     from music21 import stream
 
@@ -197,7 +198,8 @@ def _complete_last_bar(checked: abccheck.Checked, score: "stream.Score",
     have = Fraction(measures[-1].highestTime)
     section = max((i for i, m in enumerate(measures[:-1], 1) if _section_bar(m.rightBarline)), default=0)
     pickup = Fraction(measures[section].highestTime) if section < len(measures) - 1 else Fraction(0)
-    if not 0 < have < bar or (pickup < bar and have + pickup == bar):
+    closing = section == len(measures) - 1  # a lone closing note after a repeat (":|G2") is how tunes end
+    if not 0 < have < bar or closing or (pickup < bar and have + pickup == bar):
         return checked.text, score, ""
     rest = abccheck.length_token((bar - have) / (4 * checked.unit_note_length))
     text = checked.text.rstrip() + f" z{rest}|]\n"

@@ -1,0 +1,161 @@
+"""MIDI -> audio with the real synthesizer and SoundFont: sound, length, pitch, loudness, formats, errors."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import mido
+import numpy as np
+import pytest
+import soundfile
+
+from musicgen import audio, convert, export
+from musicgen.audio import AudioError
+
+# Eight notes a second apart (Q: 60 quarter notes a minute, L:1/4), melody only: each note can be told
+# apart by the strongest frequency of its middle part.
+SCALE = "X:1\nT:Slow scale\nM:4/4\nL:1/4\nQ:1/4=60\nK:G\nGABc|dBAF|]\n"
+
+# A jig with chord symbols: melody and accompaniment together.
+JIG = """X:1
+T:Jig with chords
+M:6/8
+L:1/8
+K:G
+|:"G"GAB "D"AGF|"G"G2B "C"c2e|"G"d2B "D7"AGF|1"G"G3 G2D:|2"G"G3 G3||
+"""
+
+
+def wav_samples(data: bytes) -> tuple[np.ndarray, int]:
+    with wave.open(io.BytesIO(data)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, w.getnchannels())
+        return pcm.astype(np.float64) / 32768.0, w.getframerate()
+
+
+def midi_number(freq: float) -> int:
+    return round(69 + 12 * np.log2(freq / 440.0))
+
+
+@pytest.fixture(scope="module")
+def jig_audio() -> tuple[np.ndarray, int, convert.Events]:
+    parsed = convert.parse(JIG)
+    samples, rate = wav_samples(audio.render(convert.to_midi(parsed, "piano")))
+    return samples, rate, convert.to_events(parsed)
+
+
+def test_a_tune_with_chords_is_not_silent(jig_audio) -> None:
+    samples, rate, _ = jig_audio
+    assert samples.shape[1] == 2 and rate == audio.NATIVE_RATE
+    window = rate // 10
+    rms = np.sqrt((samples[: len(samples) // window * window, 0].reshape(-1, window) ** 2).mean(axis=1))
+    playing = rms[: int(len(rms) * 0.9)]  # the tail may fade out
+    assert (playing > 10 ** (-40 / 20)).all()  # every 100 ms of the tune sounds, none below -40 dBFS
+
+
+def test_audio_lasts_the_score_at_its_tempo(jig_audio) -> None:
+    samples, rate, ev = jig_audio
+    assert ev.beats == 24.0  # four bars of 3 quarter notes, twice (first, then second ending)
+    expected = (ev.beats + export.TAIL_BEATS) * 60 / ev.tempo_bpm
+    assert len(samples) / rate == pytest.approx(expected, abs=0.05)
+
+
+def test_audio_is_loudness_normalised_under_the_peak_ceiling(jig_audio) -> None:
+    samples, _, _ = jig_audio
+    assert audio.loudness(samples) == pytest.approx(audio.TARGET_LUFS, abs=0.5)
+    assert 20 * np.log10(np.abs(samples).max()) <= audio.PEAK_DBFS + 0.01
+
+
+def test_each_note_sounds_at_its_pitch() -> None:
+    parsed = convert.parse(SCALE)
+    ev = convert.to_events(parsed, accompaniment=False)
+    samples, rate = wav_samples(audio.render(convert.to_midi(parsed, "flute", accompaniment=False)))
+    mono = samples.mean(axis=1)
+    seconds_per_beat = 60 / ev.tempo_bpm
+    heard = []
+    for n in ev.melody:  # the middle 60% of each note: past the attack, before the release
+        a = int((n.start_beats + 0.2 * n.duration_beats) * seconds_per_beat * rate)
+        b = int((n.start_beats + 0.8 * n.duration_beats) * seconds_per_beat * rate)
+        spectrum = np.abs(np.fft.rfft(mono[a:b] * np.hanning(b - a)))
+        heard.append(midi_number(np.argmax(spectrum) * rate / (b - a)))
+    assert heard == [n.pitch for n in ev.melody] == [67, 69, 71, 72, 74, 71, 69, 66]
+
+
+def test_ogg_and_mp3_decode_to_the_same_length() -> None:
+    midi = convert.to_midi(SCALE, "flute")
+    wav_length = len(wav_samples(audio.render(midi))[0])
+    for fmt, magic in (("ogg", b"OggS"), ("mp3", None)):
+        data = audio.render(midi, fmt)
+        if magic:
+            assert data.startswith(magic)
+        decoded, rate = soundfile.read(io.BytesIO(data))
+        assert rate == audio.NATIVE_RATE and decoded.shape[1] == 2
+        assert len(decoded) == pytest.approx(wav_length, abs=0.02 * rate)  # codec padding only
+        assert np.sqrt((decoded**2).mean()) > 0.01
+
+
+def test_lower_sample_rates_keep_length_and_pitch() -> None:
+    midi = convert.to_midi(SCALE, "flute", accompaniment=False)
+    full, _ = wav_samples(audio.render(midi))
+    low, rate = wav_samples(audio.render(midi, sample_rate=22_050))
+    assert rate == 22_050 and len(low) == round(len(full) * 22_050 / audio.NATIVE_RATE)
+    first_note = low[int(0.2 * rate): int(0.8 * rate)].mean(axis=1)
+    spectrum = np.abs(np.fft.rfft(first_note * np.hanning(len(first_note))))
+    assert midi_number(np.argmax(spectrum) * rate / len(first_note)) == 67
+
+
+def test_rendering_is_pure() -> None:
+    midi = convert.to_midi(SCALE)
+    assert audio.render(midi) == audio.render(midi)
+
+
+def silent_midi(seconds_of_nothing: float = 0.0) -> bytes:
+    f = mido.MidiFile()
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(60))])
+    if seconds_of_nothing:
+        track.append(mido.Message("control_change", control=64, value=0, time=int(seconds_of_nothing * f.ticks_per_beat)))
+    f.tracks.append(track)
+    out = io.BytesIO()
+    f.save(file=out)
+    return out.getvalue()
+
+
+def long_midi(seconds: float) -> bytes:
+    f = mido.MidiFile()
+    ticks = int(seconds * f.ticks_per_beat)
+    f.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(60)),
+                                    mido.Message("note_on", note=60, velocity=90, time=0),
+                                    mido.Message("note_off", note=60, velocity=0, time=ticks)]))
+    out = io.BytesIO()
+    f.save(file=out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("midi, message", [
+    (b"not a midi file", "not a playable MIDI file"),
+    (silent_midi(), "the MIDI holds no notes to play"),
+    (long_midi(audio.MAX_SECONDS + 60), "the tune plays for 660 s; audio is made for at most 600 s"),
+])
+def test_what_cannot_be_rendered_raises_audio_error(midi: bytes, message: str) -> None:
+    with pytest.raises(AudioError, match=message):
+        audio.render(midi)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"fmt": "flac"}, ValueError, "unknown audio format 'flac'"),
+    ({"sample_rate": 96_000}, ValueError, "sample_rate must be 8000 to 48000 Hz"),
+])
+def test_bad_options_are_refused(kwargs: dict, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        audio.render(convert.to_midi(SCALE), **kwargs)
+
+
+def test_a_missing_soundfont_is_an_audio_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("MUSICGEN_SOUNDFONT", str(tmp_path / "none.sf2"))
+    with pytest.raises(AudioError, match="cannot read the SoundFont"):
+        audio.render(convert.to_midi(SCALE))
+
+
+def test_the_soundfont_comes_with_the_requirements() -> None:
+    path = audio.soundfont_path()
+    assert path.name == "TimGM6mb.sf2" and path.read_bytes()[8:12] == b"sfbk"
