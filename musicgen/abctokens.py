@@ -10,7 +10,7 @@ Durations are :class:`~fractions.Fraction` s of a whole note; a written length
 (``2``, ``/``, ``3/2``) multiplies the unit note length (``L:``).
 
 >>> [t.kind for t in tokenize('"G"B>c (3def|[1 [CE]2 z/ !trill!g2:|')]
-['symbol', 'note', 'broken', 'note', 'space', 'tuplet', 'note', 'note', 'note', 'bar', 'space', 'chord', 'space', 'rest', 'space', 'decoration', 'note', 'bar']
+['symbol', 'note', 'broken', 'note', 'space', 'tuplet', 'note', 'note', 'note', 'bar', 'ending', 'space', 'chord', 'space', 'rest', 'space', 'decoration', 'note', 'bar']
 >>> t = Tokenizer()
 >>> t.feed("A"), t.feed("2"), t.feed("B"), t.pending
 ([], [], [Token(kind='note', text='A2')], 'B')
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 from typing import NamedTuple
 
 # Token kinds. Only note, rest, measure_rest and chord take time.
@@ -31,14 +32,15 @@ TIMED = frozenset({NOTE, REST, MEASURE_REST, CHORD})
 
 LENGTH = r"\d*(?:/+\d*)?"  # 2, /, 3/2, //, /4, 3/
 PITCH = r"(?:\^\^|\^|__|_|=)?[A-Ga-g][,']*"  # accidental, letter, octave marks
-ENDING_NUMBERS = r"[1-9][0-9]*(?:[,\-][1-9][0-9]*)*"  # 1, 2, 1,3, 1-3
+ENDING_NUMBERS = r"[1-9][0-9]*(?:[,\-][0-9]*)*"  # 1, 2, 1,3, 1-3 (and "1," as it is being written)
 
 # Tried in order at each position; the first that matches wins.
 _RULES: list[tuple[str, str]] = [
     (INLINE_FIELD, r"\[[A-Za-z]:[^\]\n]*\]"),  # [M:3/4], [K:G]
     (ENDING, r"\[" + ENDING_NUMBERS),  # [1, [2 (a variant ending without a bar line)
-    # every bar line: | || |] [| |: :| :: :||: .| and a variant ending right after it (|1, :|2, |[1)
-    (BAR, r"\.?(?:\[\|\]?|::+\|*:*|:*\|[\]|]*:*)(?:\[?" + ENDING_NUMBERS + ")?"),
+    # every bar line: | || |] [| |: :| :: :||: .| and a variant ending number right after it (|1, :|2);
+    # "|[1" is a bar line and then an ending, so that "|" is complete before the "[" is read
+    (BAR, r"(?:\[\|\]?|::+\|*:*|(?::+|\.)?\|[\]|]*:*)(?:" + ENDING_NUMBERS + ")?"),
     (CHORD, r"\[[^\]\[|\n]*\]" + LENGTH),  # [CEG]2
     (GRACE, r"\{[^}\n]*\}"),  # {g}, {/ga}
     (SYMBOL, r'"[^"\n]*"'),  # chord symbols "G7" and annotations "^text"
@@ -59,8 +61,11 @@ _RULES: list[tuple[str, str]] = [
     (NEWLINE, r"\n"),
     (ERROR, r"."),
 ]
-_MUSIC = re.compile("|".join(f"(?P<{kind}{i}>{rule})" for i, (kind, rule) in enumerate(_RULES)))
+_GROUPS = "|".join(f"(?P<g{i}>{rule})" for i, (_, rule) in enumerate(_RULES))
+_KIND = {f"g{i}": kind for i, (kind, _) in enumerate(_RULES)} | {"line": FIELD}
+_MUSIC = re.compile(_GROUPS)
 _FIELD_LINE = re.compile(r"[A-Za-z+]:[^\n]*")  # a line that starts with a letter and a colon
+_ANY = re.compile(r"(?m)^(?P<line>[A-Za-z+]:[^\n]*)|" + _GROUPS)  # both at once, for whole texts
 _OPENERS = '"!+{['  # an error at one of these may still become a token when its closer comes
 _FINAL_AT_ONCE = frozenset({NEWLINE, SYMBOL, GRACE, INLINE_FIELD})  # nothing can extend these
 
@@ -82,6 +87,17 @@ class Tokenizer:
         """Text fed but not yet returned as a token (it may still grow)."""
         return self._buffer
 
+    @property
+    def at_line_start(self) -> bool:
+        """Whether the pending text starts a line (where a letter and a colon begin a field)."""
+        return self._line_start
+
+    def copy(self) -> "Tokenizer":
+        """An independent tokenizer in the same state: to try text without committing to it."""
+        twin = Tokenizer()
+        twin._buffer, twin._line_start = self._buffer, self._line_start
+        return twin
+
     def feed(self, text: str) -> list[Token]:
         """Add text; return the tokens it completed."""
         self._buffer += text
@@ -96,16 +112,24 @@ class Tokenizer:
         buf, pos = self._buffer, 0
         while pos < len(buf):
             kind, end = _match(buf, pos, self._line_start)
-            if not final:
-                at_end = end == len(buf) and kind not in _FINAL_AT_ONCE
-                unclosed = kind == ERROR and buf[pos] in _OPENERS and "\n" not in buf[pos:]
-                if at_end or unclosed:
-                    break
+            if not final and not _complete(kind, buf, pos, end):
+                break
             out.append(Token(kind, buf[pos:end]))
             self._line_start = kind == NEWLINE
             pos = end
         self._buffer = buf[pos:]
         return out
+
+
+def _complete(kind: str, buf: str, pos: int, end: int) -> bool:
+    """Whether the token buf[pos:end] can no longer change, whatever text comes next."""
+    if end == len(buf):
+        return kind in _FINAL_AT_ONCE
+    if kind == ERROR and buf[pos] in _OPENERS:
+        return "\n" in buf[pos:]  # its closer may still come on this line
+    if kind == ERROR and buf[pos] in "^_":
+        return len(buf) - pos > 2  # ^^A and __A: an accidental may need two more characters
+    return True
 
 
 def _match(text: str, pos: int, line_start: bool) -> tuple[str, int]:
@@ -115,15 +139,17 @@ def _match(text: str, pos: int, line_start: bool) -> tuple[str, int]:
             return FIELD, m.end()
     m = _MUSIC.match(text, pos)
     assert m is not None and m.lastgroup is not None  # the ERROR rule matches any character
-    return m.lastgroup.rstrip("0123456789"), m.end()
+    return _KIND[m.lastgroup], m.end()
 
 
-def tokenize(text: str) -> list[Token]:
-    """All tokens of ``text`` (which starts at the beginning of a line)."""
-    t = Tokenizer()
-    return t.feed(text) + t.flush()
+@lru_cache(maxsize=4096)  # evaluation reads each tune several times (bars, pitches, novelty)
+def tokenize(text: str) -> tuple[Token, ...]:
+    """All tokens of ``text`` (which starts at the beginning of a line): what a :class:`Tokenizer`
+    fed the same text returns, found in one regular-expression scan."""
+    return tuple(Token(_KIND[m.lastgroup], m.group()) for m in _ANY.finditer(text))  # type: ignore[index]
 
 
+@lru_cache(maxsize=8192)  # a tune set holds few distinct note spellings
 def length_multiplier(text: str) -> Fraction:
     """How many unit note lengths a written length suffix means.
 
@@ -146,6 +172,7 @@ def length_multiplier(text: str) -> Fraction:
     return Fraction(num, den * 2 ** (len(m[2]) - 1))
 
 
+@lru_cache(maxsize=8192)  # a tune set holds few distinct note spellings
 def note_parts(text: str) -> tuple[str, str, str, str]:
     """A note token's accidental, letter, octave marks and length.
 
@@ -168,6 +195,7 @@ def chord_notes(text: str) -> list[str]:
     return re.findall(PITCH + LENGTH, inner)
 
 
+@lru_cache(maxsize=8192)  # a tune set holds few distinct note spellings
 def chord_multiplier(text: str) -> Fraction:
     """A chord lasts as long as its first note, times the length written after it.
 

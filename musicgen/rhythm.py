@@ -27,12 +27,15 @@ the text it generates and ask how much of the current bar is filled.
 
 from __future__ import annotations
 
+import copy
 import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple, Sequence
 
 from . import abctokens as T
+
+_ONE = Fraction(1)
 
 
 class Meter(NamedTuple):
@@ -153,11 +156,30 @@ class RhythmState:
         self._bar_errors = 0
         self._timed = False  # the current bar holds a timed token
         self._tuplet = (Fraction(1), 0)  # factor and notes left
-        self._broken = Fraction(1)  # factor for the next timed token (after > or <)
+        self._broken = _ONE  # factor for the next timed token (after > or <)
 
     @property
     def in_body(self) -> bool:
         return self.key is not None
+
+    @property
+    def tuplet_left(self) -> int:
+        """Timed tokens still to come in the current tuplet (0: none open)."""
+        return self._tuplet[1]
+
+    @property
+    def next_factor(self) -> Fraction:
+        """What the next timed token's written length will be multiplied by (open tuplet, broken rhythm)."""
+        factor, left = self._tuplet
+        return factor * self._broken if left > 0 else self._broken
+
+    def fork(self) -> "RhythmState":
+        """A copy to try tokens on without changing this one. It keeps only the last bar and note
+        (all that later tokens read), so forking costs the same early and late in a tune."""
+        twin = copy.copy(self)
+        twin.bars, twin.notes, twin.errors = self.bars[-1:], self.notes[-1:], list(self.errors)
+        twin._bar_text = list(self._bar_text)
+        return twin
 
     def feed(self, tok: T.Token) -> None:
         kind, text = tok
@@ -211,8 +233,9 @@ class RhythmState:
         if left > 0:
             length *= factor
             self._tuplet = (factor, left - 1)
-        length *= self._broken
-        self._broken = Fraction(1)
+        if self._broken != 1:
+            length *= self._broken
+            self._broken = _ONE
         self.notes.append((text, length))
         self.duration += length
         self._timed = True
