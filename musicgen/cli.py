@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("musicgen.train", "train a model on ABC files"),
     "score": ("musicgen.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
     "card": ("musicgen.card", "write a checkpoint's model card and loss plot from its metrics"),
+    "evaluate": ("musicgen.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
 }
 
 

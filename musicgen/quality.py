@@ -24,7 +24,7 @@ from .features import header_problems, key_and_meter, note_lengths, overlap, pit
 from .novelty import NEAR_COPY_BARS, BarIndex
 from .rhythm import analyse
 
-ParseCheck = Callable[[str], str]  # returns "" when the tune parses, else why it does not
+ParseCheck = Callable[[str], tuple[str, tuple[str, ...]]]  # -> (why it does not parse or "", repairs it needed)
 
 
 @dataclass
@@ -33,6 +33,7 @@ class TuneCheck:
 
     parses: bool | None  # None: not checked
     parse_error: str
+    repairs: list[str]  # what the parser had to mend first (a tune cut off mid-chord, say)
     header_problems: list[str]
     ended: bool | None  # the generator stopped by itself before its length cap; None: not generated
     final_bar: bool  # the music ends with a bar line (not cut mid-bar)
@@ -84,12 +85,13 @@ def distributions(tunes: Sequence[str]) -> dict[str, dict[str, float]]:
 
 def check_tune(tune: str, ref: Reference, parse: ParseCheck | None, ended: bool | None = None) -> TuneCheck:
     """Measure one tune (``parse=None`` skips the music21 check)."""
-    error = parse(tune) if parse else ""
+    error, repairs = parse(tune) if parse else ("", ())
     rhythm = analyse(tune)
     wrong = [b.text for b in rhythm.checked if not b.correct]
     key, meter = key_and_meter(tune)
     return TuneCheck(
-        parses=None if parse is None else not error, parse_error=error, header_problems=header_problems(tune),
+        parses=None if parse is None else not error, parse_error=error, repairs=list(repairs),
+        header_problems=header_problems(tune),
         ended=ended, final_bar=ends_with_bar_line(tune), inner_bars=len(rhythm.checked),
         inner_correct=rhythm.inner_correct, longest_run=ref.index.longest_run(tune), key=key, meter=meter,
         chars=len(tune), wrong_bars=wrong[:3])
@@ -112,6 +114,7 @@ def summarise(checks: Sequence[TuneCheck], ref: Reference, tunes: Sequence[str] 
         "tunes": n,
         "mean_chars": statistics.fmean(c.chars for c in checks) if checks else 0.0,
         "parse_rate": _rate([bool(c.parses) for c in checks]) if any(c.parses is not None for c in checks) else None,
+        "repaired_rate": _rate([bool(c.parses and c.repairs) for c in checks]),
         "header_rate": _rate([not c.header_problems for c in checks]),
         "ended_rate": _rate([bool(c.ended) for c in checks]) if any(c.ended is not None for c in checks) else None,
         "final_bar_rate": _rate([c.final_bar for c in checks]),

@@ -62,6 +62,10 @@ def parse_meter(value: str) -> Meter | None:
     Traceback (most recent call last):
     ...
     ValueError: not a meter: '6/0'
+    >>> parse_meter("3/9")  # a meter counts in note values: halves, quarters, eighths...
+    Traceback (most recent call last):
+    ...
+    ValueError: not a meter: '3/9'
     """
     v = value.split("%")[0].strip()
     if v.lower() in ("", "none"):
@@ -73,7 +77,7 @@ def parse_meter(value: str) -> Meter | None:
         beats, unit = sum(int(x) for x in top.strip("()").split("+")), int(bottom)
     except ValueError:
         raise ValueError(f"not a meter: {value!r}") from None
-    if beats <= 0 or unit <= 0:
+    if beats <= 0 or not _power_of_two(unit):
         raise ValueError(f"not a meter: {value!r}")
     return Meter(beats, unit)
 
@@ -87,14 +91,22 @@ def parse_unit(value: str) -> Fraction:
     Traceback (most recent call last):
     ...
     ValueError: not a unit note length: 'eighth'
+    >>> parse_unit("1/6")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a unit note length: '1/6'
     """
     try:
         unit = Fraction(value.split("%")[0].strip())
     except (ValueError, ZeroDivisionError):
         raise ValueError(f"not a unit note length: {value!r}") from None
-    if unit <= 0:
+    if unit <= 0 or not _power_of_two(unit.denominator):
         raise ValueError(f"not a unit note length: {value!r}")
     return unit
+
+
+def _power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
 
 
 def default_unit(meter: Meter | None) -> Fraction:
