@@ -5,13 +5,15 @@ model. The maths is Keras's LSTM (gates i, f, c, o; sigmoid recurrent
 activation, tanh activation) followed by the Dense softmax; dropout is off as
 at inference. ``tests/test_engine.py`` checks it against Keras.
 
-Speed comes from three rearrangements of the same maths, done once at load:
+Speed comes from rearranging the same maths once, at load:
 
 - the embedding and the first layer's input projection fold into one table
   (``embedding @ kernel + bias``): a row lookup per character;
 - every later layer's input and recurrent kernels stack into one matrix, and the
-  hidden states of all layers live side by side in one buffer ``[h0 | h1 | h2]``,
-  so layer i's input ``[h(i-1) new, h(i) old]`` is a contiguous slice: one matmul;
+  hidden states of all layers live in one buffer ``[h0; h1; h2]``, so layer i's
+  input ``[h(i-1) new; h(i) old]`` is a contiguous slice: one matmul a layer;
+- states are kept as columns (units x K) and the products computed as
+  ``W.T @ h``: OpenBLAS runs this shape ~25% faster for 16 streams, no slower for one;
 - gates are reordered to (i, f, o, c) and the sigmoid gates' weights halved, so
   ``sigmoid(x) = (tanh(x/2) + 1) / 2`` lets one ``tanh`` call serve all four.
 
@@ -43,6 +45,11 @@ from .vocab import Vocab
 State = list[tuple[np.ndarray, np.ndarray]]  # (h, c) per layer, each (K, units)
 
 
+def _columns(w: np.ndarray) -> np.ndarray:
+    """The transpose, laid out contiguously: weights for products ``W.T @ states``."""
+    return np.ascontiguousarray(w.T, dtype=np.float32)
+
+
 def _gates_ifoc(w: np.ndarray, u: int) -> np.ndarray:
     """Reorder Keras's gate columns (i, f, c, o) to (i, f, o, c) and halve the sigmoid gates' part."""
     i, f, c, o = (w[..., k * u : (k + 1) * u] for k in range(4))
@@ -58,16 +65,16 @@ class Engine:
         self.config: ModelConfig = ckpt.model
         self.units = u = ckpt.model.lstm_units
         self.layers = ckpt.model.lstm_layers
-        self.input_table = _gates_ifoc(w["embedding"] @ w["lstm_0/kernel"] + w["lstm_0/bias"], u)
-        self.recurrent_0 = _gates_ifoc(w["lstm_0/recurrent_kernel"], u)
-        # layer i >= 1: [x, h] @ [[kernel], [recurrent]] is x @ kernel + h @ recurrent in one product
+        self.input_table = _gates_ifoc(w["embedding"] @ w["lstm_0/kernel"] + w["lstm_0/bias"], u)  # (V, 4u)
+        self.recurrent_0 = _columns(_gates_ifoc(w["lstm_0/recurrent_kernel"], u))  # (4u, u)
+        # layer i >= 1: [[kernel], [recurrent]].T @ [x; h] is x @ kernel + h @ recurrent in one product
         self.fused = [
-            _gates_ifoc(np.vstack([w[f"lstm_{i}/kernel"], w[f"lstm_{i}/recurrent_kernel"]]), u)
+            _columns(_gates_ifoc(np.vstack([w[f"lstm_{i}/kernel"], w[f"lstm_{i}/recurrent_kernel"]]), u))
             for i in range(1, self.layers)
-        ]
-        self.biases = [_gates_ifoc(w[f"lstm_{i}/bias"], u) for i in range(1, self.layers)]
-        self.dense_kernel = np.ascontiguousarray(w["dense/kernel"])
-        self.dense_bias = np.ascontiguousarray(w["dense/bias"])
+        ]  # (4u, 2u) each
+        self.biases = [_columns(_gates_ifoc(w[f"lstm_{i}/bias"], u)[None, :]) for i in range(1, self.layers)]
+        self.dense_kernel = _columns(w["dense/kernel"])  # (V, u)
+        self.dense_bias = _columns(w["dense/bias"][None, :])  # (V, 1)
 
     @classmethod
     def random(cls, cfg: ModelConfig, vocab: Vocab, seed: int = 0) -> "Engine":
@@ -131,65 +138,73 @@ class Engine:
 class Stepper:
     """One run's state and scratch buffers for K streams, stepped in place.
 
-    ``step(ids)`` returns the logits buffer, which the next step overwrites:
-    copy it to keep it. Not shared between threads: make one per run.
+    ``step(ids)`` returns the logits (K, vocab) as a view of a buffer that the
+    next step overwrites: copy it to keep it. Not shared between threads: make
+    one per run.
     """
 
     def __init__(self, engine: Engine, k: int) -> None:
         u, n = engine.units, engine.layers
-        self.engine = engine
-        self.k = k
-        self.h = np.zeros((k, n * u), dtype=np.float32)  # [h0 | h1 | ...]: see the module docstring
-        self.c = np.zeros((n, k, u), dtype=np.float32)
-        self.z = np.empty((k, 4 * u), dtype=np.float32)
-        self.tmp = np.empty((k, u), dtype=np.float32)
-        self.logits = np.empty((k, len(engine.vocab)), dtype=np.float32)
+        self.engine, self.k = engine, k
+        self.h = np.zeros((n * u, k), dtype=np.float32)  # [h0; h1; ...] as columns: see the module docstring
+        self.c = np.zeros((n, u, k), dtype=np.float32)
+        z = self.z = np.empty((4 * u, k), dtype=np.float32)
+        self.tmp = np.empty((u, k), dtype=np.float32)
+        self.looked_up = np.empty((k, 4 * u), dtype=np.float32)
+        self.logits_t = np.empty((len(engine.vocab), k), dtype=np.float32)
+        self.logits = self.logits_t.T
+        # per layer: (input, weights, bias, sigmoid gates, f, i, candidate, o, c, h out): views made once
+        weights = [engine.recurrent_0, *engine.fused]
+        biases = [None, *engine.biases]
+        self.plan = [
+            (self.h[max(i - 1, 0) * u : (i + 1) * u], weights[i], biases[i], z[: 3 * u], z[u : 2 * u], z[:u],
+             z[3 * u :], z[2 * u : 3 * u], self.c[i], self.h[i * u : (i + 1) * u])
+            for i in range(n)
+        ]
+        self.top = self.h[(n - 1) * u :]
 
     @classmethod
     def from_state(cls, engine: Engine, state: State) -> "Stepper":
         st = cls(engine, state[0][0].shape[0])
         u = engine.units
         for i, (h, c) in enumerate(state):
-            st.h[:, i * u : (i + 1) * u] = h
-            st.c[i] = c
+            st.h[i * u : (i + 1) * u] = h.T
+            st.c[i] = c.T
         return st
 
     def state(self) -> State:
         u = self.engine.units
-        return [(self.h[:, i * u : (i + 1) * u].copy(), self.c[i].copy()) for i in range(self.engine.layers)]
+        return [(self.h[i * u : (i + 1) * u].T.copy(), self.c[i].T.copy()) for i in range(self.engine.layers)]
 
     def select(self, rows: np.ndarray | Sequence[int]) -> "Stepper":
         """A new stepper holding only these streams (in this order; a row may repeat)."""
         rows = np.asarray(rows, dtype=np.int64)
         st = Stepper(self.engine, len(rows))
-        st.h[:] = self.h[rows]
-        st.c[:] = self.c[:, rows]
-        st.logits[:] = self.logits[rows]
+        st.h[:] = self.h[:, rows]
+        st.c[:] = self.c[:, :, rows]
+        st.logits_t[:] = self.logits_t[:, rows]
         return st
 
     def step(self, ids: np.ndarray) -> np.ndarray:
         """Feed one character id per stream; return the next-character logits (K, vocab)."""
-        e, u, z, tmp = self.engine, self.engine.units, self.z, self.tmp
-        for i in range(e.layers):
-            if i == 0:
-                np.matmul(self.h[:, :u], e.recurrent_0, out=z)
-                z += e.input_table[ids]
+        e, z, tmp = self.engine, self.z, self.tmp
+        for x, w, b, sig, f, i, cand, o, c, h in self.plan:
+            np.matmul(w, x, out=z)
+            if b is None:  # the first layer: its input projection is a row of the folded table
+                np.take(e.input_table, ids, axis=0, out=self.looked_up)
+                z += self.looked_up.T
             else:
-                np.matmul(self.h[:, (i - 1) * u : (i + 1) * u], e.fused[i - 1], out=z)
-                z += e.biases[i - 1]
+                z += b
             np.tanh(z, out=z)
-            sig = z[:, : 3 * u]  # (i, f, o) as tanh(x/2): make them sigmoid(x) = (tanh(x/2) + 1) / 2
-            sig += 1.0
+            sig += 1.0  # (i, f, o) hold tanh(x/2): make them sigmoid(x) = (tanh(x/2) + 1) / 2
             sig *= 0.5
-            c = self.c[i]
-            c *= z[:, u : 2 * u]  # f * c
-            np.multiply(z[:, :u], z[:, 3 * u :], out=tmp)  # i * candidate
+            c *= f
+            np.multiply(i, cand, out=tmp)
             c += tmp
-            h = self.h[:, i * u : (i + 1) * u]
             np.tanh(c, out=h)
-            h *= z[:, 2 * u : 3 * u]  # o * tanh(c)
-        np.matmul(self.h[:, (e.layers - 1) * u :], e.dense_kernel, out=self.logits)
-        self.logits += e.dense_bias
+            h *= o
+        np.matmul(e.dense_kernel, self.top, out=self.logits_t)
+        self.logits_t += e.dense_bias
         return self.logits
 
 

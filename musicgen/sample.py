@@ -54,6 +54,7 @@ No TensorFlow is imported here or by anything this imports.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -127,17 +128,21 @@ def sample_next(
         raise ValueError(f"temperature must be above 0 (got {temperature}); for the likeliest character use top_k=1")
     if top_k < 0 or not 0 < top_p <= 1:
         raise ValueError(f"top_k must be >= 0 and top_p in (0, 1] (got {top_k}, {top_p})")
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    top = z.max(axis=1, keepdims=True)
-    if not np.isfinite(top).all():
+    p = np.multiply(logits, 1.0 / temperature, dtype=np.float64)
+    top = p.max(axis=1, keepdims=True)
+    if not math.isfinite(top.sum()):
         raise ConstraintError(f"no character is allowed for row(s) {np.flatnonzero(~np.isfinite(top)).tolist()}")
-    p = np.exp(z - top)
+    p -= top
+    np.exp(p, out=p)  # unnormalised probabilities; the likeliest is 1
     if 0 < top_k < p.shape[1] or top_p < 1:
         p = _truncate(p, top_k, top_p)
-    cum = np.cumsum(p, axis=1)
-    total = cum[:, -1]
-    u = np.minimum(rng.random(len(p)) * total, np.nextafter(total, 0))  # u < total, so some cum > u
-    return (cum <= u[:, None]).sum(axis=1)  # the first index whose cumulative sum passes u
+    cum = np.cumsum(p, axis=1, out=p)
+    u = rng.random(len(cum))
+    u *= cum[:, -1]
+    ids = (cum <= u[:, None]).sum(axis=1)  # the first index whose cumulative sum passes u
+    for row in np.flatnonzero(ids == cum.shape[1]):  # u rounded up to the total (chance ~1e-16)
+        ids[row] = np.flatnonzero(np.diff(cum[row], prepend=0.0) > 0)[-1]  # the last possible character
+    return ids
 
 
 def _truncate(p: np.ndarray, top_k: int, top_p: float) -> np.ndarray:

@@ -93,6 +93,17 @@ def test_masked_characters_never_come() -> None:
     assert 1 not in ids
 
 
+def test_a_draw_at_the_very_top_takes_the_last_possible_character() -> None:
+    class Top:  # a draw a real generator gives with chance ~1e-16: u rounds up to the total
+        def random(self, n: int) -> np.ndarray:
+            return np.ones(n)
+
+    never = -np.inf
+    logits = np.array([[0.0, 0.0, never, never], [never, 0.0, never, never], [0.0, 0.0, 0.0, 0.0]])
+    ids = sample_next(logits, 1.0, 0, 1.0, Top())  # type: ignore[arg-type]
+    np.testing.assert_array_equal(ids, [1, 1, 3])
+
+
 def test_sample_next_is_deterministic_given_the_rng() -> None:
     logits = np.random.default_rng(4).normal(size=(64, 40))
     a = sample_next(logits, 0.8, 5, 0.9, np.random.default_rng(9))
