@@ -94,7 +94,9 @@ def check_and_repair(abc: str) -> Checked:
     _repair_end(lines, key_at - first, number, repairs)
     unit = _check_lines(lines, number)
     added = None
-    if not any(re.match(r"[LM]:", s) for s in lines[: key_at - first]):
+    music_at = next((i for i in range(key_at - first + 1, len(lines)) if not re.match(r"[A-Za-z]:|%", lines[i])),
+                    len(lines))
+    if not any(re.match(r"[LM]:", s) for s in lines[:music_at]):
         added = key_at - first  # music21 refuses notes before any L: or M:, though ABC defaults to 1/8
         lines.insert(added, "L:1/8")
         repairs.append("added L:1/8 before the K: line (the ABC default unit note length, which music21 needs)")
@@ -187,6 +189,8 @@ def _check_lines(lines: list[str], number) -> Fraction:  # type: ignore[no-untyp
                         unit = default_unit(value)
                 elif kind == T.ERROR and text in _OPENER_NAMES:
                     raise ValueError(f"unclosed {_OPENER_NAMES[text]} '{text}' at column {col + 1}")
+                elif kind == T.ERROR and text.isalpha():  # music21 would play it as a C
+                    raise ValueError(f"'{text}' at column {col + 1} is not ABC music (notes are A-G, a-g)")
                 elif kind in T.TIMED:
                     _check_length(kind, text)
             except ValueError as e:
@@ -211,6 +215,8 @@ def _check_length(kind: str, text: str) -> None:
         units = T.chord_multiplier(text) if T.chord_notes(text) else Fraction(1)
     else:
         units = Fraction(int(text[1:] or 1))  # whole bars of rest
+    if units == 0:
+        raise ValueError(f"'{text}' has no length")
     if units > MAX_NOTE_UNITS:
         what = {T.NOTE: "note", T.REST: "rest", T.CHORD: "chord"}.get(kind, "bar rest")
         raise ValueError(f"{what} '{text}' is longer than {MAX_NOTE_UNITS} unit lengths")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 from typing import Sequence
 
-from .convert import EPS, NoteEvent
+from .events import EPS, NoteEvent
 
 BASS_LOW, CHORD_LOW = 40, 52  # E2, E3: lowest MIDI note of each register (one octave each)
 BASS_VELOCITY, FIFTH_VELOCITY, CHORD_VELOCITY = 80, 72, 60  # the chord softer than the bass and the melody

@@ -37,20 +37,18 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import abccheck
 from .abccheck import InvalidABCError
+from .events import MAX_BEATS, Events, NoteEvent, from_score, written_bars
 
 if TYPE_CHECKING:  # music21 is imported lazily: see the module docstring
     from music21 import stream
 
 DEFAULT_TIMEOUT = 5.0  # seconds for one parse, repairs and error bisection included
-MAX_BEATS = 4096  # quarter notes once repeats are played: about 20 minutes at 200 bpm
-GRACE_BEATS = 0.125  # a grace note lasts a 32nd note, taken from the note it ornaments
-EPS = 1e-6  # offsets are Fractions or floats: compare with a tolerance
 
 __all__ = ["DEFAULT_TIMEOUT", "Events", "InvalidABCError", "NoteEvent", "Parsed", "parse", "to_events",
            "to_midi", "to_musicxml", "INSTRUMENTS"]
@@ -69,27 +67,6 @@ class Parsed:
     tempo_bpm: float = 120.0  # quarter notes a minute: from Q:, else a default for the meter
     tempo_from_abc: bool = False  # whether tempo_bpm came from a Q: field
     rhythm: str = ""  # the R: field ("jig", "reel", ...), lower case, or ""
-
-
-class NoteEvent(NamedTuple):
-    """One note to play; times in quarter-note beats from the start of the tune."""
-
-    pitch: int  # MIDI note number
-    start_beats: float
-    duration_beats: float
-    velocity: int  # 1..127
-
-
-@dataclass(frozen=True)
-class Events:
-    """What to play: the melody as written (repeats expanded) and an accompaniment."""
-
-    melody: tuple[NoteEvent, ...]
-    accompaniment: tuple[NoteEvent, ...]
-    tempo_bpm: float  # quarter notes a minute
-    beats: float  # length of the tune in quarter notes, repeats played
-    meter: str
-    warnings: tuple[str, ...] = field(default=())
 
 
 # ---------------------------------------------------------------- parsing under a deadline
@@ -190,21 +167,22 @@ def _complete_last_bar(checked: abccheck.Checked, score: "stream.Score",
     from music21 import stream
 
     part = score.parts[0] if score.parts else score
-    measures = list(part.getElementsByClass(stream.Measure))
-    ts = part.recurse().getElementsByClass("TimeSignature").first()
-    if len(measures) < 2 or ts is None:
+    if not list(part.getElementsByClass(stream.Measure)):
         return checked.text, score, ""
-    bar = Fraction(ts.barDuration.quarterLength)
-    have = Fraction(measures[-1].highestTime)
-    section = max((i for i, m in enumerate(measures[:-1], 1) if _section_bar(m.rightBarline)), default=0)
-    pickup = Fraction(measures[section].highestTime) if section < len(measures) - 1 else Fraction(0)
-    closing = section == len(measures) - 1  # a lone closing note after a repeat (":|G2") is how tunes end
-    if not 0 < have < bar or closing or (pickup < bar and have + pickup == bar):
+    bars = written_bars(part)
+    if len(bars) < 2:
         return checked.text, score, ""
-    rest = abccheck.length_token((bar - have) / (4 * checked.unit_note_length))
+    exact = lambda x: Fraction(x).limit_denominator(960)  # noqa: E731  (lengths are floats of 1/960ths at worst)
+    full, have = exact(bars[-1].full), exact(bars[-1].length)
+    section = max((i for i, b in enumerate(bars[:-1], 1) if b.section_end), default=0)
+    pickup = exact(bars[section].length) if section < len(bars) - 1 else Fraction(0)
+    closing = section == len(bars) - 1  # a lone closing note after a repeat (":|G2") is how tunes end
+    if not 0 < have < full or closing or (pickup < full and have + pickup == full):
+        return checked.text, score, ""
+    rest = abccheck.length_token((full - have) / (4 * checked.unit_note_length))
     text = checked.text.rstrip() + f" z{rest}|]\n"
     padded = _call_before(deadline, lambda: _music21_parse(text))
-    beats = _beats_words(bar - have)
+    beats = _beats_words(full - have)
     return text, padded, f"the last bar was cut short; completed it with {beats} of rest and a final bar line"
 
 
@@ -224,7 +202,7 @@ def _described(score: "stream.Score", text: str, repairs: tuple[str, ...], check
 
     flat = score.flatten()
     n_notes = sum(1 for n in flat.notes if isinstance(n, (note.Note, chord.Chord))
-                  and not isinstance(n, harmony.Harmony))
+                  and not isinstance(n, harmony.Harmony) and (n.quarterLength > 0 or n.duration.isGrace))
     if n_notes == 0:
         raise InvalidABCError(None, "it has no notes to play")
     if score.highestTime > MAX_BEATS:
@@ -257,163 +235,10 @@ def _key_name(flat: "stream.Stream") -> str:
 
 
 def to_events(parsed: Parsed, accompaniment: bool = True) -> Events:
-    """The notes to play: melody as written with repeats and endings expanded, ties joined,
-    grace notes played just before their note, and (when asked) an accompaniment made
-    from the chord symbols to fit the meter (see :mod:`musicgen.accompaniment`)."""
-    from .accompaniment import accompany
-
-    expanded, warnings = _expanded(parsed.score)
-    bars, melody, chords = _walk(expanded)
-    beats = float(expanded.highestTime)
-    if beats > MAX_BEATS:
-        raise InvalidABCError(None, f"it lasts {beats:.0f} beats once repeats are played; at most {MAX_BEATS} can be played")
-    backing = tuple(accompany(chords, bars)) if accompaniment else ()
-    return Events(melody=tuple(melody), accompaniment=backing, tempo_bpm=parsed.tempo_bpm, beats=beats,
-                  meter=parsed.meter, warnings=tuple(warnings))
-
-
-def _expanded(score: "stream.Score") -> tuple["stream.Score", list[str]]:
-    """The score with repeats and first/second endings played out, or as written if they do not pair up."""
-    from music21 import bar, spanner
-
-    has_repeats = (score.recurse().getElementsByClass(bar.Repeat).first() is not None
-                   or score.recurse().getElementsByClass(spanner.RepeatBracket).first() is not None)
-    if not has_repeats:
-        return score, []
-    try:
-        return _with_implicit_starts(score).expandRepeats(), []
-    except Exception as e:  # music21's ExpanderException and friends: unbalanced repeat marks
-        return score, [f"the repeat marks do not pair up ({' '.join(str(e).split())[:80]}); played through once as written"]
-
-
-def _section_bar(b: Any) -> bool:
-    return b is not None and (b.type in ("double", "final", "heavy", "light-light", "light-heavy", "heavy-light")
-                              or getattr(b, "direction", None) is not None)
-
-
-def _with_implicit_starts(score: "stream.Score") -> "stream.Score":
-    """A copy of the score with the start repeats ABC leaves implicit made explicit.
-
-    In ABC a ``:|`` with no ``|:`` before it repeats from the previous section end
-    (a ``:|``, ``||`` or the start), but music21 repeats from the very beginning
-    and nests: a tune of six sections ``A :| B :| ... F :|`` becomes 21 times its length.
-    """
-    import copy
-
-    from music21 import bar, spanner, stream
-
-    def starts(score_: "stream.Score") -> list[tuple[int, int]]:
-        found = []
-        for p_index, part in enumerate(score_.parts or [score_]):
-            measures = list(part.getElementsByClass(stream.Measure))
-            section, opened = 0, False
-            for i, m in enumerate(measures):
-                if isinstance(m.leftBarline, bar.Repeat) and m.leftBarline.direction == "start":
-                    opened = True
-                right = m.rightBarline
-                if isinstance(right, bar.Repeat) and right.direction == "end":
-                    if not opened and section < i:
-                        found.append((p_index, section))
-                    opened = False
-                if _section_bar(right):
-                    section = i + 1
-                    while section < len(measures) and any(isinstance(sp, spanner.RepeatBracket)
-                                                          for sp in measures[section].getSpannerSites()):
-                        section += 1  # a second ending belongs to the section before
-        return [f for f in found if f[1] > 0]  # from the very start music21 already does it right
-
-    missing = starts(score)
-    if not missing:
-        return score
-    score = copy.deepcopy(score)
-    for p_index, m_index in missing:
-        part = (score.parts or [score])[p_index]
-        list(part.getElementsByClass(stream.Measure))[m_index].leftBarline = bar.Repeat(direction="start")
-    return score
-
-
-def _walk(score: "stream.Score") -> tuple[list, list[NoteEvent], list]:
-    """One pass over every measure: bar grid, melody notes and chord symbols."""
-    from music21 import chord, harmony, note, stream
-
-    bars: list[tuple[float, float, float, float, float]] = []  # (start, length, grid origin, beat, bar length)
-    raw: list[tuple[float, int, Any, int]] = []  # (start, part index, element, velocity)
-    chords: list[tuple[float, tuple[int, tuple[int, ...]] | None]] = []
-    for index, part in enumerate(score.parts or [score]):
-        measures = list(part.getElementsByClass(stream.Measure)) or [part]
-        ts = None
-        for m in measures:
-            ts = getattr(m, "timeSignature", None) or ts
-            beat = float(ts.beatDuration.quarterLength) if ts is not None else 1.0
-            bar_length = float(ts.barDuration.quarterLength) if ts is not None else 4.0
-            start, pad = float(m.offset), float(getattr(m, "paddingLeft", 0.0) or 0.0)
-            length = float(m.highestTime)
-            if index == 0 and m is not part:
-                # a pick-up bar is right-aligned: its pulses fall where the full bar's would
-                grid = start - (bar_length - length if pad == 0 and m is measures[0] and length < bar_length else pad)
-                bars.append((start, length, grid, beat, bar_length))
-            for el in m.recurse().getElementsByClass((note.Note, chord.Chord, harmony.Harmony)):
-                at = start + float(el.getOffsetInHierarchy(m))
-                if isinstance(el, harmony.Harmony):
-                    if index == 0:
-                        chords.append((at, _chord_spec(el)))
-                    continue
-                within = at - start + pad
-                accent = 100 if abs(within) < EPS else 90 if abs(within / beat - round(within / beat)) < EPS else 82
-                raw.append((at, index, el, accent))
-    raw.sort(key=lambda r: r[0])  # stable: grace notes stay before the note they ornament
-    return bars, _join_ties_and_graces(raw), chords
-
-
-def _chord_spec(cs: Any) -> tuple[int, tuple[int, ...]] | None:
-    """(bass pitch class, chord pitch classes) of a chord symbol, or None for "N.C." or text."""
-    from music21 import harmony
-
-    if isinstance(cs, harmony.NoChord) or not cs.pitches:
-        return None
-    bass = cs.bass() or cs.pitches[0]
-    return bass.pitchClass, tuple(sorted({p.pitchClass for p in cs.pitches}))
-
-
-def _join_ties_and_graces(raw: list[tuple[float, int, Any, int]]) -> list[NoteEvent]:
-    notes: list[NoteEvent] = []
-    open_ties: dict[tuple[int, int], int] = {}  # (part, pitch) -> index in notes of the note a tie extends
-    graces: list[tuple[int, int, int]] = []  # (index in notes, part, pitch) waiting for their main note
-    for at, part, el, velocity in raw:
-        is_grace = el.duration.isGrace
-        length = float(el.duration.quarterLength)
-        if graces and not is_grace:
-            at, length = _place_graces(notes, graces, at, length)
-            graces = []
-        tie_type = el.tie.type if el.tie is not None else None
-        for p in el.pitches:
-            key = (part, int(p.midi))
-            held = open_ties.pop(key, None)
-            if held is not None and tie_type in ("stop", "continue") and not is_grace:
-                prev = notes[held]
-                if abs(prev.start_beats + prev.duration_beats - at) < 1e-3:
-                    notes[held] = prev._replace(duration_beats=at + length - prev.start_beats)
-                    if tie_type == "continue":
-                        open_ties[key] = held
-                    continue
-            notes.append(NoteEvent(int(p.midi), at, length, velocity))
-            if is_grace:
-                graces.append((len(notes) - 1, part, int(p.midi)))
-            elif tie_type in ("start", "continue"):
-                open_ties[key] = len(notes) - 1
-    if graces:  # grace notes at the very end: give them their own short time
-        for i, _, _ in graces:
-            notes[i] = notes[i]._replace(duration_beats=GRACE_BEATS)
-    return [n for n in notes if n.duration_beats > 0]
-
-
-def _place_graces(notes: list[NoteEvent], graces: list[tuple[int, int, int]], at: float,
-                  length: float) -> tuple[float, float]:
-    """Play grace notes one after another from the main note's start; the main note starts after them."""
-    each = min(GRACE_BEATS, length / (2 * len(graces))) if length > 0 else GRACE_BEATS
-    for k, (i, _, _) in enumerate(graces):
-        notes[i] = notes[i]._replace(start_beats=at + k * each, duration_beats=each)
-    return at + len(graces) * each, max(length - len(graces) * each, each)
+    """The notes to play: melody as written with repeats and endings played out, ties joined,
+    grace notes played just before their note (see :mod:`musicgen.events`), and, when asked,
+    an accompaniment made from the chord symbols to fit the meter (:mod:`musicgen.accompaniment`)."""
+    return from_score(parsed.score, parsed.tempo_bpm, parsed.meter, accompaniment)
 
 
 def __getattr__(name: str) -> Any:
