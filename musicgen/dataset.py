@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .corpus import TUNE_END
+from .distribute import per_replica_batch
 from .vocab import Vocab
 
 ENCODE_CHUNK = 1 << 20  # characters encoded at a time: bounds the temporary UTF-32 copy to a few MB
@@ -158,11 +159,7 @@ def distributed_windows(streams: Streams, strategy: Any) -> Any:
     """
     import tensorflow as tf
 
-    replicas = strategy.num_replicas_in_sync
-    if streams.n_streams % replicas:
-        raise StreamError(f"{streams.n_streams} streams (--batch-size) do not split evenly over {replicas} "
-                          f"replicas: use a multiple of {replicas}")
-    rows = streams.n_streams // replicas
+    rows = per_replica_batch(streams.n_streams, strategy.num_replicas_in_sync)
 
     def per_worker(context: tf.distribute.InputContext) -> tf.data.Dataset:
         local = context.num_replicas_in_sync // context.num_input_pipelines

@@ -36,6 +36,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
+from .config import ModelConfig, TrainConfig
+
 STRATEGIES = ("default", "mirrored", "multiworker")
 STATE_VARIABLE = "rnn_state"  # what Keras names a stateful RNN's state variables
 
@@ -106,6 +108,7 @@ def make_strategy(name: str, environ: Mapping[str, str] = os.environ) -> Any:
         raise DistributeError("--strategy multiworker needs TF_CONFIG describing the cluster on every machine, "
                               'e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                               '"task": {"type": "worker", "index": 0}}')
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as musicgen.model: no C++ start-up chatter
     import tensorflow as tf
 
     if name == "mirrored":
@@ -133,6 +136,7 @@ def is_default(strategy: Any) -> bool:
 def describe(strategy: Any) -> str:
     """A short description of where training runs, e.g. ``'MirroredStrategy, 2 replicas'``."""
     name = "one device" if is_default(strategy) else type(strategy).__name__
+    name = {"CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy"}.get(name, name)  # its class's own name
     replicas = strategy.num_replicas_in_sync
     resolver = getattr(strategy, "cluster_resolver", None)
     task = f", this is {resolver.task_type} {resolver.task_id}" if resolver is not None and resolver.task_type else ""
@@ -180,6 +184,28 @@ def per_replica_state(strategy: Any) -> Iterator[None]:
 
     with strategy.scope(), tf.variable_creator_scope(creator):
         yield
+
+
+def training_model(model_cfg: ModelConfig, vocab_size: int, cfg: TrainConfig, strategy: Any) -> Any:
+    """The stateful model for training under ``strategy``: compiled, its optimizer's variables made.
+
+    Each replica's model carries ``cfg.batch_size / replicas`` streams.
+    """
+    import keras
+
+    from .model import build_model
+
+    per_replica = per_replica_batch(cfg.batch_size, strategy.num_replicas_in_sync)
+    with per_replica_state(strategy):
+        model = build_model(model_cfg, vocab_size, batch_size=per_replica, stateful=True)
+        model.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=5.0),  # clip: LSTM gradients spike early
+            loss="sparse_categorical_crossentropy",
+            metrics=["sparse_categorical_accuracy"],
+        )
+        model.optimizer.build(model.trainable_weights)  # now, under the strategy, not inside a compiled step
+    check_per_replica_state(model)
+    return model
 
 
 def check_per_replica_state(model: Any) -> None:

@@ -148,8 +148,6 @@ def train(
 
     from .model import named_weights
 
-    per_replica = distribute.per_replica_batch(cfg.batch_size, strategy.num_replicas_in_sync)
-
     state: dict[str, Any] = {"epoch": 0, "history": [], "best_val_loss": None, "best_epoch": 0, "stale": 0,
                              "learning_rate": cfg.learning_rate, "seconds": 0.0}
     state_file = run_dir / "state.json"
@@ -159,21 +157,20 @@ def train(
         state = json.loads(state_file.read_text())
         if _resumable(state["config"]) != _resumable(_run_config(model_cfg, cfg, vocab)):
             raise TrainError(f"{run_dir} was started with other settings or data; resume with the same ones")
-        model = _build_model(model_cfg, len(vocab), cfg, strategy, per_replica)
+        model = distribute.training_model(model_cfg, len(vocab), cfg, strategy)
         model.load_weights(run_dir / state["keras_file"])  # weights and Adam's moments, whatever the replicas
         print(f"resuming after epoch {state['epoch']} from {run_dir / state['keras_file']}", flush=True)
     else:
         if state_file.exists():
             raise TrainError(f"{run_dir} holds an earlier run: add --resume to continue it, or remove the folder")
         keras.utils.set_random_seed(cfg.seed)
-        model = _build_model(model_cfg, len(vocab), cfg, strategy, per_replica)
+        model = distribute.training_model(model_cfg, len(vocab), cfg, strategy)
     state["config"] = _run_config(model_cfg, cfg, vocab)
     train_step, test_step = distribute.step_functions(model, strategy)
-    with distribute.writable_dirs(strategy, out, run_dir) as (out, run_dir):  # throw-away folders off the chief
-        run_dir.mkdir(parents=True, exist_ok=True)
-        print(f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
-              f"{model.count_params():,} parameters; run folder {run_dir}; {distribute.describe(strategy)}",
-              flush=True)
+    print(f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
+          f"{model.count_params():,} parameters; run folder {run_dir}; {distribute.describe(strategy)}", flush=True)
+    with distribute.writable_dirs(strategy, out, run_dir) as (out_here, run_here):  # throw-away ones off the chief
+        run_here.mkdir(parents=True, exist_ok=True)
         while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
             epoch = state["epoch"] + 1
             model.optimizer.learning_rate.assign(state["learning_rate"])
@@ -192,39 +189,21 @@ def train(
                 weights = named_weights(model)
                 state.update(best_val_loss=val_loss, best_epoch=epoch, stale=0,
                              weights_sha256=distribute.weights_digest(weights))
-                checkpoint.save(out, weights, vocab, model_cfg, cfg, _metrics(state, data_info, strategy))
+                checkpoint.save(out_here, weights, vocab, model_cfg, cfg, _metrics(state, data_info, strategy))
                 print(f"  best so far: saved {out}", flush=True)
             else:
                 state["stale"] += 1
                 state["learning_rate"] *= cfg.lr_decay
-            _save_state(run_dir, model, state)
+            _save_state(run_here, model, state)
 
-        best = checkpoint.load(out)
+        best = checkpoint.load(out_here)
         state["weights_sha256"] = distribute.weights_digest(best.weights)
         metrics = _metrics(state, data_info, strategy)
-        checkpoint.save(out, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
-        where = f"weights in {out}" if distribute.is_chief(strategy) else "the chief wrote the weights"
+        checkpoint.save(out_here, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
+    where = f"weights in {out}" if distribute.is_chief(strategy) else "the chief wrote the weights"
     print(f"done: best val loss {state['best_val_loss']:.4f} nats/char at epoch {state['best_epoch']}; "
           f"{where} (sha256 {state['weights_sha256'][:16]})", flush=True)
     return metrics
-
-
-def _build_model(model_cfg: ModelConfig, vocab_size: int, cfg: TrainConfig, strategy: Any, per_replica: int) -> Any:
-    """The stateful model, compiled, with its optimizer's variables, made under ``strategy``."""
-    import keras
-
-    from .model import build_model
-
-    with distribute.per_replica_state(strategy):
-        model = build_model(model_cfg, vocab_size, batch_size=per_replica, stateful=True)
-        model.compile(
-            optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=5.0),  # clip: LSTM gradients spike early
-            loss="sparse_categorical_crossentropy",
-            metrics=["sparse_categorical_accuracy"],
-        )
-        model.optimizer.build(model.trainable_weights)  # now, under the strategy, not inside a compiled step
-    distribute.check_per_replica_state(model)
-    return model
 
 
 def _portable(path: str | Path) -> str:
