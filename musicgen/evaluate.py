@@ -137,6 +137,18 @@ def format_table(report: dict, title: str) -> str:
     return "\n".join(lines)
 
 
+class _Clock:
+    """Seconds spent in each stage of a run."""
+
+    def __init__(self) -> None:
+        self.started = self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name], self._last = round(now - self._last, 1), now
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", help="ABC files or folders to judge (default: generate tunes)")
     p.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), help="checkpoint folder (default: shipped)")
@@ -157,12 +169,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
+    clock = _Clock()
     if not args.files and not 1 <= args.n <= MAX_TUNES:
         raise ValueError(f"--n must be from 1 to {MAX_TUNES:,} tunes (got {args.n})")
     ckpt = checkpoint.load(args.weights)
     train, val = recorded_split(ckpt, args.train_data)
     ref = Reference(train, val)
+    clock.lap("reference")
     settings: dict = {"weights": str(args.weights)}
     if args.files:
         tunes, ended = corpus.read_tunes(args.files), None
@@ -172,15 +185,18 @@ def run(args: argparse.Namespace) -> int:
         cfg = SampleConfig(length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                            rng=args.rng, constrained=args.constrained)
         generated = generate(args.weights, cfg, args.n)
+        clock.lap("generation")
         tunes, ended = [t for t, _ in generated], [e for _, e in generated]
         settings |= {"n": args.n} | {k: v for k, v in cfg.to_dict().items() if k != "n"}
         title = (f"{len(tunes)} tunes from {args.weights} (temperature {cfg.temperature:g}, top-k {cfg.top_k}, "
                  f"top-p {cfg.top_p:g}, rng {cfg.rng}{', constrained' if cfg.constrained else ''})")
     parse = None if args.no_parse else music21_check(args.parse_timeout)
     report, checks = evaluate(tunes, ref, parse, ended)
+    clock.lap("checks")
     if not args.no_fit:
         report["fit"] = fit(ckpt, train, val)
-    report["seconds"] = round(time.perf_counter() - started, 1)
+        clock.lap("fit")
+    report["seconds"] = clock.laps | {"total": round(time.perf_counter() - clock.started, 1)}
     if args.out:
         Path(args.out).write_text(corpus.join_tunes(tunes), encoding="utf-8")
     if args.json:

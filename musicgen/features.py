@@ -19,7 +19,8 @@ from collections import Counter
 from typing import Iterable, Mapping
 
 from . import abctokens as T
-from .rhythm import analyse, parse_meter, parse_unit
+from .meter import parse_meter, parse_unit
+from .rhythm import analyse
 
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
