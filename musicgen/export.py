@@ -11,7 +11,9 @@ Melody notes sound for 92% of their written length so repeated notes stay
 distinct; tied notes are one note. The file ends :data:`TAIL_BEATS` after the last
 note, so a synthesizer lets the final note ring out.
 
-All functions are pure: the same arguments give the same bytes.
+All functions are pure: the same arguments give the same bytes. Those taking ABC text
+(``to_midi(abc)``, ``to_musicxml(abc)``) suit ``st.cache_data``; a :class:`~musicgen.convert.Parsed`
+holds a music21 Score, which cannot be pickled, so cache it with ``st.cache_resource`` if at all.
 """
 
 from __future__ import annotations
@@ -116,11 +118,18 @@ def _meter(meter: str) -> tuple[int, int]:
     return int(m[1]), int(m[2])
 
 
-def to_musicxml(parsed: Parsed) -> bytes:
+def to_musicxml(abc_or_parsed: str | Parsed) -> bytes:
     """MusicXML (uncompressed, UTF-8) of the tune as written, from music21."""
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    return GeneralObjectExporter(parsed.score).parse()
+    parsed = parse(abc_or_parsed) if isinstance(abc_or_parsed, str) else abc_or_parsed
+    xml = GeneralObjectExporter(parsed.score).parse()
+    # music21 names parts by a random hash: number them, so the same tune gives the same bytes (on one day:
+    # the file also records the date it was encoded)
+    ids = list(dict.fromkeys(re.findall(rb'<score-part id="([^"]+)"', xml)))
+    for i, old in enumerate(ids, start=1):
+        xml = xml.replace(b'id="' + old + b'"', b'id="P%d"' % i)
+    return xml
 
 
 def to_abc(parsed: Parsed) -> bytes:

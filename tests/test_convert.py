@@ -305,3 +305,17 @@ def test_events_can_be_given_to_to_midi_directly() -> None:
     ev = convert.Events(melody=(NoteEvent(60, 0.0, 1.0, 100),), accompaniment=(), tempo_bpm=120.0, beats=1.0,
                         meter="4/4")
     assert note_ons(midi_tracks(convert.to_midi(ev))["melody"]) == [60]
+
+
+def test_musicxml_takes_abc_text_too() -> None:
+    assert convert.to_musicxml(WALTZ) == convert.to_musicxml(convert.parse(WALTZ))
+
+
+def test_importing_musicgen_loads_neither_music21_nor_the_synthesizer() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, musicgen; musicgen.parse, musicgen.to_midi, musicgen.render; "
+            "print(sorted(m for m in ('music21', 'midiutil', 'midirenderer', 'soundfile') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr

@@ -1,0 +1,137 @@
+"""Time ABC text -> WAV bytes for a 30-second tune, stage by stage, beside the alternatives not taken.
+
+    .venv/bin/python benchmarks/bench_convert.py [--repeats 7]
+
+Prints the median of each stage (parse, events, MIDI, synthesis, loudness, WAV, and the
+compressed formats), the whole path against the 0.5 s target, and side-by-side ratios
+measured in the same run: the parse time limit's helper thread against a bare music21
+parse; a worker process (fork, parse, send the Score back with music21's freezeThaw)
+against the helper thread; music21's ``expandRepeats`` against the bar walk of
+:mod:`musicgen.events`. The machine is shared, so compare figures within one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from typing import Callable
+
+# 16 bars of 4/4 (64 beats) at Q:1/4=128: it plays for exactly 30 s, with chords.
+TUNE_30S = """X:1
+T:Thirty Second Reel
+M:4/4
+L:1/8
+Q:1/4=128
+K:D
+"D"A2FA dAFA|"G"B2GB dBGB|"D"A2FA dAfe|"Em"dBAF "A7"E2FE|
+"D"D2FA dAFA|"G"BAGB dBGB|"D"A2fe "A7"dcBc|"D"d2f2 d2z2|
+"D"f2af bafe|"G"g2bg "D"f2af|"Em"gfed "A7"cBAc|"D"dcdf "A7"e2fe|
+"D"f2af bafe|"G"g2bg "D"f2af|"Em"gfed "A7"cBAG|"D"F2D2 D2z2|
+"""
+TARGET_SECONDS = 0.5
+
+
+CPU: dict[str, float] = {}  # median CPU seconds of the last call of median_time, by label
+
+
+def median_time(fn: Callable[[], object], repeats: int, label: str = "") -> tuple[float, object]:
+    """Median wall-clock seconds of ``repeats`` calls (and, under ``label`` in CPU, median CPU seconds)."""
+    times, cpu, result = [], [], None
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    CPU[label] = statistics.median(cpu)
+    return statistics.median(times), result
+
+
+def process_parse(text: str) -> object:
+    """The alternative to the helper thread: parse in a forked process, send the Score back."""
+    import multiprocessing as mp
+
+    from music21 import converter, freezeThaw
+
+    def work(conn, t: str) -> None:  # type: ignore[no-untyped-def]
+        conn.send_bytes(freezeThaw.StreamFreezer(converter.parseData(t, format="abc")).writeStr(fmt="pickle"))
+        conn.close()
+
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=work, args=(send, text))
+    worker.start()
+    send.close()
+    data = receive.recv_bytes() if receive.poll(30) else b""
+    worker.join()
+    thawer = freezeThaw.StreamThawer()
+    thawer.openStr(data)
+    return thawer.stream
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    args_parser.add_argument("--repeats", type=int, default=7, help="runs per stage; the median is printed")
+    args = args_parser.parse_args(argv)
+    n = args.repeats
+
+    start = time.perf_counter()
+    import music21  # noqa: F401  (once per process: reported apart from the per-tune path)
+
+    from musicgen import audio, convert, events
+
+    print(f"import music21 (once per process): {time.perf_counter() - start:.2f} s")
+    convert.to_midi(TUNE_30S)  # warm up caches (the SoundFont, music21's lazy imports)
+
+    t_parse, parsed = median_time(lambda: convert.parse(TUNE_30S), n, "parse")
+    t_events, ev = median_time(lambda: convert.to_events(parsed), n, "events")
+    t_midi, midi = median_time(lambda: convert.to_midi(ev, "fiddle", accompaniment_instrument="piano"), n, "midi")
+    import midirenderer
+
+    soundfont = audio._soundfont(audio.soundfont_path())
+    t_synth, wav = median_time(lambda: midirenderer.render_wave_from(soundfont, midi), n, "synth")
+    raw = audio._read_wav(wav)
+    t_norm, samples = median_time(lambda: audio.normalise(raw), n, "norm")
+    t_wav, _ = median_time(lambda: audio._write_wav(samples, audio.NATIVE_RATE), n, "wav")
+    t_total, out = median_time(lambda: audio.render(convert.to_midi(TUNE_30S)), n, "total")
+    t_ogg, ogg = median_time(lambda: audio.render(midi, "ogg"), max(3, n // 2))
+    t_mp3, mp3 = median_time(lambda: audio.render(midi, "mp3"), max(3, n // 2))
+
+    seconds = len(samples) / audio.NATIVE_RATE
+    print(f"tune: {ev.beats:.0f} beats at {ev.tempo_bpm:.0f} bpm = {ev.beats * 60 / ev.tempo_bpm:.1f} s "
+          f"(audio {seconds:.1f} s with the tail), {len(ev.melody)} melody + {len(ev.accompaniment)} "
+          f"accompaniment notes; median of {n} runs")
+    print(f"  {'stage':52s} {'wall':>9s} {'CPU':>9s}")
+    for name, label, t in [("parse (checks + music21 in the time-limit thread)", "parse", t_parse),
+                           ("events", "events", t_events), ("MIDI (midiutil)", "midi", t_midi),
+                           ("synthesis (midirenderer)", "synth", t_synth), ("loudness normalisation", "norm", t_norm),
+                           ("WAV encoding", "wav", t_wav)]:
+        print(f"  {name:52s} {t * 1000:6.1f} ms {CPU[label] * 1000:6.1f} ms")
+    print(f"ABC text -> WAV bytes, whole path: {t_total:.3f} s wall = {t_total / TARGET_SECONDS:.2f} x the "
+          f"{TARGET_SECONDS} s target; {CPU['total']:.3f} s CPU = {CPU['total'] / TARGET_SECONDS:.2f} x "
+          f"({len(out) / 1e6:.1f} MB)")
+    print(f"MIDI -> OGG/Vorbis: {t_ogg:.3f} s ({len(ogg) / 1e3:.0f} kB); MIDI -> MP3: {t_mp3:.3f} s "
+          f"({len(mp3) / 1e3:.0f} kB)")
+
+    from music21 import converter
+
+    t_bare, _ = median_time(lambda: converter.parseData(TUNE_30S, format="abc"), n)
+    deadline = lambda: time.monotonic() + 30  # noqa: E731
+    t_thread, _ = median_time(lambda: convert._call_before(deadline(), lambda: converter.parseData(
+        TUNE_30S, format="abc")), n)
+    t_fork, _ = median_time(lambda: process_parse(TUNE_30S), 3)
+    print(f"time limit: bare music21 parse {t_bare * 1000:.1f} ms, in the helper thread {t_thread * 1000:.1f} ms "
+          f"(x{t_thread / t_bare:.2f}), in a forked worker process {t_fork * 1000:.1f} ms (x{t_fork / t_bare:.2f})")
+
+    with_repeats = TUNE_30S.replace('"D"A2FA dAFA|"G"B2', '|:"D"A2FA dAFA|"G"B2', 1).replace("D2z2|\n", "D2z2:|\n")
+    score = convert.parse(with_repeats).score
+    t_expand, _ = median_time(lambda: score.expandRepeats(), n)
+    t_walk, _ = median_time(lambda: events.play_order(events.written_bars(score.parts[0])), n)
+    print(f"repeats: music21 expandRepeats {t_expand * 1000:.1f} ms, bar walk {t_walk * 1000:.1f} ms "
+          f"(x{t_expand / t_walk:.1f} faster)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
