@@ -31,7 +31,7 @@ ParseCheck = Callable[[str], tuple[str, tuple[str, ...]]]  # -> (why it does not
 class TuneCheck:
     """What was measured on one tune."""
 
-    parses: bool | None  # None: not checked
+    parses: bool | None  # music21 read it, after any repairs; None: not checked
     parse_error: str
     repairs: list[str]  # what the parser had to mend first (a tune cut off mid-chord, say)
     header_problems: list[str]
@@ -110,11 +110,13 @@ def summarise(checks: Sequence[TuneCheck], ref: Reference, tunes: Sequence[str] 
     bars = sum(c.inner_bars for c in checks)
     correct = sum(c.inner_correct for c in checks)
     runs = [c.longest_run for c in checks]
+    parse_checked = any(c.parses is not None for c in checks)
     report: dict = {
         "tunes": n,
         "mean_chars": statistics.fmean(c.chars for c in checks) if checks else 0.0,
-        "parse_rate": _rate([bool(c.parses) for c in checks]) if any(c.parses is not None for c in checks) else None,
-        "repaired_rate": _rate([bool(c.parses and c.repairs) for c in checks]),
+        # parsed as written; a tune the parser had to mend first (cut off mid-chord, no M: or L:) does not count
+        "parse_rate": _rate([bool(c.parses and not c.repairs) for c in checks]) if parse_checked else None,
+        "playable_rate": _rate([bool(c.parses) for c in checks]) if parse_checked else None,  # mended or not
         "header_rate": _rate([not c.header_problems for c in checks]),
         "ended_rate": _rate([bool(c.ended) for c in checks]) if any(c.ended is not None for c in checks) else None,
         "final_bar_rate": _rate([c.final_bar for c in checks]),
