@@ -3,6 +3,7 @@
     musicgen generate --n 10 --length 600 --temperature 0.9 --key G --meter 6/8 --rng 7 --out tunes/
     musicgen generate --tune-type jig --key D            # one jig in D, printed
     musicgen generate --primer start.abc --out tunes/    # continue a tune of your own
+    musicgen generate --out tunes/ --sound wav           # tune_01.abc, tune_01.mid, tune_01.wav, ...
 
 The same options and --rng give byte-identical files. Without --out the tunes
 are printed, separated by blank lines (a tunebook on standard output).
@@ -63,6 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="folder to write the tunes into, one file each (tune_01.abc, tune_02.abc, ...; files "
                    "of those names are replaced). Default: print the tunes")
+    p.add_argument("--sound", choices=["ogg", "wav", "mp3", "mid", "none"], default="ogg",
+                   help="with --out, also write each tune as MIDI (.mid) and as audio in this format (default "
+                   "ogg); 'mid' writes MIDI only, 'none' only the .abc files")
     p.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), metavar="DIR",
                    help="the trained model's folder (default: the model shipped with musicgen)")
 
@@ -94,9 +98,29 @@ def write_tunes(tunes: list[Tune], out: Path) -> list[Path]:
     for i, tune in enumerate(tunes, start=1):
         path = out / f"tune_{i:0{width}d}.abc"
         write_atomic(path, tune.abc.encode("utf-8"))
-        # .mid and audio files of the tune are written here, beside the .abc, once conversion is wired in
         paths.append(path)
     return paths
+
+
+def write_sound(path: Path, abc: str, sound: str) -> str:
+    """Write ``path`` as .mid (and audio unless ``sound`` is "mid") beside it; say what was written.
+
+    A tune music21 cannot read gets no sound files, and the reason is returned instead.
+    """
+    from .audio import AudioError, render
+    from .convert import InvalidABCError, parse
+    from .export import to_midi
+
+    try:
+        parsed = parse(abc)
+        midi = to_midi(parsed)
+        write_atomic(path.with_suffix(".mid"), midi)
+        if sound != "mid":
+            write_atomic(path.with_suffix(f".{sound}"), render(midi, sound))
+    except (InvalidABCError, AudioError) as e:
+        return f"no sound: {e}"
+    written = ".mid" + ("" if sound == "mid" else f", .{sound}")
+    return written + (f"; repaired: {'; '.join(parsed.repairs)}" if parsed.repairs else "")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,5 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for path, tune in zip(write_tunes(tunes, args.out), tunes):
         how = "ended by itself" if tune.ended else f"cut at {cfg.length} characters"
-        print(f"{path}  ({tune.n_chars} characters, {how}, {tune.nats_per_char:.2f} nats/char)", file=sys.stderr)
+        sound = "" if args.sound == "none" else f"; {write_sound(path, tune.abc, args.sound)}"
+        print(f"{path}  ({tune.n_chars} characters, {how}, {tune.nats_per_char:.2f} nats/char{sound})",
+              file=sys.stderr)
     return 0

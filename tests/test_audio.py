@@ -159,3 +159,15 @@ def test_a_missing_soundfont_is_an_audio_error(monkeypatch: pytest.MonkeyPatch, 
 def test_the_soundfont_comes_with_the_requirements() -> None:
     path = audio.soundfont_path()
     assert path.name == "TimGM6mb.sf2" and path.read_bytes()[8:12] == b"sfbk"
+
+
+def test_generate_writes_midi_and_audio_beside_each_tune(tmp_path) -> None:
+    from musicgen.generate import write_sound
+
+    good, bad = tmp_path / "tune_01.abc", tmp_path / "tune_02.abc"
+    assert write_sound(good, SCALE, "ogg") == ".mid, .ogg"
+    assert (tmp_path / "tune_01.mid").read_bytes() == convert.to_midi(SCALE)
+    assert (tmp_path / "tune_01.ogg").read_bytes().startswith(b"OggS")
+    assert write_sound(tmp_path / "tune_03.abc", SCALE.rstrip("|]\n") + "|d", "mid").startswith(".mid; repaired: ")
+    assert write_sound(bad, 'X:1\nK:G\n"G GAB|\nd2|', "wav") == "no sound: line 3: unclosed chord symbol '\"' at column 1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tune_01.mid", "tune_01.ogg", "tune_03.mid"]

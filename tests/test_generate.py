@@ -15,7 +15,7 @@ from musicgen.checkpoint import Checkpoint
 Run = Callable[..., subprocess.CompletedProcess]
 
 OPTIONS = ["--n", "--length", "--temperature", "--top-k", "--top-p", "--key", "--meter", "--unit-length",
-           "--tune-type", "--primer", "--seed-char", "--rng", "--out", "--weights"]
+           "--tune-type", "--primer", "--seed-char", "--rng", "--out", "--sound", "--weights"]
 
 
 def test_writes_one_file_per_tune_and_reruns_are_byte_identical(run_musicgen: Run, tmp_path: Path,
@@ -23,7 +23,8 @@ def test_writes_one_file_per_tune_and_reruns_are_byte_identical(run_musicgen: Ru
     primer = tmp_path / "start.abc"
     primer.write_text("X:3\nT:Start\nK:G\n|:GAB", encoding="utf-8")
     args = ["generate", "--n", "10", "--length", "600", "--temperature", "0.9", "--key", "G", "--meter", "6/8",
-            "--rng", "7", "--seed-char", "X", "--primer", primer, "--weights", tiny_checkpoint.path]
+            "--rng", "7", "--seed-char", "X", "--primer", primer, "--weights", tiny_checkpoint.path,
+            "--sound", "none"]
     outs = []
     for name in ("a", "b", "c"):
         rng = ["--rng", "8"] if name == "c" else []
