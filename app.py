@@ -60,9 +60,11 @@ def offers_meter_aware(path: str | None) -> bool:
     return sup.offers_constrained(load_generator(path))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)  # audio is a few MB a tune: keep a few
+@st.cache_data(max_entries=4, show_spinner=False)  # a minute of WAV is 11 MB: keep the last few tunes only
 def cached_sound(abc: str, instrument: str, accompaniment: bool, tempo: int) -> sup.Sound:
-    return sup.make_sound(abc, instrument, accompaniment, tempo)
+    sound = sup.make_sound(abc, instrument, accompaniment, tempo)
+    sup.release_free_memory()
+    return sound
 
 
 def init_state(gen: Generator) -> None:
@@ -114,45 +116,49 @@ def _choice(label: str, options: list[str], key: str, **kwargs: object) -> str:
     return st.selectbox(label, options, key=key, format_func=lambda v: v or "the model's choice", **kwargs)
 
 
-def tune_ui(gen: Generator) -> None:
+def tune_ui(gen: Generator) -> dict[str, str]:
     st.subheader("Tune")
-    _choice("Key", KEYS, "opt_key", help="K: line of the tune")
-    _choice("Meter", METERS, "opt_meter", help="M: line, e.g. 6/8 for a jig, 4/4 for a reel")
-    _choice("Tune type", TUNE_TYPES, "opt_tune_type", help="R: line of the tune")
+    key = _choice("Key", KEYS, "opt_key", help="K: line of the tune")
+    meter = _choice("Meter", METERS, "opt_meter", help="M: line, e.g. 6/8 for a jig, 4/4 for a reel")
+    tune_type = _choice("Tune type", TUNE_TYPES, "opt_tune_type",
+                        help="R: line of the tune; without a meter, the type's usual one is used")
     chars = ["", *(c for c in gen.vocab.chars if c.isprintable())]
     if st.session_state.opt_seed_char not in chars:
         st.session_state.opt_seed_char = ""
-    st.selectbox("Seed character", chars, key="opt_seed_char", format_func=sup.char_label,
-                 help="The tune's first character. X starts a header (title, meter, key); random varies it per tune.")
-    st.text_area("Continue my tune (ABC primer)", key="opt_primer", height=100,
-                 placeholder="X:1\nT:My tune\nM:6/8\nK:D\nA|dfa afd|",
-                 help="The model continues this ABC. Leave empty to start a new tune.")
+    seed_char = st.selectbox("Seed character", chars, key="opt_seed_char", format_func=sup.char_label,
+                             help="The tune's first character. X starts a header (title, meter, key); "
+                                  "random varies it per tune.")
+    primer = st.text_area("Continue my tune (ABC primer)", key="opt_primer", height=100,
+                          placeholder="X:1\nT:My tune\nM:6/8\nK:D\nA|dfa afd|",
+                          help="The model continues this ABC. Leave empty to start a new tune.")
+    return dict(key=key, meter=meter, tune_type=tune_type, seed_char=seed_char, primer=primer)
 
 
-def sampling_ui(meter_aware: bool) -> None:
+def sampling_ui(meter_aware: bool) -> dict[str, object]:
     st.subheader("Composer")
-    st.slider("Length (most characters)", *map(int, sup.RANGES["length"]), key="opt_length",
-              help="A tune usually ends by itself sooner; this is a cap.")
-    st.slider("Temperature", *sup.RANGES["temperature"], step=0.05, key="opt_temperature",
-              help="Lower: safer, more repetitive tunes. Higher: more adventurous, more mistakes.")
-    st.number_input("Random seed", 0, SEED_MAX, step=1, key="opt_seed",
-                    help="The same seed and settings give the same tune.")
+    length = st.slider("Length (most characters)", *map(int, sup.RANGES["length"]), key="opt_length",
+                       help="A tune usually ends by itself sooner; this is a cap.")
+    temperature = st.slider("Temperature", *sup.RANGES["temperature"], step=0.05, key="opt_temperature",
+                            help="Lower: safer, more repetitive tunes. Higher: more adventurous, more mistakes.")
+    seed = st.number_input("Random seed", 0, SEED_MAX, step=1, key="opt_seed",
+                           help="The same seed and settings give the same tune.")
     st.button("New seed", on_click=new_seed, icon=":material/casino:", width="stretch")
     st.checkbox("New seed on every Compose", key="opt_reseed")
-    st.slider("Candidates", *map(int, sup.RANGES["n"]), key="opt_n",
-              help="Tunes written side by side; the best-formed is shown first.")
-    if meter_aware:
-        st.toggle("Meter-aware (bars add up)", key="opt_constrained",
-                  help="Keeps every bar the meter's length while the model writes.")
+    n = st.slider("Candidates", *map(int, sup.RANGES["n"]), key="opt_n",
+                  help="Tunes written side by side; the best-formed is shown first.")
+    constrained = meter_aware and st.toggle("Meter-aware (bars add up)", key="opt_constrained",
+                                            help="Keeps every bar the meter's length while the model writes.")
+    return dict(length=length, temperature=temperature, seed=seed, n=n, constrained=constrained)
 
 
-def sound_ui() -> None:
+def sound_ui() -> dict[str, object]:
     st.subheader("Sound")
-    st.selectbox("Instrument", list(convert.INSTRUMENTS), key="opt_instrument")
-    st.toggle("Chord accompaniment", key="opt_accompaniment")
+    instrument = st.selectbox("Instrument", list(convert.INSTRUMENTS), key="opt_instrument")
+    accompaniment = st.toggle("Chord accompaniment", key="opt_accompaniment")
     tempos = sorted({*TEMPOS, st.session_state.opt_tempo})  # a permalink may hold any tempo in range
-    st.select_slider("Tempo (beats per minute)", tempos, key="opt_tempo",
-                     format_func=lambda t: str(t) if t else "tune's own")
+    tempo = st.select_slider("Tempo (beats per minute)", tempos, key="opt_tempo",
+                             format_func=lambda t: str(t) if t else "tune's own")
+    return dict(instrument=instrument, accompaniment=accompaniment, tempo=tempo)
 
 
 def controls_ui(gen: Generator, meter_aware: bool) -> sup.Settings:
@@ -160,12 +166,7 @@ def controls_ui(gen: Generator, meter_aware: bool) -> sup.Settings:
     with st.sidebar:
         st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:",
                   width="stretch")
-        tune_ui(gen)
-        sampling_ui(meter_aware)
-        sound_ui()
-    ss = st.session_state
-    settings = sup.Settings(**{f.name: ss[f"opt_{f.name}"] for f in dataclasses.fields(sup.Settings)})
-    return settings if meter_aware else dataclasses.replace(settings, constrained=False)
+        return sup.Settings(**tune_ui(gen), **sampling_ui(meter_aware), **sound_ui())  # type: ignore[arg-type]
 
 
 def compose(gen: Generator, settings: sup.Settings) -> None:
@@ -206,7 +207,8 @@ def downloads_ui(entry: Entry, sound: sup.Sound) -> None:
                             icon=":material/download:", width="stretch")
     cols[1].download_button("MIDI", sound.midi or b"", f"{stem}.mid", "audio/midi", on_click="ignore",
                             icon=":material/download:", width="stretch", disabled=sound.midi is None)
-    cols[2].download_button("Audio (WAV)", sound.audio or b"", f"{stem}.{sup.AUDIO_FORMAT}", sound.audio_mime,
+    audio = sound.audio or b""  # handed over on click: the player already holds these bytes, once is enough
+    cols[2].download_button("Audio (WAV)", lambda: audio, f"{stem}.{sup.AUDIO_FORMAT}", sound.audio_mime,
                             on_click="ignore", icon=":material/download:", width="stretch",
                             disabled=sound.audio is None)
     abc = entry.abc
@@ -233,7 +235,7 @@ def permalink_ui(entry: Entry, settings: sup.Settings) -> None:
         st.query_params.from_dict(query)
     base = (st.context.url or "").split("?")[0]
     st.caption("Permalink (the same settings and seed give this tune again):")
-    st.code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
+    st.container(key="permalink").code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
 
 
 def output_ui(settings: sup.Settings) -> None:
@@ -293,7 +295,11 @@ def model_ui(gen: Generator) -> None:
         cols[3].metric("Parameters", f"{ckpt.n_params:,}")
         card = ckpt.path / "MODEL_CARD.md" if ckpt.path else None
         if card is not None and card.is_file():
-            st.markdown(card.read_text(encoding="utf-8"))
+            for kind, text in sup.card_parts(card.read_text(encoding="utf-8")):
+                if kind == "markdown":
+                    st.markdown(text)
+                elif (card.parent / text).is_file():  # a plot beside the card (loss.png)
+                    st.image(str(card.parent / text))
         else:
             st.caption("No model card in this weights folder: write one with `musicgen card --weights FOLDER`.")
 

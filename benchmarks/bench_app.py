@@ -5,8 +5,8 @@
 Starts ``streamlit run app.py`` (the shipped weights) on a free local port, opens it
 in Debian's headless Chromium, and
 
-1. clicks Compose ``--clicks`` times (a new seed each time, tunes of at most
-   ``--length`` characters) and times each click until the page's audio element
+1. composes with seeds 1001, 1002, ... (the same tunes every run, of at most
+   ``--length`` characters) and times ``--clicks`` clicks on Compose until the page's audio element
    holds the new tune's sound with a known duration (what a listener needs to press
    play); prints every time, the median, and its ratio to the 1.5 s target;
 2. keeps clicking up to ``--generations`` compositions and prints the server
@@ -20,6 +20,7 @@ across runs. Needs /usr/bin/chromium and the python playwright package.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -32,18 +33,31 @@ from browser_harness import CHROMIUM, launch_chromium, rss_mb, serve_app, wait_f
 TARGET_S = 1.5
 TARGET_MB = 400.0
 
-_NEW_AUDIO = """(old) => { const a = document.querySelector('audio');
-  return a && a.src !== old && a.readyState >= 1 && isFinite(a.duration) && a.duration > 0; }"""
+_OUTCOME = """(seed) => {
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;  // still running
+  const link = document.querySelector('.st-key-permalink code');
+  if (!link || !new RegExp('[?&]seed=' + seed + '(&|$)').test(link.textContent)) return false;
+  const a = document.querySelector('audio');
+  if (!a) return "no audio";
+  return a.readyState >= 1 && isFinite(a.duration) && a.duration > 0 ? "audio" : false;
+}"""
 
 
-def compose_once(page) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
-    """Click Compose; return (seconds until the new audio is playable, its duration, tune characters)."""
-    old = page.evaluate("() => { const a = document.querySelector('audio'); return a ? a.src : ''; }")
-    t0 = time.perf_counter()
-    page.get_by_role("button", name="Compose").click()
-    page.wait_for_function(_NEW_AUDIO, arg=old, timeout=60_000, polling=10)
-    elapsed = time.perf_counter() - t0
+def compose_once(page, seed: int) -> tuple[float, float, int] | None:  # type: ignore[no-untyped-def]
+    """Compose with ``seed``; return (seconds from the click until its audio is playable, duration, characters).
+
+    None when the tune has no audio (the page says why, e.g. a tune music21 cannot read).
+    """
+    box = page.get_by_label("Random seed", exact=True)
+    box.fill(str(seed))
+    box.press("Enter")
     wait_idle(page)
+    start = time.perf_counter()
+    page.get_by_role("button", name="Compose").click()
+    outcome = page.wait_for_function(_OUTCOME, arg=seed, timeout=60_000, polling=10).json_value()
+    elapsed = time.perf_counter() - start
+    if outcome != "audio":
+        return None
     duration = float(page.evaluate("() => document.querySelector('audio').duration"))
     chars = len(page.locator(".st-key-abc_text code").inner_text())
     return elapsed, duration, chars
@@ -66,20 +80,28 @@ def main(argv: list[str] | None = None) -> int:
         page.goto(f"{url}/?{urlencode({'seed': 1, 'length': args.length})}")  # a permalink composes once
         wait_for_app(page)
         page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
-        page.get_by_label("New seed on every Compose", exact=True).check(force=True)
-        wait_idle(page)
-        print(f"server memory after the first tune: {rss_mb(proc.pid):.0f} MB")
+        print(f"server memory after the first tune: {rss_mb(proc.pid):.0f} MB; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
-        times, memory = [], {}
+        times: list[float] = []
+        memory: dict[int, float] = {}
+        silent = 0
         for i in range(1, max(args.clicks, args.generations) + 1):
-            elapsed, duration, chars = compose_once(page)
-            if i <= args.clicks:
+            result = compose_once(page, seed=1000 + i)  # the same tunes in every run
+            if result is None:
+                silent += 1
+                print(f"composition {i:2d}: no audio (the page says why)")
+            elif len(times) < args.clicks:
+                elapsed, duration, chars = result
                 times.append(elapsed)
-                print(f"click {i:2d}: {elapsed:5.2f} s to playable audio ({duration:4.1f} s of sound, {chars} chars)")
+                print(f"click {len(times):2d}: {elapsed:5.2f} s to playable audio "
+                      f"({duration:5.1f} s of sound, {chars} chars)")
             if i in (1, 5, 10, 20, 30, 40, 50) or i == args.generations:
                 memory[i] = rss_mb(proc.pid)
         browser.close()
 
+    print(f"compositions without audio: {silent} of {max(args.clicks, args.generations)}; "
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     median = statistics.median(times)
     print(f"\nclick to playable audio, median of {len(times)}: {median:.2f} s "
           f"(target {TARGET_S} s: {median / TARGET_S:.2f} x target; min {min(times):.2f}, max {max(times):.2f})")
