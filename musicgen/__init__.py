@@ -5,6 +5,7 @@ network itself is built only by :mod:`musicgen.model` (training), and music21,
 midiutil and the synthesizer load when a conversion first runs.
 """
 
+from .abctokens import Tokenizer, tokenize
 from .audio import AudioError, render
 from .checkpoint import Checkpoint, CheckpointError, load, save
 from .config import ModelConfig, SampleConfig, TrainConfig
@@ -13,11 +14,14 @@ from .corpus import CorpusError, read_tunes, split_train_val, split_tunes
 from .engine import Engine
 from .export import INSTRUMENTS, to_midi, to_musicxml
 from .prompt import PrimerError
+from .quality import Reference, check_tune, summarise
+from .rhythm import Bar, RhythmState, analyse
 from .sample import ConstraintError, Generator, Tune, sample_next
 from .vocab import UnknownCharacterError, Vocab
 
 __all__ = [
     "AudioError",
+    "Bar",
     "Events",
     "INSTRUMENTS",
     "InvalidABCError",
@@ -31,11 +35,16 @@ __all__ = [
     "Generator",
     "ModelConfig",
     "PrimerError",
+    "Reference",
+    "RhythmState",
     "SampleConfig",
+    "Tokenizer",
     "TrainConfig",
     "Tune",
     "UnknownCharacterError",
     "Vocab",
+    "analyse",
+    "check_tune",
     "load",
     "parse",
     "render",
@@ -44,7 +53,9 @@ __all__ = [
     "save",
     "split_train_val",
     "split_tunes",
+    "summarise",
     "to_events",
     "to_midi",
     "to_musicxml",
+    "tokenize",
 ]
