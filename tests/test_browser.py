@@ -24,7 +24,6 @@ pytestmark = [
 ]
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-SEED = 11  # any seed: the shipped weights write a tune that parses and lasts well over 5 s with it
 SCREENSHOT = REPO_ROOT / "assets" / "screenshot.png"
 
 
@@ -42,6 +41,24 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="module")
+def seed() -> int:
+    """The first seed whose tune, with the app's defaults, the shipped weights write readably and longer than 5 s.
+
+    Training keeps improving the shipped weights, and some tunes of a rough model
+    cannot be read as music; the page's handling of those is tested with AppTest.
+    """
+    from musicgen.app_support import Settings, make_sound
+    from musicgen.sample import Generator
+
+    gen = Generator.load()
+    for s in range(1, 30):
+        sound = make_sound(gen.generate(Settings(seed=s).sample_config())[0].abc)
+        if sound.audio is not None and len(sound.audio) > 5 * 48_000 * 4:  # 16-bit stereo at 48 kHz
+            return s
+    pytest.fail("none of 29 seeds gives a readable tune over 5 s: are the shipped weights trained?")
+
+
 def sheet_notes(page) -> int:  # type: ignore[no-untyped-def]
     """How many notes abcjs drew in the sheet-music component."""
     frame = page.frame_locator("iframe[title*='sheet_music']")
@@ -53,14 +70,14 @@ def abc_text(page) -> str:  # type: ignore[no-untyped-def]
     return page.locator(".st-key-abc_text code").inner_text()
 
 
-def test_compose_reads_plays_and_downloads(app_url: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1440, "height": 1100})
     page.goto(app_url)
     wait_for_app(page)
     page.get_by_label("New seed on every Compose", exact=True).uncheck(force=True)
-    seed = page.get_by_label("Random seed", exact=True)
-    seed.fill(str(SEED))
-    seed.press("Enter")
+    box = page.get_by_label("Random seed", exact=True)
+    box.fill(str(seed))
+    box.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Compose").click()
     page.wait_for_function(
@@ -71,7 +88,7 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, tmp_path: Path
     assert sheet_notes(page) > 10
     abc = abc_text(page)
     assert abc.startswith("X:") and "\nK:" in abc
-    assert f"seed={SEED}" in page.url  # the address bar is the permalink
+    assert f"seed={seed}" in page.url  # the address bar is the permalink
     page.screenshot(path=str(SCREENSHOT))  # for the README: the tune as it first appears
     assert SCREENSHOT.stat().st_size > 20_000
 
