@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     t_norm, samples = median_time(lambda: audio.normalise(raw), n, "norm")
     t_wav, _ = median_time(lambda: audio._write_wav(samples, audio.NATIVE_RATE), n, "wav")
     t_total, out = median_time(lambda: audio.render(convert.to_midi(TUNE_30S)), n, "total")
-    t_ogg, ogg = median_time(lambda: audio.render(midi, "ogg"), max(3, n // 2))
-    t_mp3, mp3 = median_time(lambda: audio.render(midi, "mp3"), max(3, n // 2))
+    t_ogg, ogg = median_time(lambda: audio.render(midi, "ogg"), max(3, n // 2), "ogg")
+    t_mp3, mp3 = median_time(lambda: audio.render(midi, "mp3"), max(3, n // 2), "mp3")
 
     seconds = len(samples) / audio.NATIVE_RATE
     print(f"tune: {ev.beats:.0f} beats at {ev.tempo_bpm:.0f} bpm = {ev.beats * 60 / ev.tempo_bpm:.1f} s "
@@ -111,18 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ABC text -> WAV bytes, whole path: {t_total:.3f} s wall = {t_total / TARGET_SECONDS:.2f} x the "
           f"{TARGET_SECONDS} s target; {CPU['total']:.3f} s CPU = {CPU['total'] / TARGET_SECONDS:.2f} x "
           f"({len(out) / 1e6:.1f} MB)")
-    print(f"MIDI -> OGG/Vorbis: {t_ogg:.3f} s ({len(ogg) / 1e3:.0f} kB); MIDI -> MP3: {t_mp3:.3f} s "
-          f"({len(mp3) / 1e3:.0f} kB)")
+    print(f"MIDI -> OGG/Vorbis: {t_ogg:.3f} s wall, {CPU['ogg']:.3f} s CPU ({len(ogg) / 1e3:.0f} kB); "
+          f"MIDI -> MP3: {t_mp3:.3f} s wall, {CPU['mp3']:.3f} s CPU ({len(mp3) / 1e3:.0f} kB)")
 
     from music21 import converter
 
-    t_bare, _ = median_time(lambda: converter.parseData(TUNE_30S, format="abc"), n)
+    t_bare, _ = median_time(lambda: converter.parseData(TUNE_30S, format="abc"), n, "bare")
     deadline = lambda: time.monotonic() + 30  # noqa: E731
     t_thread, _ = median_time(lambda: convert._call_before(deadline(), lambda: converter.parseData(
-        TUNE_30S, format="abc")), n)
+        TUNE_30S, format="abc")), n, "thread")
     t_fork, _ = median_time(lambda: process_parse(TUNE_30S), 3)
-    print(f"time limit: bare music21 parse {t_bare * 1000:.1f} ms, in the helper thread {t_thread * 1000:.1f} ms "
-          f"(x{t_thread / t_bare:.2f}), in a forked worker process {t_fork * 1000:.1f} ms (x{t_fork / t_bare:.2f})")
+    print(f"time limit: bare music21 parse {t_bare * 1000:.1f} ms wall ({CPU['bare'] * 1000:.1f} ms CPU), in the "
+          f"helper thread {t_thread * 1000:.1f} ms ({CPU['thread'] * 1000:.1f} ms CPU, x{CPU['thread'] / CPU['bare']:.2f}), "
+          f"in a forked worker process {t_fork * 1000:.1f} ms wall (x{t_fork / t_bare:.2f} the bare wall time)")
 
     with_repeats = TUNE_30S.replace('"D"A2FA dAFA|"G"B2', '|:"D"A2FA dAFA|"G"B2', 1).replace("D2z2|\n", "D2z2:|\n")
     score = convert.parse(with_repeats).score

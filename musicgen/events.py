@@ -80,6 +80,8 @@ def play_order(bars: Sequence[Bar], limit: int = 10_000) -> list[int]:
     [0, 1, 2, 1, 3, 4]
     >>> play_order([B(), B(section=True), B(start=True), B(end=2)])  # A || |: B :|
     [0, 1, 2, 3, 2, 3]
+    >>> play_order([B(start=True), B(end=2), B(start=True), B(end=2)])  # |: A :: B :|
+    [0, 1, 0, 1, 2, 3, 2, 3]
     """
     order: list[int] = []
     start, passes, done, i = 0, 1, False, 0

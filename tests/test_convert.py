@@ -204,8 +204,9 @@ def test_melody_velocity_accents_the_bar_and_the_beat() -> None:
     assert (by_start[0.0], by_start[4.5], by_start[0.75]) == (100, 90, 82)  # downbeat, beat 2 of 6/8, off-beat
 
 
-def test_sections_ending_in_repeats_without_a_start_each_repeat_once() -> None:
-    ev = convert.to_events(convert.parse(SECTIONS))
+@pytest.mark.parametrize("body", ["CDEF|GABc:|cBAG|FEDC:|", "|:CDEF|GABc::cBAG|FEDC:|", "|:CDEF|GABc:||:cBAG|FEDC:|"])
+def test_sections_ending_in_repeats_each_repeat_once(body: str) -> None:
+    ev = convert.to_events(convert.parse(SECTIONS.replace("CDEF|GABc:|cBAG|FEDC:|", body)))
     a, b = [60, 62, 64, 65, 67, 69, 71, 72], [72, 71, 69, 67, 65, 64, 62, 60]
     assert [n.pitch for n in ev.melody] == a + a + b + b
     assert ev.warnings == ()
