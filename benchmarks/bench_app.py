@@ -8,7 +8,8 @@ in Debian's headless Chromium, and
 1. composes with seeds 1001, 1002, ... (the same tunes every run, of at most
    ``--length`` characters) and times ``--clicks`` clicks on Compose until the page's audio element
    holds the new tune's sound with a known duration (what a listener needs to press
-   play); prints every time, the median, and its ratio to the 1.5 s target;
+   play); prints every time, the median, its ratio to the 1.5 s target, and beside
+   it the same tunes generated and rendered in this process (what the page adds);
 2. keeps clicking up to ``--generations`` compositions and prints the server
    process's resident memory after 1, 5, 10, 20, ... of them, with the 400 MB target
    and the growth after the first five.
@@ -63,6 +64,24 @@ def compose_once(page, seed: int) -> tuple[float, float, int] | None:  # type: i
     return elapsed, duration, chars
 
 
+def pipeline_seconds(seeds: list[int], length: int) -> dict[str, list[float]]:
+    """Time what the server does for each tune, here without Streamlit or a browser: the app's floor."""
+    from musicgen.app_support import Settings, make_sound
+    from musicgen.sample import Generator
+
+    gen = Generator.load()
+    make_sound(gen.generate(Settings(seed=1, length=length).sample_config())[0].abc)  # imports music21
+    stages: dict[str, list[float]] = {"generate": [], "sound (parse, MIDI, WAV)": []}
+    for seed in seeds:
+        t0 = time.perf_counter()
+        tune = gen.generate(Settings(seed=seed, length=length).sample_config())[0]
+        t1 = time.perf_counter()
+        make_sound(tune.abc)
+        stages["generate"].append(t1 - t0)
+        stages["sound (parse, MIDI, WAV)"].append(time.perf_counter() - t1)
+    return stages
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clicks", type=int, default=10, help="timed clicks (default 10)")
@@ -84,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
         times: list[float] = []
+        timed_seeds: list[int] = []
         memory: dict[int, float] = {}
         silent = 0
         for i in range(1, max(args.clicks, args.generations) + 1):
@@ -94,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             elif len(times) < args.clicks:
                 elapsed, duration, chars = result
                 times.append(elapsed)
+                timed_seeds.append(1000 + i)
                 print(f"click {len(times):2d}: {elapsed:5.2f} s to playable audio "
                       f"({duration:5.1f} s of sound, {chars} chars)")
             if i in (1, 5, 10, 20, 30, 40, 50) or i == args.generations:
@@ -102,9 +123,15 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"compositions without audio: {silent} of {max(args.clicks, args.generations)}; "
           f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    stages = pipeline_seconds(timed_seeds, args.length)
     median = statistics.median(times)
     print(f"\nclick to playable audio, median of {len(times)}: {median:.2f} s "
           f"(target {TARGET_S} s: {median / TARGET_S:.2f} x target; min {min(times):.2f}, max {max(times):.2f})")
+    for name, secs in stages.items():
+        print(f"  the same tunes in this process, median {name}: {statistics.median(secs):.2f} s")
+    pipeline = statistics.median([g + s for g, s in zip(stages["generate"], stages["sound (parse, MIDI, WAV)"])])
+    print(f"  generate + sound: {pipeline:.2f} s; the page adds {median - pipeline:+.2f} s "
+          f"(click / pipeline = {median / pipeline:.2f})")
     print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
     last_n = max(memory)
     grown = memory[last_n] - memory.get(5, memory[min(memory)])
