@@ -132,6 +132,7 @@ def table(rows: dict[str, dict]) -> list[str]:
     row("  stopped by itself", [pct(r["ended_rate"]) for r in rs])
     row("  ends with a bar line", [pct(r["final_bar_rate"]) for r in rs])
     row("inner bars correct", [f"{pct(r['inner_bars']['share'])} of {r['inner_bars']['bars']:,}" for r in rs], ">= 95%")
+    row("  bars under no meter (not judged)", [f"{r['inner_bars']['unjudged_bars']:,}" for r in rs])
     row("tunes with every inner bar correct", [pct(r["inner_bars"]["tunes_all_correct"]) for r in rs])
     row("near-copies (4+ bars of one training tune)", [pct(r["near_copy_rate"]) for r in rs], "<= 3%")
     row("longest shared run, bars (max / median)",
@@ -243,7 +244,9 @@ def main() -> int:
         "generator filled in (`T:Untitled`) does not count.",
         "- *clean ending*: the model ended the tune itself (a blank line) before the length cap, and the "
         "music ends with a bar line.",
-        "- *inner bars*: `musicgen.rhythm`; the first and last bar of each section may be short.",
+        "- *inner bars*: `musicgen.rhythm`; the first and last bar of each section may be short. Bars "
+        "under no meter (no M:, which ABC reads as free meter) are not judged, and a tune with no judged "
+        "inner bar is not among the tunes with every inner bar correct.",
         "- *near-copy*: four or more consecutive whole bars (chord symbols and spaces removed) verbatim "
         "from one training tune (`musicgen.novelty`).",
         "- *overlap*: histogram intersection with the training tunes (1 = identical); the ratio divides "

@@ -114,6 +114,7 @@ def format_table(report: dict, title: str) -> str:
         ("  stopped by itself", _pct(report["ended_rate"]), ""),
         ("  ends with a bar line", _pct(report["final_bar_rate"]), ""),
         ("inner bars correct", f"{_pct(bars['share'])} of {bars['bars']:,}", ">= 95%"),
+        ("  bars under no meter (not judged)", f"{bars['unjudged_bars']:,}", ""),
         ("tunes with every inner bar correct", _pct(bars["tunes_all_correct"]), ""),
         ("near-copies (4+ bars of one tune)", _pct(report["near_copy_rate"]), "<= 3%"),
         ("longest shared run (bars)", f"max {report['longest_run']['max']}, median {report['longest_run']['median']:g}", ""),

@@ -39,6 +39,7 @@ class TuneCheck:
     final_bar: bool  # the music ends with a bar line (not cut mid-bar)
     inner_bars: int
     inner_correct: int
+    unjudged_bars: int  # bars under no meter (no M:, or M:none): ABC's free meter, nothing to check
     longest_run: int  # most consecutive bars shared with one training tune
     key: str
     meter: str
@@ -93,7 +94,8 @@ def check_tune(tune: str, ref: Reference, parse: ParseCheck | None, ended: bool 
         parses=None if parse is None else not error, parse_error=error, repairs=list(repairs),
         header_problems=header_problems(tune),
         ended=ended, final_bar=ends_with_bar_line(tune), inner_bars=len(rhythm.checked),
-        inner_correct=rhythm.inner_correct, longest_run=ref.index.longest_run(tune), key=key, meter=meter,
+        inner_correct=rhythm.inner_correct, unjudged_bars=sum(b.expected is None for b in rhythm.bars),
+        longest_run=ref.index.longest_run(tune), key=key, meter=meter,
         chars=len(tune), wrong_bars=wrong[:3])
 
 
@@ -122,6 +124,7 @@ def summarise(checks: Sequence[TuneCheck], ref: Reference, tunes: Sequence[str] 
         "final_bar_rate": _rate([c.final_bar for c in checks]),
         "clean_ending_rate": _rate([c.clean_ending for c in checks]),
         "inner_bars": {"bars": bars, "correct": correct, "share": correct / bars if bars else 0.0,
+                       "unjudged_bars": sum(c.unjudged_bars for c in checks),
                        "tunes_all_correct": _rate([c.inner_bars > 0 and c.inner_correct == c.inner_bars
                                                    for c in checks])},
         "near_copy_rate": _rate([r >= NEAR_COPY_BARS for r in runs]),

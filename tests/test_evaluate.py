@@ -99,7 +99,8 @@ def test_summary_of_hand_checked_tunes() -> None:
     assert report["clean_ending_rate"] == pytest.approx(2 / 3)
     # GOOD: d| B2c | d2e | f3 | g3 |] -> 3 inner bars, all right; the copy: 6 inner bars, all right;
     # NO_TITLE_BAD_METER has no valid meter, so nothing of it is judged
-    assert report["inner_bars"] == {"bars": 9, "correct": 9, "share": 1.0, "tunes_all_correct": pytest.approx(2 / 3)}
+    assert report["inner_bars"] == {"bars": 9, "correct": 9, "share": 1.0, "unjudged_bars": 3,
+                                    "tunes_all_correct": pytest.approx(2 / 3)}
     assert report["near_copy_rate"] == pytest.approx(1 / 3) and report["longest_run"]["max"] == 8
     assert report["pitch_class"]["corpus_self_overlap"] == pytest.approx(
         features.overlap(distributions([GOOD])["pitch_class"], distributions(TRAINING)["pitch_class"]))
