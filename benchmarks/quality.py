@@ -36,7 +36,7 @@ from musicgen.config import SampleConfig  # noqa: E402
 from musicgen.evaluate import PARSE_TIMEOUT, evaluate, fit, generate  # noqa: E402
 from musicgen.quality import Reference  # noqa: E402
 from musicgen.rhythm import analyse, corpus_bar_report  # noqa: E402
-from musicgen.sample import ConstraintError  # noqa: E402
+from musicgen.sample import ConstraintError, Generator  # noqa: E402
 from musicgen.score import recorded_split  # noqa: E402
 
 TARGETS = [  # (label, summary path, bound, at least?) for the shipped model at its default settings
@@ -157,7 +157,8 @@ def main() -> int:
 
     started = time.perf_counter()
     seconds: dict[str, float] = {}
-    ckpt = checkpoint.load(args.weights)
+    ckpt = checkpoint.load(args.weights)  # once: training may write new weights while this runs
+    gen = Generator(ckpt)
     train, val = recorded_split(ckpt)
     t0 = time.perf_counter()
     ref = Reference(train, val)
@@ -176,7 +177,7 @@ def main() -> int:
 
     def measure(name: str, cfg: SampleConfig) -> None:
         t0 = time.perf_counter()
-        generated = generate(args.weights, cfg, args.n)
+        generated = generate(gen, cfg, args.n)
         gen_s = time.perf_counter() - t0
         rows[name], _ = evaluate([a for a, _ in generated], ref, m21, [e for _, e in generated])
         configs[name] = cfg

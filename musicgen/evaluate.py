@@ -30,7 +30,7 @@ from .config import MAX_CANDIDATES, SampleConfig
 from .engine import Engine
 from .features import header_fields
 from .quality import ParseCheck, Reference, TuneCheck, check_dicts, check_tune, summarise
-from .sample import UNTITLED
+from .sample import UNTITLED, Generator
 from .score import model_fit, ngram_fit, recorded_split
 
 MAX_TUNES = 10_000  # tunes one evaluation may generate: bounds its time (about an hour on two cores)
@@ -67,11 +67,8 @@ def chunk_seed(rng: int, chunk: int) -> int:
     return int(np.random.SeedSequence([rng, chunk]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def generate(weights: str | Path, cfg: SampleConfig, n: int) -> list[tuple[str, bool]]:
-    """``n`` tunes (text, stopped by itself) from the checkpoint, in batches of at most MAX_CANDIDATES."""
-    from .sample import Generator
-
-    gen = Generator.load(weights)
+def generate(gen: Generator, cfg: SampleConfig, n: int) -> list[tuple[str, bool]]:
+    """``n`` tunes (text, stopped by itself), in batches of at most MAX_CANDIDATES."""
     out: list[tuple[str, bool]] = []
     for i, start in enumerate(range(0, n, MAX_CANDIDATES)):
         batch = cfg.replace(n=min(MAX_CANDIDATES, n - start), rng=chunk_seed(cfg.rng, i))
@@ -186,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = SampleConfig(length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                            rng=args.rng, constrained=args.constrained)
-        generated = generate(args.weights, cfg, args.n)
+        generated = generate(Generator(ckpt), cfg, args.n)  # the very weights the fit is measured on
         clock.lap("generation")
         tunes, ended = [t for t, _ in generated], [e for _, e in generated]
         settings |= {"n": args.n} | {k: v for k, v in cfg.to_dict().items() if k != "n"}

@@ -121,11 +121,12 @@ def test_music21_parse_check_on_a_good_and_a_broken_tune() -> None:
 
 def test_generated_batches_beyond_the_cap_continue_the_first_batch(tiny_checkpoint: Checkpoint) -> None:
     cfg = SampleConfig(length=12, rng=5)
-    tunes = generate(tiny_checkpoint.path, cfg, MAX_CANDIDATES + 3)
-    first = Generator(tiny_checkpoint).generate(cfg.replace(n=MAX_CANDIDATES))
+    gen = Generator(tiny_checkpoint)
+    tunes = generate(gen, cfg, MAX_CANDIDATES + 3)
+    first = gen.generate(cfg.replace(n=MAX_CANDIDATES))
     assert len(tunes) == MAX_CANDIDATES + 3
     assert [t for t, _ in tunes[:MAX_CANDIDATES]] == [t.abc.strip() for t in first]
-    assert tunes == generate(tiny_checkpoint.path, cfg, MAX_CANDIDATES + 3)
+    assert tunes == generate(gen, cfg, MAX_CANDIDATES + 3)
 
 
 def test_fit_reports_both_models_on_the_held_out_tunes(tiny_checkpoint: Checkpoint) -> None:
