@@ -12,7 +12,7 @@ import time
 
 import mido
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from musicgen import convert
@@ -74,14 +74,14 @@ FUZZ = settings(max_examples=500, deadline=None, derandomize=True, database=None
 @FUZZ
 @given(random_tunes)
 def test_random_abc_gives_midi_or_invalid_abc_error(abc: str) -> None:
-    midi_or_invalid(abc)
+    event(midi_or_invalid(abc))  # the share of each: pytest --hypothesis-show-statistics
 
 
 @pytest.mark.slow
 @FUZZ
 @given(mutated_tunes())
 def test_mutated_tunes_give_midi_or_invalid_abc_error(abc: str) -> None:
-    midi_or_invalid(abc)
+    event(midi_or_invalid(abc))
 
 
 def test_every_seed_tune_converts() -> None:
