@@ -320,3 +320,14 @@ def test_importing_musicgen_loads_neither_music21_nor_the_synthesizer() -> None:
             "print(sorted(m for m in ('music21', 'midiutil', 'midirenderer', 'soundfile') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_parses_in_several_threads_at_once_agree_with_one_at_a_time() -> None:
+    # Streamlit runs each browser session in its own thread: conversions must not share state
+    from concurrent.futures import ThreadPoolExecutor
+
+    tunes = [JIG, REEL, WALTZ, SECTIONS] * 3
+    alone = [convert.to_midi(t) for t in tunes]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(convert.to_midi, tunes))
+    assert together == alone
