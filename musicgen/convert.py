@@ -21,13 +21,14 @@ and dangling ties or accidentals are dropped, and an unfinished last bar (no bar
 at the end) is completed with a rest. Each repair is one sentence in ``Parsed.repairs``.
 
 **Time limit.** music21 is pure Python and some inputs make it crawl (``M:100000/1``
-runs for minutes; 20,000 notes take over 5 s). It runs in a helper thread; past the
+ran for minutes; 20,000 notes take over 5 s). It runs in a helper thread; past the
 deadline an exception is raised inside that thread (``PyThreadState_SetAsyncExc``),
-which stops a Python loop at once, and the caller gets ``InvalidABCError``. This
-costs about 0.3 ms a call. A worker process would also stop C code, but a music21
-Score cannot be pickled without ``freezeThaw`` and the round trip measured 1.6-2.3 s
-a tune here (0.1-0.2 s for the parse itself), and a fresh process pays 1 s to import
-music21. The input is also bounded before music21 sees it (size, meter, note lengths).
+which stops a Python loop at once, and the caller gets ``InvalidABCError``. The thread
+costs about 0.3 ms a call. A worker process would also stop C code, but a music21 Score
+cannot be pickled without ``freezeThaw``: fork, parse and send back took 3.1 times the
+bare parse in one run of ``benchmarks/bench_convert.py`` (and 1.6-2.3 s for a 900-character
+tune), and a fresh process pays 1-3 s to import music21. The input is also bounded
+before music21 sees it (size, meter, note lengths), so the limit is rarely reached.
 
 music21 is imported only when a function here runs, so ``import musicgen`` stays light.
 """
