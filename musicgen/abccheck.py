@@ -45,7 +45,7 @@ _UNITS = (1, 2, 4, 8, 16, 32, 64)  # note values a meter or unit length may coun
 
 _MODE = re.compile(r"(?i)(m|min|minor|maj|major|ion\w*|dor\w*|phr\w*|lyd\w*|mix\w*|aeo\w*|loc\w*)?$")
 _OPENER_NAMES = {'"': "chord symbol", "[": "chord", "{": "grace group", "!": "decoration", "+": "decoration"}
-_DANGLING = {T.TIE, T.BROKEN, T.TUPLET, T.DECORATION, T.SLUR, T.SPACE}
+_DANGLING = {T.TIE, T.BROKEN, T.TUPLET, T.DECORATION, T.SPACE}  # and "(" (see _dangles)
 
 
 class InvalidABCError(ValueError):
@@ -161,14 +161,24 @@ def _repair_end(lines: list[str], key_at: int, number, repairs: list[str]) -> No
         col += len(text)
     tokens = T.tokenize(line)
     cut = len(tokens)
-    while cut and (tokens[cut - 1].kind in _DANGLING or (tokens[cut - 1].kind == T.ERROR
-                                                          and tokens[cut - 1].text in "^_=")):
+    while cut and _dangles(tokens[cut - 1]):
         cut -= 1
     dangling = "".join(t.text for t in tokens[cut:]).strip()
     if dangling and cut:
         line = "".join(t.text for t in tokens[:cut])
         repairs.append(f"removed the dangling '{dangling}' at the end of line {number(last)}")
     lines[last] = line
+
+
+def _dangles(token: T.Token) -> bool:
+    """Whether a token at the very end of a tune waits for a note that never came.
+
+    >>> [_dangles(T.Token(k, t)) for k, t in [(T.TIE, "-"), (T.SLUR, "("), (T.SLUR, ")"), (T.ERROR, "^")]]
+    [True, True, False, True]
+    """
+    if token.kind == T.SLUR:
+        return token.text == "("
+    return token.kind in _DANGLING or (token.kind == T.ERROR and token.text in "^_=")
 
 
 def _check_lines(lines: list[str], number) -> Fraction:  # type: ignore[no-untyped-def]
