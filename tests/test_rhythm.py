@@ -164,3 +164,19 @@ def test_nottingham_inner_bars_are_right_but_for_two_tunes_with_errors_in_the_da
     # "John Peel Variations" has a bar of 31/32; "Joy of the Dance" a chord never closed ("[e2c2(3A/2...").
     assert wrong == {"T:John Peel Variations": "A/2B/2A/2G/2A/4B/4c/4d/4e/4f/4g/4a3g|",
                      "T:Joy of the Dance": '"A7"[e3-c3][e2c2(3A/2B/2c/2|'}
+
+
+# Pieces of music with their length in eighth notes (L:1/8), and things that take no time.
+TIMED_PIECES = [("A", F(1)), ("B2", F(2)), ("c/", F(1, 2)), ("d3/2", F(3, 2)), ("e//", F(1, 4)), ("z", F(1)),
+                ("x2", F(2)), ("[CEG]", F(1)), ("[C2E]/", F(1)), ("A>B", F(2)), ("c<<d", F(2)),
+                ("(3ABc", F(2)), ("(3:2:2Bc", F(4, 3)), ("^F,", F(1)), ("_b'2", F(2)), ("G-G", F(2))]
+TIMELESS = ['"G"', '"^ff"', "{ga}", "!trill!", "~", ".", "H", " ", "y", "`", "\\\n"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(TIMED_PIECES), st.sampled_from(TIMELESS)), min_size=1,
+                         max_size=6), min_size=1, max_size=6))
+def test_bar_lengths_are_the_sum_of_their_pieces(bars: list[list[tuple[tuple[str, Fraction], str]]]) -> None:
+    body = "|".join("".join(timeless + text for (text, _), timeless in bar) for bar in bars) + "|]"
+    expected = [sum((length for (_, length), _ in bar), F(0)) / 8 for bar in bars]
+    assert [b.duration for b in analyse("X:1\nM:4/4\nL:1/8\nK:G\n" + body).bars] == expected
