@@ -25,9 +25,9 @@ ran for minutes; 20,000 notes take over 5 s). It runs in a helper thread; past t
 deadline an exception is raised inside that thread (``PyThreadState_SetAsyncExc``),
 which stops a Python loop at once, and the caller gets ``InvalidABCError``. The thread
 costs about 0.3 ms a call. A worker process would also stop C code, but a music21 Score
-cannot be pickled without ``freezeThaw``: fork, parse and send back took 3.1 times the
-bare parse in one run of ``benchmarks/bench_convert.py`` (and 1.6-2.3 s for a 900-character
-tune), and a fresh process pays 1-3 s to import music21. The input is also bounded
+cannot be pickled without ``freezeThaw``: fork, parse and send back took 1.2 to 7.8 times
+the bare parse's wall time in runs of ``benchmarks/bench_convert.py`` on this busy machine
+(1.6-2.3 s for a 900-character tune), and a fresh process pays 1-3 s to import music21. The input is also bounded
 before music21 sees it (size, meter, note lengths), so the limit is rarely reached.
 
 music21 is imported only when a function here runs, so ``import musicgen`` stays light.
