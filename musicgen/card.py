@@ -39,12 +39,14 @@ def plot_losses(history: list[dict[str, Any]], baseline: Fit, path: Path) -> Non
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
     ax.plot(epochs, [h["val_loss"] for h in history], "o-", label="val")
     ax.axhline(baseline.nats, color="grey", ls="--", label=f"{baseline.name} (val tunes)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (nats per character)")
     ax.set_title("Character LSTM on Nottingham ABC")
