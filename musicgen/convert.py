@@ -36,6 +36,7 @@ music21 is imported only when a function here runs, so ``import musicgen`` stays
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -109,6 +110,13 @@ def _music21_parse(text: str) -> "stream.Score":
     return parsed
 
 
+@functools.lru_cache(maxsize=1)
+def _warm_up() -> None:
+    """Parse a tiny tune once per process, in the caller's thread: music21 imports some of its
+    modules on first use, and a parse stopped at its deadline must not stop an import halfway."""
+    _music21_parse('X:1\nM:6/8\nL:1/8\nQ:3/8=100\nK:G\n|:"G"G>A (3Bcd {g}[GB]2-|[1G6:|2G6|]\n')
+
+
 def _first_failing_line(lines: list[str], deadline: float) -> int | None:
     """The 1-based line whose addition makes music21 fail, found by bisection over prefixes."""
     ok, bad = 0, len(lines)  # prefix of 0 lines: taken as fine; the whole text fails
@@ -137,8 +145,9 @@ def parse(abc: str, timeout: float = DEFAULT_TIMEOUT) -> Parsed:
     """
     if not isinstance(abc, str):
         raise TypeError(f"parse() takes ABC text (str), not {type(abc).__name__}")
-    deadline = time.monotonic() + timeout
     checked = abccheck.check_and_repair(abc)
+    _warm_up()
+    deadline = time.monotonic() + timeout
     try:
         score = _call_before(deadline, lambda: _music21_parse(checked.text))
     except _Timeout:

@@ -331,3 +331,17 @@ def test_parses_in_several_threads_at_once_agree_with_one_at_a_time() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(convert.to_midi, tunes))
     assert together == alone
+
+
+def test_a_first_parse_stopped_at_its_deadline_leaves_music21_working() -> None:
+    # music21 imports modules on first use: a fresh process whose very first parse is stopped must still parse
+    import subprocess
+    import sys
+
+    code = ("from musicgen import convert\n"
+            f"slow = 'X:1\\nM:4/4\\nL:1/8\\nK:C\\n' + 'CDEF GABc|' * 1900\n"
+            "try:\n    convert.parse(slow, timeout=0.05)\nexcept convert.InvalidABCError as e:\n    print(e)\n"
+            f"print(len(convert.to_events(convert.parse({JIG!r})).melody))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split("\n")[:2] == ["reading it took longer than 0.05 s; it is too long or too complex to play",
+                                          "22"], out.stderr
