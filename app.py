@@ -305,7 +305,7 @@ def model_ui(gen: Generator) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="musicgen: folk tunes", page_icon=":material/music_note:", layout="wide")
+    st.set_page_config(page_title="musicgen: folk tunes", page_icon="🎻", layout="wide")
     st.title("musicgen", anchor=False)
     st.caption("New folk tunes from a character-level LSTM trained on the Nottingham Music Database.")
     try:
