@@ -133,14 +133,16 @@ def is_default(strategy: Any) -> bool:
     return strategy is tf.distribute.get_strategy()
 
 
-def describe(strategy: Any) -> str:
-    """A short description of where training runs, e.g. ``'MirroredStrategy, 2 replicas'``."""
+def describe(strategy: Any, task: bool = False) -> str:
+    """Where training runs, e.g. ``'MirroredStrategy, 2 replicas'``; with ``task``, which worker this is."""
     name = "one device" if is_default(strategy) else type(strategy).__name__
-    name = {"CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy"}.get(name, name)  # its class's own name
+    name = {"CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy"}.get(name, name)  # its public name
     replicas = strategy.num_replicas_in_sync
+    text = f"{name}, {replicas} replica{'s' if replicas > 1 else ''}"
     resolver = getattr(strategy, "cluster_resolver", None)
-    task = f", this is {resolver.task_type} {resolver.task_id}" if resolver is not None and resolver.task_type else ""
-    return f"{name}, {replicas} replica{'s' if replicas > 1 else ''}{task}"
+    if task and resolver is not None and resolver.task_type:
+        text += f", this is {resolver.task_type} {resolver.task_id}"
+    return text
 
 
 def per_replica_batch(global_batch: int, replicas: int) -> int:

@@ -168,7 +168,8 @@ def train(
     state["config"] = _run_config(model_cfg, cfg, vocab)
     train_step, test_step = distribute.step_functions(model, strategy)
     print(f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
-          f"{model.count_params():,} parameters; run folder {run_dir}; {distribute.describe(strategy)}", flush=True)
+          f"{model.count_params():,} parameters; run folder {run_dir}; {distribute.describe(strategy, task=True)}",
+          flush=True)
     with distribute.writable_dirs(strategy, out, run_dir) as (out_here, run_here):  # throw-away ones off the chief
         run_here.mkdir(parents=True, exist_ok=True)
         while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:

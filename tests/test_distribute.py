@@ -23,7 +23,7 @@ from conftest import REPO_ROOT, TINY_TUNES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen import checkpoint, corpus
+from musicgen import checkpoint, corpus, dataset
 from musicgen.dataset import EncodedTunes, Streams, epoch_order
 from musicgen.distribute import DistributeError, make_strategy, read_tf_config, weights_digest
 from musicgen.train import TrainError, epoch_text, stream_batches
@@ -67,12 +67,14 @@ def test_streams_give_the_reference_windows(tunes: list[str], n_streams: int, se
             np.testing.assert_array_equal(streams.window(t, slice(first, first + 2))[0], x[first:first + 2])
 
 
-def test_encoding_matches_vocab_encode_and_names_unknown_characters() -> None:
+def test_encoding_matches_vocab_encode_and_names_unknown_characters(monkeypatch: pytest.MonkeyPatch) -> None:
     tunes = ["X:1\nK:C\nCé♯|", "X:2\nK:D\nd|"]
     vocab = Vocab.from_text("".join(tunes))
     encoded = EncodedTunes.encode(tunes, vocab)
     np.testing.assert_array_equal(encoded.ids, vocab.encode(corpus.join_tunes(tunes)))
     assert encoded.ids.dtype == np.uint8 and len(encoded) == 2
+    monkeypatch.setattr(dataset, "ENCODE_CHUNK", 5)  # many chunks of whole tunes: the same ids
+    np.testing.assert_array_equal(EncodedTunes.encode(tunes * 3, vocab).ids, vocab.encode(corpus.join_tunes(tunes * 3)))
     with pytest.raises(UnknownCharacterError, match=r"'ü' \(U\+00FC\)") as caught:
         EncodedTunes.encode(["X:3\nK:C\nü|"], vocab)
     with pytest.raises(UnknownCharacterError) as expected:
@@ -121,9 +123,9 @@ def test_cli_refuses_multiworker_without_tf_config(tmp_path: Path) -> None:
     data = tmp_path / "tiny.abc"
     data.write_text(corpus.join_tunes(TINY_TUNES))
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    done = subprocess.run([sys.executable, "-m", "musicgen", "train", str(data), "--out", str(tmp_path / "out"),
-                           "--batch-size", "2", "--strategy", "multiworker"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    command = [sys.executable, "-m", "musicgen", "train", str(data), "--out", str(tmp_path / "out"),
+               "--batch-size", "2", "--strategy", "multiworker"]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.startswith("error: --strategy multiworker needs TF_CONFIG describing the cluster")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.abc"]
@@ -244,6 +246,7 @@ def test_two_workers_end_identical_and_only_the_chief_writes(tmp_path: Path) -> 
     assert digests[0] == digests[1]  # both workers hold the same weights
     ckpt = checkpoint.load(out)
     assert weights_digest(ckpt.weights)[:16] == digests[0] and ckpt.metrics["weights_sha256"][:16] == digests[0]
+    assert ckpt.metrics["distribution"] == "MultiWorkerMirroredStrategy, 2 replicas"
     assert sorted(p.name for p in run.iterdir()) == ["epoch-0001.keras", "state.json"]
     assert list(scratch.iterdir()) == []  # the non-chief's folders are gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "run", "scratch", "tiny.abc"]
