@@ -1,6 +1,6 @@
 """Generation speed: the NumPy engine against the reference Keras method and the bare matmul floor.
 
-    .venv/bin/python benchmarks/bench_generate.py [--weights DIR] [--chars 1024] [--repeats 3]
+    .venv/bin/python benchmarks/bench_generate.py [--weights DIR] [--chars 1024] [--repeats 5]
 
 Measured side by side in one run, on the shipped weights (or a random checkpoint
 of the same shape when they are absent, which the output says), 1024 characters each:
@@ -13,13 +13,15 @@ of the same shape when they are absent, which the output says), 1024 characters 
 
 Also the engine's step alone, whole ``Generator.generate`` calls, and the cold
 start of a fresh process (import, load the checkpoint, generate a first tune)
-without TensorFlow. Each figure is the best of ``--repeats`` runs (the machine is
-shared: the best run is the one least disturbed). Prints ratios b/a, c/a, b/d.
+without TensorFlow. Each figure is the best of ``--repeats`` interleaved rounds
+(the machine is shared: the best run is the least disturbed), in wall-clock and in
+CPU time. Prints ratios b/a, c/a, b/d.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import time
@@ -34,20 +36,28 @@ sys.path.insert(0, str(ROOT))
 from musicgen import checkpoint  # noqa: E402
 from musicgen.checkpoint import Checkpoint, CheckpointError  # noqa: E402
 from musicgen.config import ModelConfig, SampleConfig  # noqa: E402
-from musicgen.engine import Engine, blas_threads, random_checkpoint  # noqa: E402
+from musicgen.engine import Engine, blas_threads, random_checkpoint, row_chunk  # noqa: E402
 from musicgen.sample import Generator, sample_next  # noqa: E402
 from musicgen.vocab import Vocab  # noqa: E402
 
 TEMPERATURE = 1.0
 
 
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
+def best_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
+    """Best wall-clock and best CPU seconds of each function, run in interleaved rounds.
+
+    Rounds give every method the same chances of a quiet moment on a shared
+    machine; CPU time (all threads of this process) is less sensitive to other
+    processes than wall-clock time.
+    """
+    best = {name: (math.inf, math.inf) for name in fns}
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for name, fn in fns.items():
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            w, c = time.perf_counter() - w, time.process_time() - c
+            best[name] = (min(best[name][0], w), min(best[name][1], c))
+    return best
 
 
 def load_weights(path: str | None) -> tuple[Checkpoint, str]:
@@ -95,86 +105,94 @@ def engine_loop(engine: Engine, k: int, chars: int, sample: bool = True) -> Call
 
 
 def matmul_floor(engine: Engine, k: int, chars: int) -> Callable[[], object]:
-    """Only the step's matrix products (the engine's own shapes), into preallocated outputs."""
+    """Only the step's matrix products (the engine's shapes and row chunks), into preallocated outputs."""
     u, n = engine.units, engine.layers
     h = np.zeros((n * u, k), dtype=np.float32)
     z = np.empty((4 * u, k), dtype=np.float32)
     logits = np.empty((len(engine.vocab), k), dtype=np.float32)
+    step = row_chunk(k, 4 * u)
+    products = [
+        (w[r : r + step], h[max(i - 1, 0) * u : (i + 1) * u], z[r : r + step])
+        for i, w in enumerate([engine.recurrent_0, *engine.fused])
+        for r in range(0, 4 * u, step)
+    ] + [(engine.dense_kernel, h[(n - 1) * u :], logits)]
 
     def run() -> None:
         for _ in range(chars):
-            np.matmul(engine.recurrent_0, h[:u], out=z)
-            for i in range(1, n):
-                np.matmul(engine.fused[i - 1], h[(i - 1) * u : (i + 1) * u], out=z)
-            np.matmul(engine.dense_kernel, h[(n - 1) * u :], out=logits)
+            for w, x, out in products:
+                np.matmul(w, x, out=out)
 
     return run
 
 
 COLD = """
 import sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 from musicgen.sample import Generator
 from musicgen.config import SampleConfig
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 tune = Generator.load({path!r}).generate(SampleConfig())[0]
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), time.process_time()
 assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TensorFlow was imported'
-print(t1 - t0, t2 - t1, tune.n_chars)
+print(t1 - t0, t2 - t1, c1 - c0, c2 - c1, tune.n_chars)
 """
 
 
-def cold_start(path: Path | None, repeats: int) -> tuple[float, float, int]:
+def cold_start(path: Path | None, repeats: int) -> list[float]:
+    """Best (import, load + first tune) in wall and CPU seconds, in fresh processes; and the tune's length."""
     runs = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, "-c", COLD.format(path=str(path) if path else None)], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
-        runs.append((float(out[0]), float(out[1]), int(out[2])))
-    return min(runs, key=lambda r: r[0] + r[1])
+        runs.append([float(x) for x in out])
+    return [min(r[i] for r in runs) for i in range(4)] + [runs[0][4]]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--weights", help="checkpoint folder (default: the shipped weights)")
     p.add_argument("--chars", type=int, default=1024)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
     ckpt, where = load_weights(args.weights)
-    engine, n, r = Engine(ckpt), args.chars, args.repeats
+    engine, gen, n, r = Engine(ckpt), Generator(ckpt), args.chars, args.repeats
     print(f"{where}; {ckpt.model}; vocab {len(ckpt.vocab)}; {n} characters, best of {r}")
 
-    t_a = best_time(reference(ckpt, n), r)
     with blas_threads(1):
-        t_b = best_time(engine_loop(engine, 1, n), r)
-        t_c = best_time(engine_loop(engine, 16, n), r)
-        t_d = best_time(matmul_floor(engine, 1, n), r)
-        t_d16 = best_time(matmul_floor(engine, 16, n), r)
-        t_step = best_time(engine_loop(engine, 1, n, sample=False), r)
-        gen = Generator(ckpt)
-        runs = {k: [] for k in (1, 16)}
-        for k in runs:
-            cfg = SampleConfig(n=k, length=n, rng=1)
-            runs[k] = [(time.perf_counter(), gen.generate(cfg), time.perf_counter()) for _ in range(r)]
-    t_d_threads = best_time(matmul_floor(engine, 1, n), r)
+        times = best_times({
+            "a": reference(ckpt, n),
+            "b": engine_loop(engine, 1, n),
+            "c": engine_loop(engine, 16, n),
+            "d": matmul_floor(engine, 1, n),
+            "d16": matmul_floor(engine, 16, n),
+            "step": engine_loop(engine, 1, n, sample=False),
+            "gen1": lambda: gen.generate(SampleConfig(n=1, length=n, rng=1)),
+            "gen16": lambda: gen.generate(SampleConfig(n=16, length=n, rng=1)),
+        }, r)
+        written = {k: sum(t.n_chars for t in gen.generate(SampleConfig(n=k, length=n, rng=1))) for k in (1, 16)}
+    times["d, default BLAS threads"] = best_times({"d": matmul_floor(engine, 1, n)}, r)["d"]
 
-    rate = lambda k, t: k * n / t  # noqa: E731
-    print(f"(a) reference Keras predict_on_batch, 1 stream   {rate(1, t_a):>10,.0f} chars/s")
-    print(f"(b) engine, 1 stream (step + sampling)          {rate(1, t_b):>10,.0f} chars/s")
-    print(f"(c) engine, 16 streams (step + sampling), total {rate(16, t_c):>10,.0f} chars/s")
-    print(f"(d) matmul floor, 1 stream                      {rate(1, t_d):>10,.0f} chars/s")
-    print(f"    matmul floor, 16 streams, total             {rate(16, t_d16):>10,.0f} chars/s")
-    print(f"    engine step alone, 1 stream                 {rate(1, t_step):>10,.0f} chars/s")
-    print(f"    matmul floor, 1 stream, default BLAS threads{rate(1, t_d_threads):>10,.0f} chars/s")
-    for k, rs in runs.items():
-        best = min(rs, key=lambda x: x[2] - x[0])
-        written = sum(t.n_chars for t in best[1])
-        print(f"    Generator.generate n={k:<2} ({written} characters)   {written / (best[2] - best[0]):>10,.0f} chars/s")
-    print(f"b/a = {t_a / t_b:.1f}x (target >= 10)   c/a = {16 * t_a / t_c:.1f}x (target >= 40)   "
-          f"b/d = {t_b / t_d:.2f} (target <= 1.3)   step/d = {t_step / t_d:.2f}   c/d16 = {t_c / t_d16:.2f}")
-    imports, first, chars = cold_start(ckpt.path, r)
-    print(f"cold start: import {imports:.3f} s, load + first tune ({chars} characters) {first:.3f} s, "
-          f"total {imports + first:.3f} s (target < 0.5 s), no TensorFlow imported")
+    def line(label: str, key: str, chars: int) -> None:
+        wall, cpu = times[key]
+        print(f"{label:<52}{chars / wall:>10,.0f}{chars / cpu:>10,.0f}")
 
+    print(f"{'characters per second':<52}{'wall':>10}{'CPU':>10}")
+    line("(a) reference: Keras predict_on_batch, 1 stream", "a", n)
+    line("(b) engine, 1 stream (step + sampling)", "b", n)
+    line("(c) engine, 16 streams (step + sampling), total", "c", 16 * n)
+    line("(d) matmul floor, 1 stream", "d", n)
+    line("    matmul floor, 16 streams, total", "d16", 16 * n)
+    line("    engine step alone, 1 stream", "step", n)
+    line("    matmul floor, 1 stream, default BLAS threads", "d, default BLAS threads", n)
+    line(f"    Generator.generate, n=1 ({written[1]} characters)", "gen1", written[1])
+    line(f"    Generator.generate, n=16 ({written[16]} characters)", "gen16", written[16])
+    for i, clock in enumerate(("wall", "CPU")):
+        a, b, c, d, step = (times[k][i] for k in ("a", "b", "c", "d", "step"))
+        print(f"{clock:>4}: b/a = {a / b:.1f}x (target >= 10)   c/a = {16 * a / c:.1f}x (target >= 40)   "
+              f"b/d = {b / d:.2f} (target <= 1.3)   step/d = {step / d:.2f}   c/d16 = {c / times['d16'][i]:.2f}")
+    imports, first, imports_cpu, first_cpu, chars = cold_start(ckpt.path, r)
+    print(f"cold start, fresh process, no TensorFlow imported: import {imports:.3f} s wall ({imports_cpu:.3f} CPU), "
+          f"load + first tune ({chars:.0f} characters) {first:.3f} s wall ({first_cpu:.3f} CPU) (target < 0.5 s)")
 
 if __name__ == "__main__":
     main()

@@ -130,18 +130,20 @@ def sample_next(
         raise ValueError(f"top_k must be >= 0 and top_p in (0, 1] (got {top_k}, {top_p})")
     p = np.multiply(logits, 1.0 / temperature, dtype=np.float64)
     top = p.max(axis=1, keepdims=True)
-    if not math.isfinite(top.sum()):
+    if not math.isfinite(top.sum()):  # a row of -inf: nothing may come
         raise ConstraintError(f"no character is allowed for row(s) {np.flatnonzero(~np.isfinite(top)).tolist()}")
     p -= top
     np.exp(p, out=p)  # unnormalised probabilities; the likeliest is 1
     if 0 < top_k < p.shape[1] or top_p < 1:
         p = _truncate(p, top_k, top_p)
-    cum = np.cumsum(p, axis=1, out=p)
+    cum = p.cumsum(axis=1, out=p)
+    total = cum[:, -1]
     u = rng.random(len(cum))
-    u *= cum[:, -1]
+    u *= total
     ids = (cum <= u[:, None]).sum(axis=1)  # the first index whose cumulative sum passes u
-    for row in np.flatnonzero(ids == cum.shape[1]):  # u rounded up to the total (chance ~1e-16)
-        ids[row] = np.flatnonzero(np.diff(cum[row], prepend=0.0) > 0)[-1]  # the last possible character
+    if ids.max() == cum.shape[1]:  # u rounded up to the total (chance ~1e-16): the last possible character
+        for row in np.flatnonzero(ids == cum.shape[1]):
+            ids[row] = np.flatnonzero(np.diff(cum[row], prepend=0.0) > 0)[-1]
     return ids
 
 
@@ -192,118 +194,121 @@ class Generator:
         raise ConstraintError("meter-aware decoding is not available in this version: turn 'constrained' off")
 
 
+class _Stream:
+    """One tune being written: its characters so far and how it is going."""
+
+    __slots__ = ("ids", "forced", "in_title", "title_len", "sampled", "nats", "ended")
+
+    def __init__(self, ids: list[int], forced: list[int], in_title: bool) -> None:
+        self.ids = ids  # the context, then the tune's characters
+        self.forced = forced  # characters to take next instead of sampling, last first
+        self.in_title, self.title_len = in_title, 0
+        self.sampled, self.nats, self.ended = 0, 0.0, False
+
+
 class _Run:
-    """One call's streams: their state, text so far, and the bookkeeping of stopping."""
+    """One call's streams, stepped together until each ends or reaches the cap.
+
+    The per-character bookkeeping is plain Python over the active streams: for
+    the few streams of one call that is faster than a dozen small NumPy calls.
+    """
 
     def __init__(self, engine: Engine, cfg: SampleConfig, prompt: Prompt, constraint: Constraint | None) -> None:
         self.engine, self.cfg, self.prompt, self.constraint = engine, cfg, prompt, constraint
         self.vocab = vocab = engine.vocab
         self.rng = np.random.default_rng(cfg.rng)
-        n = cfg.n
         if prompt.random_start:
-            starts = [vocab.chars[i] for i in self.rng.integers(len(vocab), size=n)]
+            starts = [vocab.chars[i] for i in self.rng.integers(len(vocab), size=cfg.n)]
         else:
-            starts = [prompt.head] * n
+            starts = [prompt.head] * cfg.n
         self.shared = starts[0] if len(set(starts)) == 1 else ""
-        # characters each stream must take before sampling (a random first character, a header after its title)
-        self.forced: list[list[int]] = [list(vocab.encode(s[len(self.shared) :])[::-1]) for s in starts]
-        self.in_title = np.full(n, prompt.title_slot)
-        self.title_len = np.zeros(n, dtype=np.int64)
-        bound = max(map(len, starts)) + (MAX_TITLE + 1 + len(prompt.tail)) * prompt.title_slot + cfg.length
-        self.text = np.zeros((n, bound), dtype=np.int64)  # each stream's characters after the shared start
-        self.pos = np.zeros(n, dtype=np.int64)
-        self.sampled = np.zeros(n, dtype=np.int64)
-        self.nats = np.zeros(n)
-        self.ended = np.zeros(n, dtype=bool)
-        self.bound = bound
+        self.context = vocab.encode(TUNE_END + self.shared).tolist()
+        self.streams = [
+            _Stream(list(self.context), vocab.encode(start[len(self.shared) :]).tolist()[::-1], prompt.title_slot)
+            for start in starts
+        ]
+        self.tail = vocab.encode(prompt.tail).tolist()[::-1]
+        # every step each stream takes one character, forced or sampled, and at most `length` are sampled
+        self.bound = max(map(len, starts)) + (MAX_TITLE + 1 + len(prompt.tail)) * prompt.title_slot + cfg.length
         self.nl, self.colon, self.x = (vocab.index[c] for c in "\n:X")
 
     def run(self) -> list[Tune]:
-        vocab, n = self.vocab, self.cfg.n
+        cfg, n = self.cfg, self.cfg.n
         if self.constraint is not None:
             for s in range(n):
                 for ch in self.shared:
                     self.constraint.advance(s, ch)
         st = self.engine.stepper(1)
-        for i in vocab.encode(TUNE_END + self.shared):
+        for i in self.context:
             st.step(np.array([i]))
-        before = vocab.encode(TUNE_END + self.shared)[-2:]
-        last1, last2 = np.full(n, before[-1]), np.full(n, before[-2])
         st = st.select(np.zeros(n, dtype=np.int64))
-        rows = np.arange(n)  # the stream of each stepper row
+        rows = list(range(n))  # the stream of each stepper row
         for _ in range(self.bound):
-            ids, is_sampled = self._choose(st.logits, rows)
-            self.text[rows, self.pos[rows]] = ids
-            self.pos[rows] += 1
-            if self.constraint is not None:
-                for r, s in enumerate(rows):
-                    self.constraint.advance(int(s), vocab.chars[ids[r]])
-            stop = self._account(rows, ids, is_sampled, last1[rows], last2[rows])
-            last2[rows], last1[rows] = last1[rows], ids
-            if stop.any():
-                keep = np.flatnonzero(~stop)
-                rows, ids = rows[keep], ids[keep]
-                if not len(rows):
+            logits = st.logits
+            ids = sample_next(self._masked(logits, rows), cfg.temperature, cfg.top_k, cfg.top_p, self.rng)
+            logp = log_prob_of(logits, ids).tolist()
+            keep, next_ids = [], []
+            for r, (s, sampled_id) in enumerate(zip(rows, ids.tolist())):
+                ch = self._take(s, sampled_id, logp[r])
+                if not self.streams[s].ended and self.streams[s].sampled < cfg.length or self.streams[s].forced:
+                    keep.append(r)
+                    next_ids.append(ch)
+            if len(keep) < len(rows):
+                if not keep:
                     break
+                rows = [rows[r] for r in keep]
                 st = st.select(keep)
-            st.step(ids)
+            st.step(np.array(next_ids))
         else:
             raise AssertionError("generation ran past its bound")  # each stream stops within bound steps
         return [self._tune(s) for s in range(n)]
 
-    def _choose(self, logits: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The next character of every active stream, and which of them were sampled (not forced)."""
-        forcing = [r for r, s in enumerate(rows) if self.forced[s]]
-        masked = logits
+    def _masked(self, logits: np.ndarray, rows: list[int]) -> np.ndarray:
+        """The logits with the constraint's disallowed characters at -inf (rows taking a forced character aside)."""
+        if self.constraint is None:
+            return logits
+        masked = logits.copy()
+        for r, s in enumerate(rows):
+            if not self.streams[s].forced:
+                allowed = np.asarray(self.constraint.allowed(s), dtype=bool)
+                if allowed.shape != (len(self.vocab),):
+                    raise ConstraintError(f"allowed() gave shape {allowed.shape}; expected ({len(self.vocab)},)")
+                masked[r, ~allowed] = -np.inf
+        return masked
+
+    def _take(self, s: int, sampled_id: int, logp: float) -> int:
+        """Stream ``s`` takes its next character (forced, or the sampled one); return it."""
+        stream = self.streams[s]
+        ids = stream.ids
+        if stream.forced:
+            ch = stream.forced.pop()
+        else:
+            ch = sampled_id
+            stream.sampled += 1
+            stream.nats -= logp
+            if stream.in_title:  # a newline ends the title; at MAX_TITLE characters one is forced
+                stream.title_len += 1
+                if ch == self.nl:
+                    stream.in_title, stream.forced = False, list(self.tail)
+                elif stream.title_len >= MAX_TITLE:
+                    stream.in_title, stream.forced = False, list(self.tail) + [self.nl]
+            elif ch == self.nl and ids[-1] == self.nl:
+                stream.ended = True  # a blank line
+            elif (ch == self.colon and ids[-1] == self.x and ids[-2] == self.nl
+                  and len(ids) - len(TUNE_END) >= 3):
+                stream.ended = True  # a new X: line (not this tune's own)
+        ids.append(ch)
         if self.constraint is not None:
-            masked = logits.copy()
-            for r, s in enumerate(rows):
-                if not self.forced[s]:
-                    allowed = np.asarray(self.constraint.allowed(int(s)), dtype=bool)
-                    if allowed.shape != (len(self.vocab),):
-                        raise ConstraintError(f"allowed() gave shape {allowed.shape}; expected ({len(self.vocab)},)")
-                    masked[r, ~allowed] = -np.inf
-        cfg = self.cfg
-        ids = sample_next(masked, cfg.temperature, cfg.top_k, cfg.top_p, self.rng)
-        is_sampled = np.ones(len(rows), dtype=bool)
-        for r in forcing:
-            ids[r] = self.forced[rows[r]].pop()
-            is_sampled[r] = False
-        self.nats[rows[is_sampled]] -= log_prob_of(logits[is_sampled], ids[is_sampled])
-        return ids, is_sampled
-
-    def _account(self, rows: np.ndarray, ids: np.ndarray, is_sampled: np.ndarray,
-                 last1: np.ndarray, last2: np.ndarray) -> np.ndarray:
-        """Update counts, title slots and endings for the characters just chosen; return which rows stop."""
-        self.sampled[rows] += is_sampled
-        in_title = self.in_title[rows] & is_sampled
-        if in_title.any():
-            self._title_step(rows, ids, in_title)
-        free = is_sampled & ~in_title
-        tune_len = len(self.shared) + self.pos[rows]  # characters of the tune, this one included
-        blank_line = (ids == self.nl) & (last1 == self.nl)
-        new_tune = (ids == self.colon) & (last1 == self.x) & (last2 == self.nl) & (tune_len >= 4)
-        ended = free & (blank_line | new_tune)
-        self.ended[rows] = ended
-        return ended | (is_sampled & (self.sampled[rows] >= self.cfg.length))
-
-    def _title_step(self, rows: np.ndarray, ids: np.ndarray, in_title: np.ndarray) -> None:
-        """Streams writing their title: a newline ends it; at MAX_TITLE characters one is forced."""
-        tail = list(self.vocab.encode(self.prompt.tail)[::-1])
-        for r in np.flatnonzero(in_title):
-            s = rows[r]
-            self.title_len[s] += 1
-            if ids[r] == self.nl:
-                self.in_title[s], self.forced[s] = False, list(tail)
-            elif self.title_len[s] >= MAX_TITLE:
-                self.in_title[s], self.forced[s] = False, list(tail) + [self.nl]
+            self.constraint.advance(s, self.vocab.chars[ch])
+        return ch
 
     def _tune(self, s: int) -> Tune:
-        text = self.shared + self.vocab.decode(self.text[s, : self.pos[s]])
-        if self.ended[s] and text.endswith("X:"):
+        stream = self.streams[s]
+        text = self.vocab.decode(stream.ids[len(TUNE_END) :])
+        if stream.ended and text.endswith("X:"):
             text = text[:-2]
-        n = int(self.sampled[s])
-        return Tune(tidy(text, s + 1), float(self.nats[s] / max(n, 1)), n, bool(self.ended[s]))
+        n = stream.sampled
+        return Tune(tidy(text, s + 1), stream.nats / max(n, 1), n, stream.ended)
 
 
 def tidy(text: str, number: int = 1) -> str:
@@ -315,10 +320,14 @@ def tidy(text: str, number: int = 1) -> str:
     'X:3\\nT:Untitled\\nga|bag|\\n'
     >>> tidy("X:1\\nM:6/8\\nT:Late title\\nK:D\\nd|")
     'X:1\\nM:6/8\\nT:Late title\\nK:D\\nd|\\n'
+    >>> tidy("X:1/8\\nT:A\\nK:G\\nG|", number=2)  # music21 cannot read an X: that is not a number
+    'X:2\\nT:A\\nK:G\\nG|\\n'
     """
     lines = text.rstrip().split("\n")
     if not lines[0].startswith("X:"):
         lines.insert(0, f"X:{number}")
+    elif not lines[0][2:].strip().isdigit():
+        lines[0] = f"X:{number}"
     header_end = next((i for i, line in enumerate(lines) if line.startswith("K:") or not FIELD_LINE.match(line)), len(lines))
     titles = [i for i in range(1, header_end) if lines[i].startswith("T:")]
     if not titles:

@@ -82,15 +82,20 @@ def naive_step(w: dict[str, np.ndarray], cfg: ModelConfig, ids: np.ndarray, stat
     return x @ w["dense/kernel"] + w["dense/bias"], new
 
 
-def test_engine_matches_plain_equations_over_many_steps() -> None:
-    ckpt = checkpoint_random(TINY, seed=1, scale=1.0)
-    w = {k: v.astype(np.float64) for k, v in ckpt.weights.items()}
-    rng = np.random.default_rng(0)
-    ids = rng.integers(0, len(VOCAB), size=(3, 200))
-    state = [(np.zeros((3, TINY.lstm_units)),) * 2 for _ in range(TINY.lstm_layers)]
-    st = Engine(ckpt).stepper(3)
+@pytest.mark.parametrize(("cfg", "k"), [
+    (TINY, 3),
+    # 4 x 50 = 200 weight rows, multiplied in chunks of 128 for 8 streams: a short last chunk
+    (ModelConfig(embedding_dim=10, lstm_units=50, lstm_layers=2, dropout=0.0), 8),
+    (ModelConfig(embedding_dim=10, lstm_units=64, lstm_layers=2, dropout=0.0), 1),
+])
+def test_engine_matches_plain_equations_over_many_steps(cfg: ModelConfig, k: int) -> None:
+    ckpt = checkpoint_random(cfg, seed=1, scale=1.0 if cfg is TINY else 0.3)
+    w = {name: v.astype(np.float64) for name, v in ckpt.weights.items()}
+    ids = np.random.default_rng(0).integers(0, len(VOCAB), size=(k, 200))
+    state = [(np.zeros((k, cfg.lstm_units)),) * 2 for _ in range(cfg.lstm_layers)]
+    st = Engine(ckpt).stepper(k)
     for t in range(ids.shape[1]):
-        expected, state = naive_step(w, TINY, ids[:, t], state)
+        expected, state = naive_step(w, cfg, ids[:, t], state)
         np.testing.assert_allclose(st.step(ids[:, t]), expected, atol=2e-5)
 
 
