@@ -52,6 +52,7 @@ class Entry:
 
 @st.cache_resource(show_spinner="Loading the model…")
 def load_generator(path: str | None) -> Generator:
+    sup.limit_malloc_arenas()  # once per process, before the sessions' threads fill their own heaps
     return Generator.load(path)
 
 
