@@ -33,9 +33,8 @@ engine serves many callers at once.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -242,22 +241,17 @@ def random_checkpoint(cfg: ModelConfig, vocab: Vocab, seed: int = 0, scale: floa
 
 
 @functools.cache
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController
+def one_blas_thread() -> None:
+    """Limit the BLAS library to one thread, for the rest of the process (the first call does it).
 
-    return ThreadpoolController()
-
-
-@contextlib.contextmanager
-def blas_threads(n: int = 1) -> Iterator[None]:
-    """Limit the BLAS library to ``n`` threads inside the block.
-
-    A step's matrix products are tiny: spreading them over threads costs more in
-    hand-offs than it saves, many times more on a busy machine. The limit is
-    process-wide while the block runs (BLAS has no per-thread setting).
+    A step's matrix products are small: spreading them over threads costs more
+    in hand-offs than it saves, ten times more on a busy machine. BLAS has no
+    per-thread setting, and changing it while other threads multiply is not
+    safe, so it is set once and never restored.
     """
-    with _blas_controller().limit(limits=n, user_api="blas"):
-        yield
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

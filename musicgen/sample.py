@@ -26,7 +26,9 @@ it reached the cap).
 ``.generate(cfg, constraint=None) -> list[Tune]``: ``cfg.n`` tunes in one batched
 pass, in the order generated. The same cfg gives byte-identical tunes. A
 Generator keeps nothing from a call, so one cached instance serves concurrent
-callers (each call has its own state, buffers and random generator).
+callers (each call has its own state, buffers and random generator). The first
+call limits the process's BLAS library to one thread (see
+:func:`musicgen.engine.one_blas_thread`).
 
 ``sample_next(logits, temperature, top_k, top_p, rng) -> ids``: the pure
 sampling step, batched over rows.
@@ -65,7 +67,7 @@ from . import checkpoint
 from .checkpoint import Checkpoint
 from .config import SampleConfig
 from .corpus import TUNE_END
-from .engine import Engine, blas_threads, log_prob_of
+from .engine import Engine, log_prob_of, one_blas_thread
 from .prompt import FIELD_LINE, MAX_TITLE, Prompt, build_prompt
 from .vocab import UnknownCharacterError, Vocab
 
@@ -186,8 +188,8 @@ class Generator:
                 raise UnknownCharacterError(text, unknown, where)
         prompt = build_prompt(cfg)
         self.vocab.check(prompt.head + prompt.tail)
-        with blas_threads(1):
-            return _Run(self.engine, cfg, prompt, constraint).run()
+        one_blas_thread()
+        return _Run(self.engine, cfg, prompt, constraint).run()
 
     def _meter_constraint(self, cfg: SampleConfig) -> Constraint:
         """The meter-aware constraint for ``cfg`` (the one place that builds it)."""

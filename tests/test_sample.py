@@ -287,3 +287,11 @@ def test_engine_is_shared_not_copied_per_call(gen: Generator) -> None:
     assert isinstance(gen.engine, Engine)
     for k, v in before.items():
         np.testing.assert_array_equal(getattr(gen.engine, k), v)
+
+
+def test_generation_runs_blas_on_one_thread(gen: Generator) -> None:
+    from threadpoolctl import threadpool_info
+
+    gen.generate(SampleConfig(length=5))
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    assert blas and all(info["num_threads"] == 1 for info in blas)
