@@ -120,6 +120,8 @@ class Engine:
         line that ends the previous tune, which is what the model saw in training
         before every tune). Texts run batched; shorter ones are masked out.
         """
+        if not texts:
+            return []
         encoded = [self.vocab.encode(context + t) for t in texts]
         n_ctx = len(context)
         longest = max((len(e) for e in encoded), default=0)
@@ -226,7 +228,7 @@ def row_chunk(k: int, rows: int) -> int:
     >>> row_chunk(4, 40)  # never more than the rows there are
     40
     """
-    if k == 1:
+    if k <= 1:
         return rows
     target = max(64, 1024 // k)
     return min(rows, 1 << (target.bit_length() - 1))  # a power of two; the last chunk may be shorter
