@@ -34,7 +34,6 @@ the section there. Not handled: several voices (``V:``) are read as one.
 
 from __future__ import annotations
 
-import copy
 import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -116,7 +115,8 @@ class RhythmState:
     def fork(self) -> "RhythmState":
         """A copy to try tokens on without changing this one. It keeps only the last bar and note
         (all that later tokens read), so forking costs the same early and late in a tune."""
-        twin = copy.copy(self)
+        twin = object.__new__(RhythmState)
+        twin.__dict__.update(self.__dict__)
         twin.bars, twin.notes, twin.errors = self.bars[-1:], self.notes[-1:], list(self.errors)
         twin._bar_text = list(self._bar_text)
         return twin
@@ -125,7 +125,8 @@ class RhythmState:
         kind, text = tok
         if kind == T.NEWLINE:
             return
-        self._bar_text.append(text)
+        if kind != T.FIELD:  # a bar's text is its music (header and field lines are not)
+            self._bar_text.append(text)
         if kind in T.TIMED:
             self._time(kind, text)
         elif kind == T.BAR:
