@@ -175,12 +175,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=200, help="tunes to generate (default 200)")
     defaults = SampleConfig()
     p.add_argument("--rng", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--temperature", type=float, default=defaults.temperature, help="sampling temperature")
-    p.add_argument("--top-k", type=int, default=defaults.top_k, help="top-k sampling (0: off)")
-    p.add_argument("--top-p", type=float, default=defaults.top_p, help="nucleus sampling (1: off)")
-    p.add_argument("--length", type=int, default=defaults.length, help="most characters per tune")
+    p.add_argument("--temperature", type=float, default=defaults.temperature,
+                   help=f"sampling temperature (default {defaults.temperature:g})")
+    p.add_argument("--top-k", type=int, default=defaults.top_k, help=f"top-k sampling, 0 = off (default {defaults.top_k})")
+    p.add_argument("--top-p", type=float, default=defaults.top_p,
+                   help=f"nucleus sampling, 1 = off (default {defaults.top_p:g})")
+    p.add_argument("--length", type=int, default=defaults.length,
+                   help=f"most characters the model writes per tune (default {defaults.length})")
     p.add_argument("--constrained", action="store_true", help="meter-aware decoding")
-    p.add_argument("--parse-timeout", type=float, default=PARSE_TIMEOUT, help="seconds music21 may take per tune")
+    p.add_argument("--parse-timeout", type=float, default=PARSE_TIMEOUT,
+                   help=f"seconds music21 may take per tune (default {PARSE_TIMEOUT:g})")
     p.add_argument("--no-parse", action="store_true", help="skip the music21 check (fast)")
     p.add_argument("--no-fit", action="store_true", help="skip nats/char on the held-out tunes")
     p.add_argument("--out", help="save the judged tunes to this ABC file")

@@ -109,7 +109,7 @@ def pitch_classes(tune: str) -> list[int]:
 
 def note_lengths(tune: str) -> list[str]:
     """How long each note or chord lasts (broken rhythm and tuplets applied), as a fraction of a whole."""
-    return [str(d) for text, d in analyse(tune).notes if not text[0] in "zxZX"]
+    return [str(d) for text, d in analyse(tune).notes if text[0] not in "zxZX"]
 
 
 def header_fields(tune: str) -> dict[str, str]:
