@@ -173,3 +173,12 @@ def test_constrained_is_passed_to_the_generator(run_musicgen: Run, tiny_abc: Pat
 def test_bad_n_is_one_line(run_musicgen: Run, tiny_abc: Path, tiny_checkpoint: Checkpoint) -> None:
     result = run_musicgen("evaluate", "--n", "0", "--weights", tiny_checkpoint.path, "--train-data", tiny_abc)
     assert result.returncode == 2 and result.stderr.startswith("error: --n must be")
+
+
+def test_a_title_the_generator_filled_in_is_no_title() -> None:
+    untitled = GOOD.replace("T:Good", "T:Untitled")
+    ref = Reference(TRAINING, [GOOD])
+    _, generated = evaluate([untitled], ref, None, ended=[True])
+    _, from_file = evaluate([untitled], ref, None)
+    assert generated[0].header_problems == ["no T: (the generator wrote 'Untitled')"]
+    assert from_file[0].header_problems == []
