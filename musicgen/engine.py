@@ -158,7 +158,8 @@ class Stepper:
         self.logits_t = np.empty((len(engine.vocab), k), dtype=np.float32)
         self.logits = self.logits_t.T
         weights = [engine.recurrent_0, *engine.fused]
-        biases = [None, *engine.biases]
+        # biases spread over the K columns once: adding a (4u, 1) column to (4u, K) is ~4x slower
+        biases = [None, *(np.ascontiguousarray(np.broadcast_to(b, (4 * u, k))) for b in engine.biases)]
         step = row_chunk(k, 4 * u)
         self.plan = []  # per layer: views made once (slicing costs as much as a small ufunc call)
         for i in range(n):
