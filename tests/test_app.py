@@ -153,6 +153,15 @@ def test_candidates_are_all_kept_and_can_be_switched(app: AppTest, weights: Path
     assert app.query_params["pick"] == str(other)
 
 
+def test_meter_aware_switch_is_there_exactly_when_the_sampler_offers_it(app: AppTest, weights: Path) -> None:
+    offered = sup.offers_constrained(Generator.load(weights))
+    assert any(t.key == "opt_constrained" for t in app.toggle) == offered
+    if offered:
+        compose(app, seed=9, meter="3/4", constrained=True)
+        assert shown_abc(app) == alone(weights, settings_of(app))[0]
+        assert settings_of(app).constrained
+
+
 def test_new_seed_button_and_reseeding(app: AppTest) -> None:
     seed = app.number_input(key="opt_seed")
     before = seed.value
