@@ -1,0 +1,421 @@
+r"""Where a tune being written stands after each character: the state behind meter-aware decoding.
+
+>>> t = Tracker()
+>>> all(t.step(ch) for ch in "X:1\nT:Jig\nM:6/8\nK:G\nd|B2c d2")
+True
+>>> t.meter, str(t.unit), str(t.bar_time), t.phase, t.finish_cost()
+(Meter(beats=6, unit=8), '1/8', '3/8', 'body', 7)
+>>> def then(text): twin = t.fork(); return all(twin.step(c) for c in text)
+>>> then("|A"), then(":|\n"), then("2|")  # 5/8 of the bar: it may only end the section (with the 1/8 pick-up)
+(False, True, False)
+
+A :class:`Tracker` feeds each character to a :class:`~musicgen.abctokens.Tokenizer`
+and each finished token to a :class:`~musicgen.rhythm.RhythmState`, so it knows the
+meter, unit length and time used in the current bar exactly as the evaluation
+reads them. What it adds are the rules of a well-formed tune, checked as each
+token completes and on the text still under way (a header line, a chord symbol,
+a chord, a note's length, a bar line):
+
+- the header: ``X:`` first, then fields of :data:`~musicgen.abcforms.HEADER_FIELDS`
+  with valid values, ``T:`` and ``M:`` before ``K:``, which ends it;
+- notes, rests and chords use the lengths of :mod:`musicgen.abcforms` and never
+  overfill the bar; a ``(2``/``(3``/``(4`` tuplet's notes share one written length
+  and stay in one bar; a chord symbol or ``~`` waits for its note; a tie follows a
+  note. Slurs and broken rhythm (``>``), which the Nottingham tunes hardly use, are
+  not written;
+- a bar line closes a full bar. A short bar is allowed as the first of a section
+  (a pick-up), or closed by a section bar line (``:|``, ``||``, ...) as the last of
+  one: it completes the section's pick-up to a whole bar (a lone pick-up before
+  ``|:`` counts for the section after it, a repeat's for its second ending), or,
+  in a section without pick-up, the next section's pick-up completes it, or the
+  tune ends there;
+- the tune ends (a blank line) after a bar line, once it has an inner bar.
+
+:meth:`Tracker.finish_cost` (see :mod:`musicgen.finish`) counts the characters of
+one way to end the tune cleanly from here, so a decoder can mask characters that
+lead nowhere and finish before a length cap.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from functools import cache
+
+from . import abctokens as T
+from .abcforms import (BAR_LINES, BAR_PREFIXES, BODY_FIELDS, END_BARS, ENDINGS, HEADER_FIELDS, MAX_CHORD_NOTES,
+                       SUFFIX_PREFIXES, SUFFIX_TICKS, TICK, TUPLETS, symbol_ok, value_completion)
+from .meter import Meter
+from .rhythm import RhythmState, is_section_bar
+
+HEADER, BODY, ENDED = "header", "body", "ended"
+MAX_HEADER_LINES = 12  # a generated header holds at most this many fields
+_ZERO = Fraction(0)
+NOTE = re.compile(r"([\^_=]?)([A-Ga-g]?)([,']*)(.*)", re.S)  # a note under way: accidental, letter, octave, length
+CHORD_NOTE = re.compile(r"([\^_=]?)([A-Ga-g])([,']*)([0-9/]*)")
+_CHORD_INNER = re.compile(r"(?:[\^_=]?[A-Ga-g][,']*[0-9/]*)*[\^_=]?")
+_BLUR = str.maketrans("ABDEFGabdefg_=", "CCCCCCcccccc^^")  # pitch letters and accidentals: no rule tells them apart
+_LAST = {T.CHORD: T.NOTE} | dict.fromkeys([T.SYMBOL, T.DECORATION, T.TUPLET, T.TIE, T.FIELD], "")
+
+
+def octave_ok(letter: str, marks: str) -> bool:
+    """C, to b' and no further, written the usual way (commas on capitals, apostrophes on small letters).
+
+    >>> octave_ok("C", ",,"), octave_ok("c", "'"), octave_ok("c", ","), octave_ok("C", ",,,")
+    (True, True, False, False)
+    """
+    return marks in ("", ",", ",,") if letter.isupper() else marks in ("", "'", "''")
+
+
+@cache
+def written_ticks(kind: str, text: str) -> int | None:
+    """Ticks (see :mod:`musicgen.abcforms`) a note, rest or chord is written to last, before tuplets;
+    None when it is outside the allowed forms.
+
+    >>> [written_ticks(k, s) // 192 for k, s in [(T.NOTE, "^c'3"), (T.CHORD, "[c2e2]"), (T.CHORD, "[ce]2"), (T.REST, "z4")]]
+    [3, 2, 2, 4]
+    >>> written_ticks(T.CHORD, "[c2e]"), written_ticks(T.NOTE, "c,"), written_ticks(T.NOTE, "A5/16"), written_ticks(T.REST, "x")
+    (None, None, None, None)
+    """
+    if kind == T.NOTE:
+        acc, letter, marks, suffix = T.note_parts(text)
+        return SUFFIX_TICKS.get(suffix) if len(acc) < 2 and octave_ok(letter, marks) else None
+    if kind == T.REST:
+        return SUFFIX_TICKS.get(text[1:]) if text[0] == "z" else None
+    if kind != T.CHORD:
+        return None
+    close = text.rindex("]")
+    inner, outer = text[1:close], text[close + 1 :]
+    notes = CHORD_NOTE.findall(inner)
+    suffix = notes[0][3] if notes else ""
+    if (not 1 <= len(notes) <= MAX_CHORD_NOTES or "".join(map("".join, notes)) != inner or (suffix and outer)
+            or any(n[3] != suffix or not octave_ok(n[1], n[2]) for n in notes)):
+        return None
+    return SUFFIX_TICKS.get(suffix + outer)
+
+
+class Tracker:
+    """One tune's state, a character at a time (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.tok = T.Tokenizer()
+        self.rhythm = RhythmState()
+        self.phase = HEADER
+        self.ok = True  # every character so far kept the rules
+        self.fields = ""  # header field letters so far, in order
+        self.pickup = _ZERO  # the current section's pick-up (0: none)
+        self.carry = _ZERO  # a lone pick-up before "|:", or a repeat's before its second ending: the next section's
+        self.owed = _ZERO  # a short last bar of a section without pick-up: the next pick-up must be this long
+        self.has_inner = False  # an inner bar is done (and will stay inner)
+        self.end_ok = False  # the last bar closed may be the tune's last
+        self.must_end = False  # a short last bar was closed: only the blank line may follow
+        self.wrap = False  # near the length cap: the next bar line that can end the tune must
+        self.needs_note = False  # a chord symbol or decoration waits for its note
+        self.tuplet_ticks: int | None = None  # written length of the open tuplet's notes
+        self.last = ""  # kind of the last token other than space and newline
+        self.tied = False
+        self._core: tuple | None = None  # core(), kept until the state below the text changes
+
+    @property
+    def meter(self) -> Meter | None:
+        return self.rhythm.meter
+
+    @property
+    def unit(self) -> Fraction | None:
+        return self.rhythm.unit
+
+    @property
+    def bar_time(self) -> Fraction:
+        """Time used in the current bar (whole notes)."""
+        return self.rhythm.duration
+
+    def ticks(self, length: Fraction) -> int:
+        """A length (whole notes) in ticks of the unit length: 192 to the unit."""
+        return int(length * TICK / self.rhythm.unit)  # type: ignore[operator]
+
+    def fork(self) -> "Tracker":
+        """An independent copy: to try characters without changing this one."""
+        twin = object.__new__(Tracker)
+        twin.__dict__.update(self.__dict__)
+        twin.tok, twin.rhythm = self.tok.copy(), self.rhythm.fork()
+        return twin
+
+    def core(self) -> tuple:
+        """Everything below the text under way that later characters depend on: a key for caching decisions.
+
+        Lengths count ticks of the unit length (the rules compare lengths within one bar, so 6/8 with
+        L:1/8 and 3/4 with L:1/8 look alike); what no rule reads in the state at hand is left out.
+        """
+        if self._core is None:
+            r = self.rhythm
+            if self.phase != BODY or r.meter is None or r.unit is None:
+                fields = ("".join(sorted(set(self.fields) & set("XTML"))), min(len(self.fields), MAX_HEADER_LINES))
+                self._core = (self.phase, fields, r.meter is None, r.unit is None)
+                return self._core
+            full, room, opens, left = self.ticks(r.meter.length), self.ticks(r.meter.length - r.duration), \
+                r.opens_section, r.tuplet_left
+            factor = r.next_factor
+            self._core = (
+                BODY, full, room, opens, left, (factor.numerator, factor.denominator) if left else None,
+                None if self.has_inner else self.inner_candidate(), None if opens else self.ticks(self.pickup),
+                self.ticks(self.carry) if opens else None, self.ticks(self.owed) if opens else None,
+                self.has_inner, self.end_ok if room == full else None, self.must_end, self.wrap, self.needs_note,
+                self.tuplet_ticks if left else None, _LAST.get(self.last, self.last), self.tied)
+        return self._core
+
+    def key_text(self) -> str:
+        r"""The text under way with what no rule reads blurred: pitch letters, accidentals, the words of a
+        title or chord symbol (only their length counts). States with equal key text and core behave alike.
+
+        >>> t = Tracker()
+        >>> all(t.step(ch) for ch in "X:1\nT:Reel of Tulloch"), t.key_text()
+        (True, 'T:xxxxxxxxxxxxxxx')
+        """
+        p = self.tok.pending
+        if not p:
+            return p
+        if self.tok.at_line_start and len(p) > 1 and p[1] == ":":  # a field line
+            return p if p[0] in "MLK" else p[:2] + "x" * (len(p) - 2)
+        if p[0] == '"':
+            return '"' + "x" * (len(p) - 1)
+        return p.translate(_BLUR)
+
+    def state_key(self) -> tuple:
+        """What the tracker's decisions depend on: states with equal keys allow the same characters."""
+        return (self.key_text(), self.tok.at_line_start, self.core())
+
+    def set_wrap(self) -> None:
+        self.wrap, self._core = True, None
+
+    def finish_cost(self) -> int | None:
+        """Characters of one way to end the tune cleanly from here (0 once ended); None if there is none."""
+        from .finish import finish_cost
+
+        return finish_cost(self)
+
+    def step(self, ch: str) -> bool:
+        """Take one character; False (and ``ok`` False from then on) when it breaks the rules."""
+        if not self.ok or self.phase == ENDED:
+            return self._fail()
+        tok = self.tok
+        if ch == "\n" and not tok.pending and tok.at_line_start:  # a blank line ends the tune
+            if not self.can_end():
+                return self._fail()
+            self.phase, self._core = ENDED, None
+            return True
+        line_start = tok.at_line_start
+        done = tok.feed(ch)
+        if done:
+            self._core = None
+            for t in done:
+                if not self.take(t, line_start):
+                    return self._fail()
+                line_start = t.kind == T.NEWLINE
+        if (self.must_end and ch != "\n") or not self._pending_ok():
+            return self._fail()
+        return True
+
+    def take(self, t: T.Token, line_start: bool) -> bool:
+        """Apply one finished token (that began a line or not); False when it breaks the rules."""
+        self._core = None
+        return self._header_token(t) if self.phase == HEADER else self._body_token(t, line_start)
+
+    def _fail(self) -> bool:
+        self.ok, self._core = False, None
+        return False
+
+    def can_end(self) -> bool:
+        """Whether a blank line may end the tune now (after a closed bar, with an inner bar)."""
+        return (self.phase == BODY and self.ok and self.rhythm.duration == 0 and self.last == T.BAR and self.end_ok
+                and self.has_inner and not self.tied and not self.needs_note and self.rhythm.tuplet_left == 0)
+
+    def inner_candidate(self) -> bool:
+        """The last bar closed becomes inner once the current bar closes."""
+        bars = self.rhythm.bars
+        return bool(bars) and bars[-1].inner
+
+    # --- header ---
+
+    def _field_ok(self, f: str, value: str, complete: bool) -> bool:
+        seen = self.fields
+        if not seen:
+            allowed = f == "X"
+        else:
+            allowed = (f in HEADER_FIELDS and f != "X" and not (f in "ML" and f in seen)
+                       and (len(seen) < MAX_HEADER_LINES or f in "TMK" and f not in seen)
+                       and (f != "K" or ("T" in seen and "M" in seen)))
+        rest = value_completion(f, value) if allowed else None
+        return rest is not None and (rest == "" or not complete)
+
+    def _header_token(self, t: T.Token) -> bool:
+        kind, text = t
+        if kind == T.NEWLINE:
+            if self.fields.endswith("K"):
+                self.phase = BODY
+            return True
+        if kind != T.FIELD or not self._field_ok(text[0], text[2:], True):
+            return False
+        self.fields += text[0]
+        self.rhythm.feed(t)
+        return True
+
+    # --- body ---
+
+    def room(self) -> bool:
+        """A timed token may still come in this bar."""
+        r = self.rhythm
+        return r.meter is not None and r.duration < r.meter.length and not self.must_end
+
+    def _may_newline(self) -> bool:
+        return not self.needs_note and self.rhythm.tuplet_left == 0
+
+    def after_bar(self) -> bool:
+        return self.rhythm.duration == 0 and self.last == T.BAR and not self.must_end
+
+    def _may_tuplet(self) -> bool:
+        return self.room() and self.rhythm.tuplet_left == 0
+
+    def _may_tie(self) -> bool:
+        return self.last in (T.NOTE, T.CHORD) and not self.tied
+
+    def _may_field(self, f: str, value: str, complete: bool) -> bool:
+        rest = value_completion(f, value) if f in BODY_FIELDS else None
+        return (rest is not None and (rest == "" or not complete) and self.rhythm.duration == 0 and not self.tied
+                and self._may_newline() and not self.must_end)
+
+    def _body_token(self, t: T.Token, line_start: bool) -> bool:
+        kind, text = t
+        if kind in (T.NOTE, T.REST, T.CHORD):
+            return self._timed(t)
+        if kind == T.BAR:
+            return self._bar(text)
+        if kind == T.SPACE:
+            ok = not text.strip(" ")
+        elif kind == T.NEWLINE:
+            ok = self._may_newline()
+        elif kind == T.ENDING:
+            ok = text in ENDINGS and self.after_bar()
+            self.carry, self.owed = self.pickup, _ZERO  # as for a bar line with an ending number
+        elif kind == T.TUPLET:
+            ok = text in TUPLETS and self._may_tuplet()
+            self.tuplet_ticks = None
+        elif kind == T.TIE:
+            ok = self._may_tie()
+            self.tied = True
+        elif kind in (T.SYMBOL, T.DECORATION):
+            ok = (text == "~" if kind == T.DECORATION else bool(text[1:-1]) and symbol_ok(text[1:-1])) and self.room()
+            self.needs_note = True
+        elif kind == T.FIELD:
+            ok = line_start and self._may_field(text[0], text[2:], True)
+        else:
+            return False
+        if not ok:
+            return False
+        self.rhythm.feed(t)
+        if kind not in (T.SPACE, T.NEWLINE):
+            self.last = kind
+        return True
+
+    def _timed(self, t: T.Token) -> bool:
+        r = self.rhythm
+        written = written_ticks(*t)
+        if written is None or not self.room():
+            return False
+        if r.tuplet_left:
+            if self.tuplet_ticks is None:
+                self.tuplet_ticks = written
+            elif written != self.tuplet_ticks:
+                return False
+        r.feed(t)
+        if r.duration > r.meter.length:  # type: ignore[union-attr]
+            return False
+        self.needs_note, self.tied, self.last = False, False, t.kind
+        return True
+
+    def _bar(self, text: str) -> bool:
+        r = self.rhythm
+        if r.meter is None or text not in BAR_LINES or not self._may_newline() or self.must_end:
+            return False
+        m, d, sec = r.meter.length, r.duration, is_section_bar(text)
+        volta = any(c.isdigit() for c in text)
+        if d == 0 and not sec and self.last in (T.BAR, T.ENDING):
+            return False  # an empty bar (a plain bar line may open the body or a part)
+        must, owed = False, _ZERO
+        if d:
+            if r.opens_section and self.owed and d != self.owed:
+                must = True  # a pick-up that does not complete the short bar before it: only the tune's last bar
+            elif d < m and not r.opens_section:
+                if not sec:
+                    return False
+                if not (self.pickup and d == m - self.pickup) and not volta:
+                    owed = m - d  # the next section's pick-up must complete this bar (or the tune ends here)
+            if self.wrap and (self.has_inner or self.inner_candidate()):
+                must = True
+            if must and text not in END_BARS:
+                return False
+        r.feed(T.Token(T.BAR, text))
+        if d:
+            bars = r.bars
+            self.has_inner = self.has_inner or (len(bars) >= 2 and bars[-2].inner)
+            if bars[-1].first:
+                self.pickup = d if d < m else self.carry
+                self.carry = d if sec and d < m else _ZERO
+            self.end_ok = not (bars[-1].first and not sec and d < m)
+            self.owed = owed
+        if volta:  # a second ending: its section is the repeated one, with the same pick-up
+            self.carry, self.owed = self.pickup, _ZERO
+        self.must_end, self.last = must, T.BAR
+        return not must or self.has_inner  # a tune may end only once it has an inner bar
+
+    # --- text under way ---
+
+    def _pending_ok(self) -> bool:
+        p = self.tok.pending
+        if not p:
+            return True
+        c0 = p[0]
+        if self.phase == HEADER:
+            return self.tok.at_line_start and (len(p) == 1 or p[1] == ":") and self._field_ok(c0, p[2:], False)
+        if self.tok.at_line_start and c0 in BODY_FIELDS and (len(p) == 1 or p[1] == ":"):
+            return self._may_field(c0, p[2:], False)
+        if c0 == '"':
+            return symbol_ok(p[1:]) and self.room()
+        if c0 == "[":
+            return self._chord_ok(p)
+        if c0 in "|:":
+            return p in BAR_PREFIXES and self._may_newline() and not self.must_end
+        if c0 == "(":
+            return p in ("(", *TUPLETS) and self._may_tuplet()
+        if c0 == "z":
+            return p[1:] in SUFFIX_PREFIXES and self.room()
+        if c0 == " ":
+            return not p.strip(" ")
+        if p == "-":
+            return self._may_tie()
+        if p == "~":
+            return self.room()
+        acc, letter, marks, suffix = NOTE.fullmatch(p).groups()  # type: ignore[union-attr]
+        if not acc and not letter:
+            return False
+        return (octave_ok(letter, marks) and suffix in SUFFIX_PREFIXES if letter else p == acc) and self.room()
+
+    def _chord_ok(self, p: str) -> bool:
+        if p == "[":
+            return self.room() or self.after_bar()
+        if p[1].isdigit():
+            return p in ENDINGS and self.after_bar()
+        close = p.find("]")
+        inner = p[1:] if close < 0 else p[1:close]
+        if not self.room() or not _CHORD_INNER.fullmatch(inner):
+            return False
+        notes = CHORD_NOTE.findall(inner)
+        if len(notes) > MAX_CHORD_NOTES or any(not octave_ok(n[1], n[2]) for n in notes):
+            return False
+        first = notes[0][3] if notes else ""
+        done = notes if close >= 0 else notes[:-1]  # the last note may still be growing
+        if any(n[3] != first for n in done[1:]) or (notes and first not in (SUFFIX_TICKS if done else SUFFIX_PREFIXES)):
+            return False
+        if close < 0:
+            return len(notes) < 2 or first.startswith(notes[-1][3])
+        outer = p[close + 1 :]
+        return bool(notes) and outer in SUFFIX_PREFIXES and not (first and outer)
