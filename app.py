@@ -92,7 +92,7 @@ def request_compose() -> None:
     if ss.opt_reseed:
         ss.opt_seed = secrets.randbelow(SEED_MAX + 1)
     ss.compose = True
-    ss.pick = 0
+    ss.pick = None  # show the best-formed candidate
 
 
 def new_seed() -> None:
@@ -185,7 +185,7 @@ def compose(gen: Generator, settings: sup.Settings) -> None:
     ss.history.extend(Entry(t.abc, settings, i, batch, t) for i, t in enumerate(tunes))
     # Tunes that end by themselves, then by how sure the model was; a permalink names its own.
     order = sorted(range(len(tunes)), key=lambda i: (not tunes[i].ended, tunes[i].nats_per_char))
-    shown = ss.pick if 0 <= ss.pick < len(tunes) else order[0]
+    shown = ss.pick if ss.pick is not None and 0 <= ss.pick < len(tunes) else order[0]
     show_entry(start + shown)
 
 
