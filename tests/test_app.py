@@ -106,6 +106,19 @@ def test_first_page_invites_to_compose_and_describes_the_model(app: AppTest, tin
     assert any("musicgen card" in c.value for c in app.caption)  # the tiny checkpoint has no model card
 
 
+def test_model_panel_shows_the_model_card_and_its_plot(weights: Path) -> None:
+    from PIL import Image
+
+    (weights / "MODEL_CARD.md").write_text("# Model card: tiny\n\n![loss per epoch](loss.png)\n\nVal loss 4.6\n")
+    Image.new("RGB", (40, 20), "white").save(weights / "loss.png")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    assert "# Model card: tiny" in texts and "Val loss 4.6" in texts
+    assert len(at.get("image")) == 1
+    assert not any("loss.png" in t for t in texts)
+
+
 def test_compose_shows_exactly_the_tune_the_settings_give(app: AppTest, weights: Path) -> None:
     compose(app, seed=5)
     expected = alone(weights, settings_of(app))[0]
