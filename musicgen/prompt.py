@@ -70,7 +70,8 @@ def build_prompt(cfg: SampleConfig) -> Prompt:
     for field, value in fields.items():
         if field in present and present[field][2:].strip() != value:
             raise PrimerError(
-                f"the primer says {present[field]!r} but the settings say {field}:{value}: give it once, or make them agree"
+                f"the primer says {present[field]!r} but the settings say {field}:{value}: "
+                "give it once, or make them agree"
             )
     missing = [f"{field}:{value}" for field, value in fields.items() if field not in present]
     at = next((i for i, line in enumerate(header) if line.startswith("K:")), len(header))
@@ -78,7 +79,8 @@ def build_prompt(cfg: SampleConfig) -> Prompt:
     closed = any(line.startswith("K:") for line in header)
     if body and not closed:
         raise PrimerError(
-            "the primer has music but no K: line before it: choose a key, or start the primer with a header ending in K:"
+            "the primer has music but no K: line before it: choose a key, "
+            "or start the primer with a header ending in K:"
         )
     if "X" not in present:
         header.insert(0, "X:1")

@@ -330,7 +330,8 @@ def tidy(text: str, number: int = 1) -> str:
         lines.insert(0, f"X:{number}")
     elif not lines[0][2:].strip().isdigit():
         lines[0] = f"X:{number}"
-    header_end = next((i for i, line in enumerate(lines) if line.startswith("K:") or not FIELD_LINE.match(line)), len(lines))
+    in_header = (i for i, line in enumerate(lines) if line.startswith("K:") or not FIELD_LINE.match(line))
+    header_end = next(in_header, len(lines))
     titles = [i for i in range(1, header_end) if lines[i].startswith("T:")]
     if not titles:
         lines.insert(1, f"T:{UNTITLED}")
