@@ -17,6 +17,8 @@ Prompt(head='X:1\\nT:', title_slot=True, tail='M:6/8\\nR:Jig\\nK:D\\n', random_s
 Prompt(head='X:3\\nT:Mine\\nK:G\\n|:GAB', title_slot=False, tail='', random_start=False)
 >>> build_prompt(SampleConfig(seed_char=None)).random_start
 True
+>>> build_prompt(SampleConfig())  # the default seed character "X" starts a tune with a model-written title
+Prompt(head='X:1\\nT:', title_slot=True, tail='', random_start=False)
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def build_prompt(cfg: SampleConfig) -> Prompt:
     if not cfg.primer and not fields:
         if cfg.seed_char is None:
             return Prompt("", False, "", random_start=True)
+        if cfg.seed_char == "X":  # the start of a tune: every Nottingham tune goes on ":<number>", then a title
+            return Prompt("X:1\nT:", True, "")
         return Prompt(cfg.seed_char, False, "")
     if cfg.seed_char not in (None, "X"):
         raise ValueError(

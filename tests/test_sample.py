@@ -27,6 +27,9 @@ def gen() -> Generator:
     return Generator(random_checkpoint(SMALL, VOCAB, seed=3, scale=0.4))
 
 
+TUNE_START = "X:1\nT:"  # the prompt of the default seed character "X": the model writes the title on
+
+
 class Script:
     """A constraint that makes every stream write ``script`` after its prompt, and records what it saw."""
 
@@ -170,32 +173,32 @@ def test_candidates_differ_and_each_tune_is_clean(gen: Generator) -> None:
 
 
 def test_stops_at_a_blank_line(gen: Generator) -> None:
-    script = Script(VOCAB, 2, ":9\nT:Stop\nK:G\nabc|\n\nnever written", prompt_len=1)
+    script = Script(VOCAB, 2, "Stop\nK:G\nabc|\n\nnever written", prompt_len=len(TUNE_START))
     tunes = gen.generate(SampleConfig(n=2, length=500), constraint=script)
     for s, t in enumerate(tunes):
-        assert t.abc == "X:9\nT:Stop\nK:G\nabc|\n"
-        assert t.ended and t.n_chars == len(":9\nT:Stop\nK:G\nabc|\n\n")
-        assert script.seen[s] == "X:9\nT:Stop\nK:G\nabc|\n\n"  # advance saw every character, prompt included
+        assert t.abc == "X:1\nT:Stop\nK:G\nabc|\n"
+        assert t.ended and t.n_chars == len("Stop\nK:G\nabc|\n\n")
+        assert script.seen[s] == "X:1\nT:Stop\nK:G\nabc|\n\n"  # advance saw every character, prompt included
         assert script.asked[s] == t.n_chars  # allowed was asked before each sampled character
 
 
 def test_stops_at_a_new_tune(gen: Generator) -> None:
-    script = Script(VOCAB, 1, ":1\nT:One\nK:D\nd2|\nX:2\nT:Two", prompt_len=1)
+    script = Script(VOCAB, 1, "One\nK:D\nd2|\nX:2\nT:Two", prompt_len=len(TUNE_START))
     [tune] = gen.generate(SampleConfig(length=500), constraint=script)
     assert tune.abc == "X:1\nT:One\nK:D\nd2|\n" and tune.ended
 
 
 def test_stops_at_the_cap(gen: Generator) -> None:
-    script = Script(VOCAB, 3, ":1\nT:Long\nK:G\n" + "abc|" * 100, prompt_len=1)
+    script = Script(VOCAB, 3, "Long\nK:G\n" + "abc|" * 100, prompt_len=len(TUNE_START))
     tunes = gen.generate(SampleConfig(n=3, length=37), constraint=script)
     for t in tunes:
-        assert not t.ended and t.n_chars == 37 and len(t.abc) == 1 + 37 + 1  # "X", 37 written, final newline
+        assert not t.ended and t.n_chars == 37 and len(t.abc) == len(TUNE_START) + 37 + 1  # 37 written, final newline
 
 
 def test_nats_per_char_is_the_models_own_surprise(gen: Generator) -> None:
-    script = Script(VOCAB, 1, ":1\nT:Nats\nK:G\nGABc|\n\n", prompt_len=1)
+    script = Script(VOCAB, 1, "Nats\nK:G\nGABc|\n\n", prompt_len=len(TUNE_START))
     [tune] = gen.generate(SampleConfig(temperature=0.3, top_k=3, length=500), constraint=script)
-    [(logp, n)] = gen.engine.log_likelihood([":1\nT:Nats\nK:G\nGABc|\n\n"], context="\n\nX")
+    [(logp, n)] = gen.engine.log_likelihood(["Nats\nK:G\nGABc|\n\n"], context="\n\n" + TUNE_START)
     assert n == tune.n_chars and tune.nats_per_char == pytest.approx(-logp / n, rel=1e-5)
 
 
