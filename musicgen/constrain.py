@@ -36,18 +36,29 @@ so far already broke the rules, to no constraint at all; ``fallbacks`` counts bo
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from .tracker import BODY, ENDED, Tracker
+from . import abctokens as T
+from .abcforms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
+from .tracker import BODY, ENDED, HEADER, Tracker
 from .vocab import Vocab
 
 WRAP = 40  # characters of slack before the cap at which a tune turns to finishing: about two bars
 NEVER = np.iinfo(np.int32).max  # table entry of a character that breaks the rules
 MUSIC = frozenset("ABCDEFGabcdefgz^_=0123456789/,'[]|:\" \n()-><~")  # what music (not a field line) is made of
-_ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^"))  # pitch letters and accidentals: representatives
+_ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^"))  # pitch letters and accidentals: their representatives
 MAX_STATES = 200_000  # states kept per vocabulary (about 400 bytes each for ~100 characters)
+
+
+class Table(NamedTuple):
+    """What each character allows from one tracker state."""
+
+    costs: np.ndarray  # per character: characters of the way to the end after it, or NEVER
+    valid: np.ndarray  # costs < NEVER: the characters that keep the rules
+    least: int  # the smallest cost (NEVER: none keeps the rules)
+    most: int  # the largest cost below NEVER
 
 
 class Rules:
@@ -57,40 +68,91 @@ class Rules:
         self.chars = list(chars)
         self.everything = np.ones(len(self.chars), dtype=bool)
         self.index = {c: i for i, c in enumerate(self.chars)}
-        self._tables: dict[tuple, np.ndarray] = {}
+        self._tables: dict[tuple, Table] = {}
+        self._mirrors: dict[tuple, Table] = {}
+        self._swap = [self.index[","], self.index["'"]] if "," in self.index and "'" in self.index else None
         self._lock = threading.Lock()
 
-    def costs(self, t: Tracker) -> np.ndarray:
-        """For each character: the characters of the way to the end after it, or NEVER when it breaks a rule."""
+    def __len__(self) -> int:
+        return len(self._tables)  # states worked out (each also serves its mirror image)
+
+    def table(self, t: Tracker) -> Table:
+        """The :class:`Table` of ``t``'s state (worked out on first sight, then kept)."""
         key = t.state_key()
-        table = self._tables.get(key)
+        mirrored = t.mirrored()
+        table = (self._mirrors if mirrored else self._tables).get(key)
         if table is None:
             table = self._table(t)
             with self._lock:
                 if len(self._tables) >= MAX_STATES:
                     self._tables.clear()
-                self._tables[key] = table
+                    self._mirrors.clear()
+                (self._mirrors if mirrored else self._tables)[key] = table
+                (self._tables if mirrored else self._mirrors)[key] = self._mirror(table)
         return table
 
-    def _table(self, t: Tracker) -> np.ndarray:
-        table = np.full(len(self.chars), NEVER, dtype=np.int32)
-        music = t.phase == BODY and t.tok.pending[:1] != '"' and not t.tok.at_line_start  # not a field or words
-        alike = []
+    def _mirror(self, table: Table) -> Table:
+        """The table of the mirror-image state: the octave marks , and ' trade places."""
+        if self._swap is None:
+            return table
+        costs = table.costs.copy()
+        costs[self._swap] = costs[self._swap[::-1]]
+        valid = costs < NEVER
+        costs.setflags(write=False)
+        valid.setflags(write=False)
+        return Table(costs, valid, table.least, table.most)
+
+    def _table(self, t: Tracker) -> Table:
+        costs = np.full(len(self.chars), NEVER, dtype=np.int32)
+        alike = _classes(t)
+        flushed = t.tok.copy().flush()  # the tokens the text under way makes if it is complete as it stands
+        done: dict[str, int] = {}
+        after: Table | None | bool = False  # the table once the text under way is complete (False: not yet known)
         for i, ch in enumerate(self.chars):
-            if music and ch not in MUSIC:
+            rep = alike(ch)
+            if rep is None:
                 continue
-            if music and ch in _ALIKE:  # no rule in music tells these from their representative
-                alike.append((i, self.index[_ALIKE[ch]]))
-                continue
-            twin = t.fork()
-            if twin.step(ch):
-                cost = twin.finish_cost()
-                if cost is not None:
-                    table[i] = cost
-        for i, rep in alike:
-            table[i] = table[rep]
-        table.setflags(write=False)
-        return table
+            if rep not in done:
+                if flushed and t.tok.copy().feed(rep)[: len(flushed)] == flushed:
+                    # ch completes the text under way as it stands, then starts anew: as from the completed state
+                    if after is False:
+                        after = self._completed(t)
+                    done[rep] = NEVER if after is None else int(after.costs[self.index[rep]])
+                else:
+                    twin = t.fork()
+                    cost = twin.finish_cost() if twin.step(rep) else None
+                    done[rep] = NEVER if cost is None else cost
+            costs[i] = done[rep]
+        valid = costs < NEVER
+        costs.setflags(write=False)
+        valid.setflags(write=False)
+        return Table(costs, valid, int(costs.min()), int(costs[valid].max()) if valid.any() else NEVER)
+
+    def _completed(self, t: Tracker) -> Table | None:
+        """The table of ``t`` once its text under way is taken as complete; None if that breaks a rule."""
+        twin = t.fork()
+        line_start = twin.tok.at_line_start
+        for tok in twin.tok.flush():
+            if not twin.take(tok, line_start):
+                return None
+            line_start = tok.kind == T.NEWLINE
+        return self.table(twin)
+
+
+def _classes(t: Tracker) -> Callable[[str], str | None]:
+    """Which character stands for ``ch`` in ``t``'s state (no rule tells them apart), or None: it breaks a rule.
+
+    In music, pitch letters stand for each other, and so do accidentals; what music is never made of is
+    refused. In a chord symbol or a free-text header value, only a few kinds of character differ.
+    """
+    p = t.tok.pending
+    if t.phase == BODY and p[:1] != '"' and not t.tok.at_line_start:
+        return lambda ch: _ALIKE.get(ch, ch) if ch in MUSIC else None
+    if p[:1] == '"':
+        return lambda ch: ch if ch == '"' else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
+    if t.phase == HEADER and p[1:2] == ":" and p[0] in FREE_TEXT:
+        return lambda ch: ch if ch in " \n%\\" else "x"
+    return lambda ch: ch
 
 
 _RULES: dict[tuple[str, ...], Rules] = {}
@@ -120,28 +182,36 @@ class MeterConstraint:
         self.trackers = [Tracker() for _ in range(n)]
         self.left = [length] * n  # characters each stream's model may still write
         self.fallbacks = 0
+        self._masks: list[np.ndarray | None] = [None] * n  # each stream's last mask from a table
 
     def advance(self, stream: int, char: str) -> None:
-        t = self.trackers[stream]
-        if t.ok:
-            t.step(char)  # a character against the rules (a primer's, or a fallback's) leaves the stream free
+        t, mask = self.trackers[stream], self._masks[stream]
+        self._masks[stream] = None
+        if t.ok:  # a character against the rules (a primer's, or after a fallback) leaves the stream free
+            t.step(char, trusted=mask is not None and bool(mask[self.rules.index[char]]))
 
     def allowed(self, stream: int) -> np.ndarray:
+        mask = self._allowed(stream)
+        self._masks[stream] = mask if mask is not self.rules.everything else None
+        return mask
+
+    def _allowed(self, stream: int) -> np.ndarray:
         t = self.trackers[stream]
         left = self.left[stream]
         self.left[stream] = left - 1
         if not t.ok or t.phase == ENDED:
             return self.rules.everything
-        costs = self.rules.costs(t)
-        if not t.wrap and int(costs.min()) + WRAP >= left:
+        table = self.rules.table(t)
+        if not t.wrap and table.least + WRAP >= left:
             t.set_wrap()
-            costs = self.rules.costs(t)
-        mask = costs < left  # after this character, left - 1 remain for the way to the end
+            table = self.rules.table(t)
+        if table.most < left:  # every way fits: the common case, far from the cap
+            return table.valid
+        mask = table.costs < left  # after this character, left - 1 remain for the way to the end
         if mask.any():
             return mask
         self.fallbacks += 1
-        best = int(costs.min())
-        if best != NEVER:
-            return costs == best  # the cap is too near for any clean ending: go the shortest way
+        if table.least != NEVER:
+            return table.costs == table.least  # the cap is too near for any clean ending: go the shortest way
         t.ok = False  # the tune already broke the rules: leave it free
         return self.rules.everything

@@ -126,16 +126,11 @@ def _after(t: Tracker, text: str) -> int | None:
     return None if rest is None else len(text) + rest
 
 
-def _room(t: Tracker) -> tuple[int, int]:
-    m = t.rhythm.meter.length  # type: ignore[union-attr]
-    return t.ticks(m - t.rhythm.duration), t.ticks(m)
-
-
 def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
     """Ending from a note, rest or chord whose length is under way: ``options`` are (characters still
     to write, written ticks) of the lengths it can take."""
     r = t.rhythm
-    room, full = _room(t)
+    room, full = t.bar_ticks()
     left, factor = r.tuplet_left, r.next_factor
     q, p = factor.numerator, factor.denominator
     best: int | None = None
@@ -155,7 +150,7 @@ def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
 def _tail_here(t: Tracker) -> int | None:
     """Ending from the current point, between tokens."""
     r = t.rhythm
-    room, full = _room(t)
+    room, full = t.bar_ticks()
     f = r.next_factor
     return _tail(t, room, full, t.tok.at_line_start, r.tuplet_left, f.numerator, f.denominator, t.tuplet_ticks,
                  t.needs_note or t.tied)

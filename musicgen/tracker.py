@@ -54,8 +54,12 @@ _ZERO = Fraction(0)
 NOTE = re.compile(r"([\^_=]?)([A-Ga-g]?)([,']*)(.*)", re.S)  # a note under way: accidental, letter, octave, length
 CHORD_NOTE = re.compile(r"([\^_=]?)([A-Ga-g])([,']*)([0-9/]*)")
 _CHORD_INNER = re.compile(r"(?:[\^_=]?[A-Ga-g][,']*[0-9/]*)*[\^_=]?")
-_BLUR = str.maketrans("ABDEFGabdefg_=", "CCCCCCcccccc^^")  # pitch letters and accidentals: no rule tells them apart
+_BLUR = str.maketrans("ABDEFGabcdefg_='", "CCCCCCCCCCCCC^^,")  # pitch letters, accidentals, octave marks: see key_text
 _LAST = {T.CHORD: T.NOTE} | dict.fromkeys([T.SYMBOL, T.DECORATION, T.TUPLET, T.TIE, T.FIELD], "")
+
+
+def _pair(x: Fraction | None) -> tuple[int, int] | None:
+    return None if x is None else (x.numerator, x.denominator)
 
 
 def octave_ok(letter: str, marks: str) -> bool:
@@ -115,6 +119,7 @@ class Tracker:
         self.last = ""  # kind of the last token other than space and newline
         self.tied = False
         self._core: tuple | None = None  # core(), kept until the state below the text changes
+        self._meter, self._length = None, _ZERO  # the meter and its length, kept (Meter.length makes a Fraction)
 
     @property
     def meter(self) -> Meter | None:
@@ -130,8 +135,15 @@ class Tracker:
         return self.rhythm.duration
 
     def ticks(self, length: Fraction) -> int:
-        """A length (whole notes) in ticks of the unit length: 192 to the unit."""
-        return int(length * TICK / self.rhythm.unit)  # type: ignore[operator]
+        """A length (whole notes) in ticks of the unit length: 192 to the unit (integer arithmetic: fast)."""
+        u = self.rhythm.unit
+        return length.numerator * TICK * u.denominator // (length.denominator * u.numerator)  # type: ignore[union-attr]
+
+    def bar_ticks(self) -> tuple[int, int]:
+        """Ticks left in the current bar, and in a whole bar."""
+        meter, u = self.rhythm.meter, self.rhythm.unit
+        full = meter.beats * TICK * u.denominator // (meter.unit * u.numerator)  # type: ignore[union-attr]
+        return full - self.ticks(self.rhythm.duration), full
 
     def fork(self) -> "Tracker":
         """An independent copy: to try characters without changing this one."""
@@ -144,28 +156,34 @@ class Tracker:
         """Everything below the text under way that later characters depend on: a key for caching decisions.
 
         Lengths count ticks of the unit length (the rules compare lengths within one bar, so 6/8 with
-        L:1/8 and 3/4 with L:1/8 look alike); what no rule reads in the state at hand is left out.
+        L:1/8 and 3/4 with L:1/8 look alike); what no rule reads in the state at hand is left out: the
+        length of a whole bar once the tune has its inner bar (only the room left in this one counts), the
+        pick-up (it decides only whether a short last bar leaves a debt, ``owed``, for the next section,
+        which matters to the way to the end only while the tune has no inner bar) and the carried pick-up
+        (read when the next section's first bar closes, which sets the pick-up).
         """
         if self._core is None:
             r = self.rhythm
             if self.phase != BODY or r.meter is None or r.unit is None:
-                fields = ("".join(sorted(set(self.fields) & set("XTML"))), min(len(self.fields), MAX_HEADER_LINES))
-                self._core = (self.phase, fields, r.meter is None, r.unit is None)
+                fields = ("".join(sorted(set(self.fields) & set("XTMLK"))), min(len(self.fields), MAX_HEADER_LINES))
+                self._core = (self.phase, fields, r.meter, _pair(r.unit), self.wrap)  # the body's start depends on them
                 return self._core
-            full, room, opens, left = self.ticks(r.meter.length), self.ticks(r.meter.length - r.duration), \
-                r.opens_section, r.tuplet_left
-            factor = r.next_factor
+            room, full = self.bar_ticks()
+            opens, left, factor = r.opens_section, r.tuplet_left, r.next_factor
+            early = not self.has_inner and not self.inner_candidate()  # the way to the end still needs bars
             self._core = (
-                BODY, full, room, opens, left, (factor.numerator, factor.denominator) if left else None,
-                None if self.has_inner else self.inner_candidate(), None if opens else self.ticks(self.pickup),
-                self.ticks(self.carry) if opens else None, self.ticks(self.owed) if opens else None,
-                self.has_inner, self.end_ok if room == full else None, self.must_end, self.wrap, self.needs_note,
-                self.tuplet_ticks if left else None, _LAST.get(self.last, self.last), self.tied)
+                BODY, full if early or (opens and self.owed) else room == full, room, opens, left,
+                (factor.numerator, factor.denominator) if left else None,
+                None if self.has_inner else not early, self.ticks(self.pickup) if early and not opens else None,
+                self.ticks(self.owed) if opens else None, self.has_inner, self.end_ok if room == full else None,
+                self.must_end, self.wrap, self.needs_note, self.tuplet_ticks if left else None,
+                _LAST.get(self.last, self.last), self.tied)
         return self._core
 
     def key_text(self) -> str:
         r"""The text under way with what no rule reads blurred: pitch letters, accidentals, the words of a
-        title or chord symbol (only their length counts). States with equal key text and core behave alike.
+        title or chord symbol (only their length counts). States with equal key text and core behave alike,
+        but for one mirror image: a small letter takes ``'`` where a capital takes ``,`` (see :meth:`mirrored`).
 
         >>> t = Tracker()
         >>> all(t.step(ch) for ch in "X:1\nT:Reel of Tulloch"), t.key_text()
@@ -180,6 +198,14 @@ class Tracker:
             return '"' + "x" * (len(p) - 1)
         return p.translate(_BLUR)
 
+    def mirrored(self) -> bool:
+        """The last pitch letter under way is a small one: its octave marks are ``'``, not ``,``."""
+        p = self.tok.pending
+        for c in reversed(p):
+            if c in "ABCDEFGabcdefg":
+                return c.islower() and (p[0] != '"' and not (self.tok.at_line_start and p[1:2] == ":"))
+        return False
+
     def state_key(self) -> tuple:
         """What the tracker's decisions depend on: states with equal keys allow the same characters."""
         return (self.key_text(), self.tok.at_line_start, self.core())
@@ -193,8 +219,12 @@ class Tracker:
 
         return finish_cost(self)
 
-    def step(self, ch: str) -> bool:
-        """Take one character; False (and ``ok`` False from then on) when it breaks the rules."""
+    def step(self, ch: str, trusted: bool = False) -> bool:
+        """Take one character; False (and ``ok`` False from then on) when it breaks the rules.
+
+        ``trusted``: the character is known to keep the rules (a decoder allowed it from a state with the
+        same :meth:`state_key`), so the text under way is not checked again; finished tokens still are.
+        """
         if not self.ok or self.phase == ENDED:
             return self._fail()
         tok = self.tok
@@ -211,7 +241,7 @@ class Tracker:
                 if not self.take(t, line_start):
                     return self._fail()
                 line_start = t.kind == T.NEWLINE
-        if (self.must_end and ch != "\n") or not self._pending_ok():
+        if (self.must_end and ch != "\n") or not (trusted or self._pending_ok()):
             return self._fail()
         return True
 
@@ -264,7 +294,11 @@ class Tracker:
     def room(self) -> bool:
         """A timed token may still come in this bar."""
         r = self.rhythm
-        return r.meter is not None and r.duration < r.meter.length and not self.must_end
+        if r.meter is None:
+            return False
+        if r.meter is not self._meter:
+            self._meter, self._length = r.meter, r.meter.length
+        return r.duration < self._length and not self.must_end
 
     def _may_newline(self) -> bool:
         return not self.needs_note and self.rhythm.tuplet_left == 0
