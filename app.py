@@ -190,7 +190,7 @@ def compose(gen: Generator, settings: sup.Settings) -> None:
 
 
 def sheet_ui(entry: Entry, sound: sup.Sound) -> None:
-    sheet_music(abc=entry.abc, title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None)
+    sheet_music(abc=sup.sheet_text(entry.abc), title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None)
 
 
 def badges_ui(entry: Entry, sound: sup.Sound) -> None:

@@ -320,6 +320,22 @@ def char_label(ch: str) -> str:
     return {"": "random", " ": "space", "\n": "new line"}.get(ch, ch)
 
 
+KEPT_LINES = frozenset("ABCDFGHIKLMNOPQRSTUVWXZmrsw" "abcdefgABCDEFG")  # ABC 2.1 field letters; notes
+
+
+def sheet_text(abc: str) -> str:
+    r"""The tune as the sheet-music renderer should get it: lines of undefined fields left out.
+
+    The Nottingham files carry a ``Y:`` line (not an ABC field) that the model
+    learnt to write; abcjs draws its text as notes.
+
+    >>> sheet_text("X:1\nT:A\nY:AB\nK:D\nd2|\nE:|\n")  # a line of music may start with a note and :|
+    'X:1\nT:A\nK:D\nd2|\nE:|\n'
+    """
+    return "".join(line for line in abc.splitlines(keepends=True)
+                   if not (line[1:2] == ":" and line[:1].isalpha() and line[:1] not in KEPT_LINES))
+
+
 def card_parts(card: str) -> list[tuple[str, str]]:
     r"""A model card split into ("markdown", text) and ("image", file name) parts, in order.
 

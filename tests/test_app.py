@@ -281,7 +281,7 @@ def test_sound_controls_change_the_audio(app: AppTest, playable_seed: int) -> No
 
 def test_sheet_badges_and_downloads_of_a_tune_that_parses(app: AppTest, playable_seed: int) -> None:
     compose(app, seed=playable_seed, primer=REEL, length=PLAYABLE_LENGTH)
-    assert sheet_args(app)["abc"].rstrip("\n") == shown_abc(app)
+    assert sheet_args(app)["abc"].rstrip("\n") == sup.sheet_text(shown_abc(app))
     assert sheet_args(app)["title"] == "Test Reel"
     text = " ".join(m.value for m in app.markdown)
     assert "check: parses]" in text and "bars 2/2]" in text
