@@ -45,6 +45,7 @@ import numpy as np
 
 NATIVE_RATE = 48_000  # Hz: what midirenderer produces
 FORMATS = ("wav", "ogg", "mp3")
+ENCODE_BLOCK = 16_384  # frames per write call when encoding OGG/MP3 (see render)
 TARGET_LUFS = -16.0  # integrated loudness of every render (a common target for music on the web)
 PEAK_DBFS = -1.0  # highest sample peak after normalising
 MAX_SECONDS = 600.0  # longest MIDI rendered
@@ -124,7 +125,11 @@ def render(midi_bytes: bytes, fmt: str = "wav", sample_rate: int = NATIVE_RATE) 
     out = io.BytesIO()
     subtype = "VORBIS" if fmt == "ogg" else "MPEG_LAYER_III"
     try:
-        soundfile.write(out, samples, sample_rate, format=fmt.upper(), subtype=subtype)
+        # Written in blocks: libsndfile's Vorbis encoder crashes the process (a segfault, not an
+        # exception) when one write call holds more than about 40 s of stereo audio.
+        with soundfile.SoundFile(out, "w", sample_rate, samples.shape[1], format=fmt.upper(), subtype=subtype) as f:
+            for start in range(0, len(samples), ENCODE_BLOCK):
+                f.write(samples[start : start + ENCODE_BLOCK])
     except (RuntimeError, soundfile.LibsndfileError) as e:
         raise AudioError(f"cannot encode {fmt}: {e}") from None
     return out.getvalue()

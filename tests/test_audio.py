@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import wave
 
 import mido
@@ -92,6 +94,19 @@ def test_ogg_and_mp3_decode_to_the_same_length() -> None:
         assert rate == audio.NATIVE_RATE and decoded.shape[1] == 2
         assert len(decoded) == pytest.approx(wav_length, abs=0.02 * rate)  # codec padding only
         assert np.sqrt((decoded**2).mean()) > 0.01
+
+
+@pytest.mark.slow
+def test_a_long_tune_encodes_to_ogg_without_crashing() -> None:
+    """A minute of audio in one libsndfile write used to kill the process; run it in a child to see that."""
+    code = (
+        "from musicgen import audio, convert\n"
+        "abc = 'X:1\\nT:Long\\nM:4/4\\nL:1/4\\nQ:1/4=120\\nK:C\\n' + 'C D E F|G A B c|' * 14\n"
+        "data = audio.render(convert.to_midi(abc), 'ogg')\n"
+        "assert data.startswith(b'OggS'), data[:4]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_lower_sample_rates_keep_length_and_pitch() -> None:
