@@ -63,17 +63,31 @@ _FREE_BAD = frozenset("%\\\n")
 METERS = frozenset({"C", "C|"} | {f"{b}/{d}" for d in (2, 4, 8) for b in range(2, 13)})
 UNITS = frozenset({"1/4", "1/8", "1/16"})
 _MODES = ("", "m", "min", "maj", "mix", "dor", "phr", "lyd", "loc", "aeo", "ion")
-_KEYS = frozenset(t + a + m for t in "ABCDEFG" for a in ("", "#", "b") for m in _MODES)
-_FINITE = {"M": METERS, "L": UNITS, "K": _KEYS}
+_FINITE = {"M": METERS, "L": UNITS}
 _PARTS = re.compile(r"[A-Z]{0,16}")
 _X = re.compile(r"(?:[1-9]\d{0,4})?")
+
+
+@cache
+def keys() -> frozenset[str]:
+    """K: values: a tonic, # or b, a mode; at most seven sharps or flats (what the quality measures read)."""
+    from .features import parse_key
+
+    def readable(key: str) -> bool:
+        try:
+            parse_key(key)
+        except ValueError:
+            return False
+        return True
+
+    return frozenset(k for k in (t + a + m for t in "ABCDEFG" for a in ("", "#", "b") for m in _MODES) if readable(k))
 
 
 @cache
 def _completions_of(field: str) -> dict[str, str]:
     """Every prefix of a finite field's values -> the shortest text that completes it."""
     best: dict[str, str] = {}
-    for value in sorted(_FINITE[field], key=lambda v: (len(v), v), reverse=True):  # the shortest, then first in order, wins
+    for value in sorted(keys() if field == "K" else _FINITE[field], key=lambda v: (len(v), v), reverse=True):  # the shortest, then first in order, wins
         for i in range(len(value) + 1):
             best[value[:i]] = value[i:]
     return best
@@ -85,14 +99,16 @@ def value_completion(field: str, value: str) -> str | None:
     >>> value_completion("M", "6/"), value_completion("M", "6/7"), value_completion("K", "F#"), value_completion("X", "")
     ('2', None, '', '1')
     """
-    if field in _FINITE:
+    if field in "MLK":
         return _completions_of(field).get(value)
     if field == "X":
         return None if not _X.fullmatch(value) else ("" if value else "1")
     if field == "P":
         return None if not _PARTS.fullmatch(value) else ("" if value else "A")
     if field in FREE_TEXT:
-        return None if len(value) > MAX_TEXT or value.startswith(" ") or any(c in _FREE_BAD for c in value) else ""
+        if len(value) > MAX_TEXT or value.startswith(" ") or any(c in _FREE_BAD for c in value):
+            return None
+        return "A" if field == "T" and not value else ""  # a tune has a title
     return None
 
 

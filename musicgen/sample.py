@@ -192,8 +192,10 @@ class Generator:
         return _Run(self.engine, cfg, prompt, constraint).run()
 
     def _meter_constraint(self, cfg: SampleConfig) -> Constraint:
-        """The meter-aware constraint for ``cfg`` (the one place that builds it)."""
-        raise ConstraintError("meter-aware decoding is not available in this version: turn 'constrained' off")
+        """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.constrain`)."""
+        from .constrain import MeterConstraint
+
+        return MeterConstraint(self.vocab, cfg.length, cfg.n)
 
 
 class _Stream:

@@ -452,4 +452,5 @@ class Tracker:
         if close < 0:
             return len(notes) < 2 or first.startswith(notes[-1][3])
         outer = p[close + 1 :]
-        return bool(notes) and outer in SUFFIX_PREFIXES and not (first and outer)
+        whole = "".join(map("".join, notes)) == inner  # no accidental left without its note
+        return bool(notes) and whole and outer in SUFFIX_PREFIXES and not (first and outer)

@@ -257,9 +257,11 @@ def test_random_seed_characters_differ_per_tune_and_are_reproducible(gen: Genera
     assert all(t.abc.startswith("X:") for t in tunes)
 
 
-def test_constrained_without_a_constraint_says_so(gen: Generator) -> None:
-    with pytest.raises(ConstraintError, match="meter-aware"):
-        gen.generate(SampleConfig(constrained=True))
+def test_constrained_builds_the_meter_aware_constraint(gen: Generator) -> None:
+    from musicgen.rhythm import analyse  # the constraint itself is tested in test_constrain.py
+
+    tunes = gen.generate(SampleConfig(n=2, length=200, constrained=True))
+    assert all(t.ended and analyse(t.abc).all_inner_correct for t in tunes)
 
 
 def test_a_constraint_that_allows_nothing_is_an_error(gen: Generator) -> None:
