@@ -312,11 +312,16 @@ class _Run:
         if stream.ended and text.endswith("X:"):
             text = text[:-2]
         n = stream.sampled
-        return Tune(tidy(text, s + 1), stream.nats / max(n, 1), n, stream.ended)
+        return Tune(tidy(text, s + 1, keep=self.prompt.head + self.prompt.tail), stream.nats / max(n, 1), n,
+                    stream.ended)
 
 
-def tidy(text: str, number: int = 1) -> str:
+def tidy(text: str, number: int = 1, keep: str = "") -> str:
     """One clean tune: an ``X:`` line first, a non-empty ``T:`` line, no trailing blank lines.
+
+    Header ``S:`` (source) lines the model wrote are dropped: it imitates the
+    collectors' credits of its training tunes, and a new tune must not name a real
+    person as its source. Lines of ``keep`` (the prompt) stay.
 
     >>> tidy("X:5\\nT:\\nK:G\\nabc|\\n\\n")
     'X:5\\nT:Untitled\\nK:G\\nabc|\\n'
@@ -326,6 +331,8 @@ def tidy(text: str, number: int = 1) -> str:
     'X:1\\nM:6/8\\nT:Late title\\nK:D\\nd|\\n'
     >>> tidy("X:1/8\\nT:A\\nK:G\\nG|", number=2)  # music21 cannot read an X: that is not a number
     'X:2\\nT:A\\nK:G\\nG|\\n'
+    >>> tidy("X:1\\nT:A\\nS:Trad, via EF\\nS:Mine\\nK:G\\nG|", keep="X:1\\nS:Mine\\n")
+    'X:1\\nT:A\\nS:Mine\\nK:G\\nG|\\n'
     """
     lines = text.rstrip().split("\n")
     if not lines[0].startswith("X:"):
@@ -334,6 +341,10 @@ def tidy(text: str, number: int = 1) -> str:
         lines[0] = f"X:{number}"
     in_header = (i for i, line in enumerate(lines) if line.startswith("K:") or not FIELD_LINE.match(line))
     header_end = next(in_header, len(lines))
+    kept = set(keep.split("\n"))
+    dropped = [i for i in range(header_end) if lines[i].startswith("S:") and lines[i] not in kept]
+    lines = [line for i, line in enumerate(lines) if i not in dropped]
+    header_end -= len(dropped)
     titles = [i for i in range(1, header_end) if lines[i].startswith("T:")]
     if not titles:
         lines.insert(1, f"T:{UNTITLED}")
