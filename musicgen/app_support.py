@@ -50,7 +50,7 @@ class Settings:
     instrument: str = "piano"  # a name in convert.INSTRUMENTS
     accompaniment: bool = True  # chord accompaniment from the tune's chord symbols
     tempo: int = 0  # beats per minute; 0 keeps the tune's own (Q:) or the converter's default
-    constrained: bool = False  # meter-aware generation (bars that add up), when the sampler offers it
+    constrained: bool = True  # meter-aware generation (bars that add up): on, as measured better (benchmarks/quality.md)
 
     def sample_config(self) -> SampleConfig:
         """The sampler's config; raises ValueError (a sentence) for out-of-range choices."""

@@ -61,6 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rng", type=int, default=_D.rng, metavar="SEED",
                    help=f"the random seed (a whole number, default {_D.rng}): the same seed and options give the "
                    "very same tunes; change it for new ones")
+    p.add_argument("--constrained", action=argparse.BooleanOptionalAction, default=True,
+                   help="meter-aware writing (the default): every bar adds up to the meter and every tune ends "
+                   "with its section finished; --no-constrained lets the model write freely")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="folder to write the tunes into, one file each (tune_01.abc, tune_02.abc, ...; files "
                    "of those names are replaced). Default: print the tunes")
@@ -86,7 +89,7 @@ def config_from(args: argparse.Namespace) -> SampleConfig:
     return SampleConfig(
         length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
         seed_char=seed_char, rng=args.rng, key=args.key, meter=args.meter, unit_length=args.unit_length,
-        tune_type=args.tune_type, primer=primer, n=args.n,
+        tune_type=args.tune_type, primer=primer, n=args.n, constrained=args.constrained,
     )
 
 

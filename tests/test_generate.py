@@ -15,7 +15,7 @@ from musicgen.checkpoint import Checkpoint
 Run = Callable[..., subprocess.CompletedProcess]
 
 OPTIONS = ["--n", "--length", "--temperature", "--top-k", "--top-p", "--key", "--meter", "--unit-length",
-           "--tune-type", "--primer", "--seed-char", "--rng", "--out", "--sound", "--weights"]
+           "--tune-type", "--primer", "--seed-char", "--rng", "--constrained", "--out", "--sound", "--weights"]
 
 
 def test_writes_one_file_per_tune_and_reruns_are_byte_identical(run_musicgen: Run, tmp_path: Path,
@@ -87,3 +87,19 @@ def test_generation_never_imports_tensorflow(tiny_checkpoint: Checkpoint) -> Non
     imported = [line.split("|")[-1].strip() for line in check.stderr.splitlines() if line.startswith("import time:")]
     assert check.returncode == 0 and "musicgen.sample" in imported and "numpy" in imported
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "music21")]
+
+
+def test_meter_aware_by_default_and_free_on_request(run_musicgen: Run, tmp_path: Path,
+                                                    tiny_checkpoint: Checkpoint) -> None:
+    """A random-weight model keeps every bar to the meter only when writing meter-aware (the default)."""
+    from musicgen import rhythm
+
+    args = ["generate", "--n", "6", "--length", "300", "--meter", "6/8", "--key", "D", "--rng", "3",
+            "--weights", tiny_checkpoint.path, "--sound", "none"]
+    for flag, name in (([], "aware"), (["--no-constrained"], "free")):
+        result = run_musicgen(*args, *flag, "--out", tmp_path / name)
+        assert result.returncode == 0, result.stderr
+    aware = [rhythm.analyse(p.read_text()) for p in sorted((tmp_path / "aware").iterdir())]
+    free = [rhythm.analyse(p.read_text()) for p in sorted((tmp_path / "free").iterdir())]
+    assert all(r.all_inner_correct for r in aware)
+    assert not all(r.all_inner_correct for r in free)
