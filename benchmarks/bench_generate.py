@@ -16,6 +16,12 @@ start of a fresh process (import, load the checkpoint, generate a first tune)
 without TensorFlow. Each figure is the best of ``--repeats`` interleaved rounds
 (the engine's of four runs a round): the machine is shared, and the best run is
 the least disturbed. Wall-clock and CPU time both. Prints ratios b/a, c/a, b/d.
+
+Then meter-aware decoding (``SampleConfig(constrained=True)``) beside the same
+settings without it: 200 tunes in a fresh process each (the ``musicgen evaluate``
+case: the constraint's state tables start empty), and n=1 and n=16 calls once the
+tables hold what earlier calls met (the app's case). Target: constrained >= 50%
+of the unconstrained characters per second.
 """
 
 from __future__ import annotations
@@ -196,6 +202,65 @@ def main() -> None:
     imports, first, imports_cpu, first_cpu, chars = cold_start(ckpt.path, r)
     print(f"cold start, fresh process, no TensorFlow imported: import {imports:.3f} s wall ({imports_cpu:.3f} CPU), "
           f"load + first tune ({chars:.0f} characters) {first:.3f} s wall ({first_cpu:.3f} CPU) (target < 0.5 s)")
+    constrained_vs_free(gen, ckpt.path, r)
+
+
+# --- meter-aware decoding: characters per second with and without the constraint ------------------
+
+FRESH = """
+import time
+from musicgen.sample import Generator
+from musicgen.config import MAX_CANDIDATES, SampleConfig
+gen = Generator.load({path!r})
+w, c, chars = time.perf_counter(), time.process_time(), 0
+for i, start in enumerate(range(0, {n}, MAX_CANDIDATES)):
+    cfg = SampleConfig(n=min(MAX_CANDIDATES, {n} - start), rng=i, constrained={constrained})
+    chars += sum(t.n_chars for t in gen.generate(cfg))
+print(time.perf_counter() - w, time.process_time() - c, chars)
+"""
+
+
+def fresh_run(path: Path | None, n: int, constrained: bool) -> tuple[float, float, int]:
+    """(wall, CPU, characters) of ``n`` tunes at the default settings in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", FRESH.format(path=str(path) if path else None, n=n,
+                                                              constrained=constrained)],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    return float(out[0]), float(out[1]), int(out[2])
+
+
+def constrained_vs_free(gen: Generator, path: Path | None, rounds: int) -> None:
+    from musicgen.constrain import rules_for
+
+    print("\nmeter-aware decoding beside the same settings without it (default settings, rng per call)")
+    print(f"{'characters per second':<62}{'wall':>10}{'CPU':>10}{'chars':>8}")
+    ratios = []
+    for label, n in (("200 tunes, fresh process (tables start empty)", 200),):
+        free, con = fresh_run(path, n, False), fresh_run(path, n, True)
+        for name, (w, c, chars) in (("free", free), ("constrained", con)):
+            print(f"{label + ', ' + name:<62}{chars / w:>10,.0f}{chars / c:>10,.0f}{chars:>8}")
+        ratios.append((label, (con[2] / con[0]) / (free[2] / free[0]), (con[2] / con[1]) / (free[2] / free[1])))
+    gen.generate(SampleConfig(n=64, rng=1000, constrained=True))  # the app has made a few tunes before
+    for k in (1, 16):
+        calls = {f"{name} {i}": (lambda i=i, c=c: gen.generate(SampleConfig(n=k, rng=2000 + i, constrained=c)))
+                 for i in range(rounds) for name, c in (("free", False), ("constrained", True))}
+        chars, wall, cpu = {"free": 0, "constrained": 0}, {"free": 0.0, "constrained": 0.0}, \
+            {"free": 0.0, "constrained": 0.0}
+        for key, call in calls.items():  # interleaved, each tune set once: totals over the same seeds
+            name = key.split()[0]
+            w, c = time.perf_counter(), time.process_time()
+            chars[name] += sum(t.n_chars for t in call())
+            wall[name] += time.perf_counter() - w
+            cpu[name] += time.process_time() - c
+        label = f"n={k}, {rounds} calls, tables warm"
+        for name in ("free", "constrained"):
+            print(f"{label + ', ' + name:<62}{chars[name] / wall[name]:>10,.0f}{chars[name] / cpu[name]:>10,.0f}"
+                  f"{chars[name]:>8}")
+        ratios.append((label, (chars["constrained"] / wall["constrained"]) / (chars["free"] / wall["free"]),
+                       (chars["constrained"] / cpu["constrained"]) / (chars["free"] / cpu["free"])))
+    for label, w, c in ratios:
+        print(f"constrained / free, {label}: {w:.0%} wall, {c:.0%} CPU (target >= 50%)")
+    print(f"constraint states worked out in this process: {len(rules_for(gen.vocab)):,}")
+
 
 if __name__ == "__main__":
     main()

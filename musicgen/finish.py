@@ -171,18 +171,18 @@ def _tail(t: Tracker, room: int, full: int, line_start: bool, left: int, q: int,
     can_end = room == full and not oblig and t.can_end()
     owed = t.ticks(t.owed) - (full - room) if t.owed else None
     return tail_cost(room, full, room < full, oblig, line_start, can_end, t.has_inner or t.inner_candidate(),
-                     t.rhythm.opens_section, owed)
+                     t.rhythm.opens_section, owed, t.short_end_ok())
 
 
 @cache
 def tail_cost(room: int, full: int, timed: bool, oblig: bool, line_start: bool, can_end: bool, inner_after: bool,
-              first: bool, owed: int | None = None) -> int | None:
+              first: bool, owed: int | None = None, short_end: bool = True) -> int | None:
     """Characters of one way to end a tune between tokens, with ``room`` ticks left in a bar of ``full``.
 
     ``timed``: the bar holds a note; ``oblig``: a note must come (after a chord symbol or tie);
     ``can_end``: a blank line may come now; ``inner_after``: closing this bar leaves an inner bar
     behind; ``first``: this bar opens a section; ``owed``: ticks still to write for this pick-up to
-    complete the short bar before it.
+    complete the short bar before it; ``short_end``: this bar may end the tune short.
 
     >>> tail_cost(2 * TICK, 6 * TICK, True, False, False, False, True, False)  # |] and a blank line
     4
@@ -198,7 +198,10 @@ def tail_cost(room: int, full: int, timed: bool, oblig: bool, line_start: bool, 
     if note is None or one is None:
         return None
     if inner_after:
-        return note + end
+        if short_end:
+            return note + end
+        fill = fill_chars(room)  # a whole bar
+        return None if fill is None or (need and fill == 0) else fill + end
     if not first:  # fill this bar (it becomes inner), then one more bar
         fill = fill_chars(room)
         return None if fill is None or (oblig and room == 0) else fill + 1 + one + end

@@ -1,10 +1,10 @@
 r"""Where a tune being written stands after each character: the state behind meter-aware decoding.
 
 >>> t = Tracker()
->>> all(t.step(ch) for ch in "X:1\nT:Jig\nM:6/8\nK:G\nd|B2c d2")
+>>> all(t.step(ch) for ch in "X:1\nT:Jig\nM:6/8\nK:G\nd|B2c d2e|B2c d2")
 True
 >>> t.meter, str(t.unit), str(t.bar_time), t.phase, t.finish_cost()
-(Meter(beats=6, unit=8), '1/8', '3/8', 'body', 7)
+(Meter(beats=6, unit=8), '1/8', '3/8', 'body', 4)
 >>> def then(text): twin = t.fork(); return all(twin.step(c) for c in text)
 >>> then("|A"), then(":|\n"), then("2|")  # 5/8 of the bar: it may only end the section (with the 1/8 pick-up)
 (False, True, False)
@@ -25,10 +25,12 @@ a chord, a note's length, a bar line):
   not written;
 - a bar line closes a full bar. A short bar is allowed as the first of a section
   (a pick-up), or closed by a section bar line (``:|``, ``||``, ...) as the last of
-  one: it completes the section's pick-up to a whole bar (a lone pick-up before
-  ``|:`` counts for the section after it, a repeat's for its second ending), or,
-  in a section without pick-up, the next section's pick-up completes it, or the
-  tune ends there;
+  one that has a full bar: it completes the section's pick-up to a whole bar (a
+  lone pick-up before ``|:`` counts for the section after it, a repeat's for its
+  second ending), or, in a section without pick-up, the next section's pick-up
+  completes it, or the tune ends there. A section is never short bars only: a
+  short bar alone between section bar lines is a pick-up before ``|:`` or a
+  second ending;
 - the tune ends (a blank line) after a bar line, once it has an inner bar.
 
 :meth:`Tracker.finish_cost` (see :mod:`musicgen.finish`) counts the characters of
@@ -111,6 +113,8 @@ class Tracker:
         self.carry = _ZERO  # a lone pick-up before "|:", or a repeat's before its second ending: the next section's
         self.owed = _ZERO  # a short last bar of a section without pick-up: the next pick-up must be this long
         self.has_inner = False  # an inner bar is done (and will stay inner)
+        self.full_bars = 0  # full bars closed in the current section
+        self.in_volta = False  # the current bar follows an ending mark ([2, :|2)
         self.end_ok = False  # the last bar closed may be the tune's last
         self.must_end = False  # a short last bar was closed: only the blank line may follow
         self.wrap = False  # near the length cap: the next bar line that can end the tune must
@@ -175,7 +179,8 @@ class Tracker:
                 BODY, full if early or (opens and self.owed) else room == full, room, opens, left,
                 (factor.numerator, factor.denominator) if left else None,
                 None if self.has_inner else not early, self.ticks(self.pickup) if early and not opens else None,
-                self.ticks(self.owed) if opens else None, self.has_inner, self.end_ok if room == full else None,
+                self.ticks(self.owed) if opens else None, self.in_volta if opens else self.full_bars > 0,
+                self.has_inner, self.end_ok if room == full else None,
                 self.must_end, self.wrap, self.needs_note, self.tuplet_ticks if left else None,
                 _LAST.get(self.last, self.last), self.tied)
         return self._core
@@ -259,6 +264,13 @@ class Tracker:
         return (self.phase == BODY and self.ok and self.rhythm.duration == 0 and self.last == T.BAR and self.end_ok
                 and self.has_inner and not self.tied and not self.needs_note and self.rhythm.tuplet_left == 0)
 
+    def short_end_ok(self, bar: str = "|]") -> bool:
+        """The current bar may close short with the section bar line ``bar``: as the last of a section that has
+        a full bar, or as a lone pick-up before a repeat (``|:``), or as a second ending."""
+        if self.rhythm.opens_section:
+            return bar.endswith(":") or self.in_volta
+        return self.full_bars > 0
+
     def inner_candidate(self) -> bool:
         """The last bar closed becomes inner once the current bar closes."""
         bars = self.rhythm.bars
@@ -329,7 +341,7 @@ class Tracker:
             ok = self._may_newline()
         elif kind == T.ENDING:
             ok = text in ENDINGS and self.after_bar()
-            self.carry, self.owed = self.pickup, _ZERO  # as for a bar line with an ending number
+            self.carry, self.owed, self.in_volta = self.pickup, _ZERO, True  # as for a bar line with an ending number
         elif kind == T.TUPLET:
             ok = text in TUPLETS and self._may_tuplet()
             self.tuplet_ticks = None
@@ -341,6 +353,8 @@ class Tracker:
             self.needs_note = True
         elif kind == T.FIELD:
             ok = line_start and self._may_field(text[0], text[2:], True)
+            if text[0] in "PM":  # a new part or meter starts a section
+                self.full_bars = 0
         else:
             return False
         if not ok:
@@ -376,6 +390,8 @@ class Tracker:
             return False  # an empty bar (a plain bar line may open the body or a part)
         must, owed = False, _ZERO
         if d:
+            if d < m and sec and not self.short_end_ok(text):
+                return False  # a section of short bars only
             if r.opens_section and self.owed and d != self.owed:
                 must = True  # a pick-up that does not complete the short bar before it: only the tune's last bar
             elif d < m and not r.opens_section:
@@ -396,8 +412,12 @@ class Tracker:
                 self.carry = d if sec and d < m else _ZERO
             self.end_ok = not (bars[-1].first and not sec and d < m)
             self.owed = owed
+            self.full_bars = 0 if sec else self.full_bars + (d == m)
+            self.in_volta = False
+        elif sec:
+            self.full_bars = 0
         if volta:  # a second ending: its section is the repeated one, with the same pick-up
-            self.carry, self.owed = self.pickup, _ZERO
+            self.carry, self.owed, self.in_volta = self.pickup, _ZERO, True
         self.must_end, self.last = must, T.BAR
         return not must or self.has_inner  # a tune may end only once it has an inner bar
 
