@@ -58,8 +58,8 @@ BAD = [
     ("a slur", HEAD + "efga|", "(ef)"),
     ("a grace note", HEAD + "efga|", "{g}e"),
     ("a pick-up that does not complete the short bar before it", HEAD + "efga|g2:|\n", "f|dcBA|"),
-    ("a section of short bars only", HEAD + "d|", "efg:|"),
-    ("a short bar alone between section bar lines", HEAD + "efga|g2:|\n", "fe||"),
+    ("a section of short bars only", HEAD + "d|", "efg:|\n"),
+    ("a short bar alone between section bar lines", HEAD + "efga|g2:|\n", "fe||\n"),
 ]
 
 
