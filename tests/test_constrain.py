@@ -104,7 +104,7 @@ def test_most_nottingham_tunes_keep_the_rules(nottingham_dir) -> None:  # type: 
     kept = 0
     for tune in tunes:
         t = Tracker()
-        kept += all(t.step(ch) for ch in tune + "\n\n")
+        kept += all(t.step(ch) for ch in tune.replace("::", ":|:") + "\n\n")  # constrained tunes write :|: for ::
     assert kept >= 0.85 * len(tunes)  # the rest use forms left out (|||:, bars split over a P: line, ...)
 
 
@@ -248,13 +248,12 @@ def test_a_primer_that_keeps_the_rules_is_continued_under_them(gen: Generator) -
 
 
 @pytest.mark.slow
-def test_music21_reads_constrained_tunes_with_the_same_bars(gen: Generator) -> None:
+def test_music21_reads_constrained_tunes_as_long_as_the_rhythm_analyser(gen: Generator) -> None:
     from musicgen import convert
 
     for tune in gen.generate(SampleConfig(n=4, length=300, rng=9, constrained=True)):
         parsed = convert.parse(tune.abc)
         assert not parsed.repairs
-        if "::" not in tune.abc:  # music21 drops the note before "::" (see benchmarks/quality.md)
-            part = parsed.score.parts[0] if parsed.score.parts else parsed.score
-            total = sum(b.duration for b in analyse(parsed.abc).bars)
-            assert abs(float(part.highestTime) - 4 * float(total)) < 1e-6  # quarter notes
+        part = parsed.score.parts[0] if parsed.score.parts else parsed.score
+        total = sum(b.duration for b in analyse(parsed.abc).bars)
+        assert abs(float(part.highestTime) - 4 * float(total)) < 1e-6  # quarter notes
