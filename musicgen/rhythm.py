@@ -21,8 +21,8 @@ as the empty ``|: ||`` of some Nottingham files) are not counted at all.
 the text it generates and ask how much of the current bar is filled.
 
 On the 932 cleaned Nottingham tunes it finds 16,848 of 16,850 inner bars right;
-the two others are errors in the data (a bar of 31/32 in "John Peel Variations",
-a chord never closed in "Joy of the Dance"). Two habits of those files are read
+the two others are errors in the data (a bar of 31/32 in one tune, a chord
+never closed in another). Two habits of those files are read
 as meant: a field left at the end of a music line (``...| K:G``, a continuation
 line joined with a field line) is a field, and a ``P:`` or ``M:`` inside a bar ends
 the section there. Not handled: several voices (``V:``) are read as one.
