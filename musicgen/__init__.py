@@ -9,6 +9,7 @@ from .abctokens import Tokenizer, tokenize
 from .audio import AudioError, render
 from .checkpoint import Checkpoint, CheckpointError, load, save
 from .config import ModelConfig, SampleConfig, TrainConfig
+from .constrain import MeterConstraint
 from .convert import Events, InvalidABCError, NoteEvent, Parsed, parse, to_events
 from .corpus import CorpusError, read_tunes, split_train_val, split_tunes
 from .engine import Engine
@@ -17,6 +18,7 @@ from .prompt import PrimerError
 from .quality import Reference, check_tune, summarise
 from .rhythm import Bar, RhythmState, analyse
 from .sample import ConstraintError, Generator, Tune, sample_next
+from .tracker import Tracker
 from .vocab import UnknownCharacterError, Vocab
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "ConstraintError",
     "CorpusError",
     "Engine",
+    "MeterConstraint",
     "Generator",
     "ModelConfig",
     "PrimerError",
@@ -39,6 +42,7 @@ __all__ = [
     "RhythmState",
     "SampleConfig",
     "Tokenizer",
+    "Tracker",
     "TrainConfig",
     "Tune",
     "UnknownCharacterError",

@@ -21,6 +21,8 @@ import re
 from fractions import Fraction
 from functools import cache
 
+from . import abctokens as T
+
 MAX_TEXT = 60  # characters of a free-text header value (a title); Nottingham's longest title is 49
 MAX_SYMBOL = 12  # characters inside a chord symbol ("Am7/g" is 5)
 MAX_CHORD_NOTES = 4  # notes in one [..] chord
@@ -47,7 +49,8 @@ for _s, _t in sorted(SUFFIX_TICKS.items(), key=lambda kv: len(kv[0]), reverse=Tr
     SHORTEST_SUFFIX[_t] = _s
 
 # "::" is left out: music21 loses the note written right before it ("A::"); ":|:" says the same
-BAR_LINES = frozenset({"|", "||", "|]", "|:", ":|", ":|:", ":||", ":||:", "||:", "|1", "|2", ":|2", "|[1", "|[2", ":|[2"})
+BAR_LINES = frozenset({"|", "||", "|]", "|:", ":|", ":|:", ":||", ":||:", "||:",
+                       "|1", "|2", ":|2", "|[1", "|[2", ":|[2"})
 BAR_PREFIXES = frozenset(b[:i] for b in BAR_LINES for i in range(1, len(b) + 1))
 END_BARS = frozenset({"|]", "||", ":|", ":||"})  # bar lines that may end a tune
 ENDINGS = frozenset({"[1", "[2"})
@@ -64,6 +67,9 @@ METERS = frozenset({"C", "C|"} | {f"{b}/{d}" for d in (2, 4, 8) for b in range(2
 UNITS = frozenset({"1/4", "1/8", "1/16"})
 _MODES = ("", "m", "min", "maj", "mix", "dor", "phr", "lyd", "loc", "aeo", "ion")
 _FINITE = {"M": METERS, "L": UNITS}
+NOTE = re.compile(r"([\^_=]?)([A-Ga-g]?)([,']*)(.*)", re.S)  # a note under way: accidental, letter, octave, length
+CHORD_NOTE = re.compile(r"([\^_=]?)([A-Ga-g])([,']*)([0-9/]*)")  # one note inside [..]
+CHORD_INNER = re.compile(r"(?:[\^_=]?[A-Ga-g][,']*[0-9/]*)*[\^_=]?")  # the inside of a chord under way
 _PARTS = re.compile(r"[A-Z]{0,16}")
 _X = re.compile(r"(?:[1-9]\d{0,4})?")
 
@@ -87,7 +93,8 @@ def keys() -> frozenset[str]:
 def _completions_of(field: str) -> dict[str, str]:
     """Every prefix of a finite field's values -> the shortest text that completes it."""
     best: dict[str, str] = {}
-    for value in sorted(keys() if field == "K" else _FINITE[field], key=lambda v: (len(v), v), reverse=True):  # the shortest, then first in order, wins
+    values = keys() if field == "K" else _FINITE[field]
+    for value in sorted(values, key=lambda v: (len(v), v), reverse=True):  # the shortest, then the first, wins
         for i in range(len(value) + 1):
             best[value[:i]] = value[i:]
     return best
@@ -96,8 +103,8 @@ def _completions_of(field: str) -> dict[str, str]:
 def value_completion(field: str, value: str) -> str | None:
     """The shortest text that makes ``value`` a complete value of header ``field``; None if none can.
 
-    >>> value_completion("M", "6/"), value_completion("M", "6/7"), value_completion("K", "F#"), value_completion("X", "")
-    ('2', None, '', '1')
+    >>> [value_completion(f, v) for f, v in [("M", "6/"), ("M", "6/7"), ("K", "F#"), ("X", ""), ("T", "")]]
+    ['2', None, '', '1', 'A']
     """
     if field in "MLK":
         return _completions_of(field).get(value)
@@ -114,7 +121,8 @@ def value_completion(field: str, value: str) -> str | None:
 
 def symbol_ok(inner: str) -> bool:
     """Whether a chord symbol's text (between the quotes) is, or can still become, one we allow."""
-    return len(inner) <= MAX_SYMBOL and (not inner or inner[0] in SYMBOL_START) and all(c in SYMBOL_CHARS for c in inner)
+    fits = len(inner) <= MAX_SYMBOL and (not inner or inner[0] in SYMBOL_START)
+    return fits and all(c in SYMBOL_CHARS for c in inner)
 
 
 @cache
@@ -177,3 +185,39 @@ def fill_chars(ticks: int) -> int | None:
     k = ticks // grid
     best = _fill_table(max(256, 1 << k.bit_length()))[k]
     return best if best < 10**6 else None
+
+
+def octave_ok(letter: str, marks: str) -> bool:
+    """C, to b' and no further, written the usual way (commas on capitals, apostrophes on small letters).
+
+    >>> octave_ok("C", ",,"), octave_ok("c", "'"), octave_ok("c", ","), octave_ok("C", ",,,")
+    (True, True, False, False)
+    """
+    return marks in ("", ",", ",,") if letter.isupper() else marks in ("", "'", "''")
+
+
+@cache
+def written_ticks(kind: str, text: str) -> int | None:
+    """Ticks a note, rest or chord is written to last, before tuplets;
+    None when it is outside the allowed forms.
+
+    >>> [written_ticks(k, s) / TICK for k, s in [(T.NOTE, "c'3"), (T.CHORD, "[ce]/"), (T.REST, "z")]]
+    [3.0, 0.5, 1.0]
+    >>> [written_ticks(k, s) for k, s in [(T.CHORD, "[c2e]"), (T.NOTE, "c,"), (T.NOTE, "A5/16"), (T.REST, "x")]]
+    [None, None, None, None]
+    """
+    if kind == T.NOTE:
+        acc, letter, marks, suffix = T.note_parts(text)
+        return SUFFIX_TICKS.get(suffix) if len(acc) < 2 and octave_ok(letter, marks) else None
+    if kind == T.REST:
+        return SUFFIX_TICKS.get(text[1:]) if text[0] == "z" else None
+    if kind != T.CHORD:
+        return None
+    close = text.rindex("]")
+    inner, outer = text[1:close], text[close + 1 :]
+    notes = CHORD_NOTE.findall(inner)
+    suffix = notes[0][3] if notes else ""
+    if (not 1 <= len(notes) <= MAX_CHORD_NOTES or "".join(map("".join, notes)) != inner or (suffix and outer)
+            or any(n[3] != suffix or not octave_ok(n[1], n[2]) for n in notes)):
+        return None
+    return SUFFIX_TICKS.get(suffix + outer)

@@ -17,13 +17,16 @@ and top-p. When the length cap nears (the way to the end plus :data:`WRAP`
 characters), the tracker turns to finishing: the next bar line that can end the
 tune does, and the blank line follows.
 
-Cost: what a character allows depends only on the tracker's state (the text under
-way and a summary of the tune so far), so the answer is worked out once per state
-(trying every vocabulary character on a copy of the tracker) and kept in a table
-shared by every stream and call on the same vocabulary: a step costs one
-dictionary look-up and a comparison over the vocabulary. Tunes repeat their
-states, so the table fills quickly; ``benchmarks/bench_generate.py`` measures the
-speed with and without constraints.
+Cost: what a character allows depends only on the tracker's state
+(:meth:`~musicgen.tracker.Tracker.state_key`: the text under way, pitch letters and
+words blurred, and a summary of the tune so far), so the answer is worked out once
+per state and kept in a :class:`Table` shared by every stream and call on the same
+vocabulary: a step costs a dictionary look-up (the mask is ready made) and the
+tracker's step. Working a state out tries one character of each kind no rule tells
+apart on a copy of the tracker; a character that completes the text under way
+reads the table of the completed state instead. Tunes repeat their states, so a
+few thousand tables serve hundreds of tunes; ``benchmarks/bench_generate.py``
+measures the speed with and without constraints.
 
 Never zero characters: the tracker's way to the end goes on from its first
 character with one character fewer (tests check it on random tunes), so while a
@@ -48,8 +51,8 @@ from .vocab import Vocab
 WRAP = 40  # characters of slack before the cap at which a tune turns to finishing: about two bars
 NEVER = np.iinfo(np.int32).max  # table entry of a character that breaks the rules
 MUSIC = frozenset("ABCDEFGabcdefgz^_=0123456789/,'[]|:\" \n()-><~")  # what music (not a field line) is made of
-_ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^"))  # pitch letters and accidentals: their representatives
-MAX_STATES = 200_000  # states kept per vocabulary (about 400 bytes each for ~100 characters)
+_ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^", strict=True))  # pitch letters, accidentals: one for all
+MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their costs; a tune set meets a few thousand
 
 
 class Table(NamedTuple):

@@ -27,13 +27,13 @@ from __future__ import annotations
 from functools import cache
 
 from . import abctokens as T
-from .abcforms import (METERS, UNITS, BAR_LINES, BODY_FIELDS, SHORTEST_SUFFIX, SUFFIX_TICKS, TICK, cheapest_note,
-                       completions, fill_chars, note_chars, suffix_completion, value_completion)
+from .abcforms import (BAR_LINES, BODY_FIELDS, CHORD_NOTE, METERS, NOTE, SHORTEST_SUFFIX, SUFFIX_TICKS, TICK, UNITS,
+                       cheapest_note, completions, fill_chars, note_chars, suffix_completion, value_completion)
 from .meter import parse_meter, parse_unit
-from .tracker import CHORD_NOTE, ENDED, HEADER, NOTE, Tracker
+from .tracker import ENDED, HEADER, Tracker
 
 AFTER_NOTE = 4  # fewest characters of any ending after a note: a bar line "|]" and the blank line
-MAX_MEMO = 500_000  # states remembered (a few hundred bytes each)
+MAX_MEMO = 150_000  # states remembered (a few hundred bytes each); cleared when full
 _MEMO: dict[tuple, int | None] = {}
 _MISSING = object()
 

@@ -40,64 +40,24 @@ lead nowhere and finish before a length cap.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
-from functools import cache
 
 from . import abctokens as T
-from .abcforms import (BAR_LINES, BAR_PREFIXES, BODY_FIELDS, END_BARS, ENDINGS, HEADER_FIELDS, MAX_CHORD_NOTES,
-                       SUFFIX_PREFIXES, SUFFIX_TICKS, TICK, TUPLETS, symbol_ok, value_completion)
+from .abcforms import (BAR_LINES, BAR_PREFIXES, BODY_FIELDS, CHORD_INNER, CHORD_NOTE, END_BARS, ENDINGS,
+                       HEADER_FIELDS, MAX_CHORD_NOTES, NOTE, SUFFIX_PREFIXES, SUFFIX_TICKS, TICK, TUPLETS, octave_ok,
+                       symbol_ok, value_completion, written_ticks)
 from .meter import Meter
 from .rhythm import RhythmState, is_section_bar
 
 HEADER, BODY, ENDED = "header", "body", "ended"
 MAX_HEADER_LINES = 12  # a generated header holds at most this many fields
 _ZERO = Fraction(0)
-NOTE = re.compile(r"([\^_=]?)([A-Ga-g]?)([,']*)(.*)", re.S)  # a note under way: accidental, letter, octave, length
-CHORD_NOTE = re.compile(r"([\^_=]?)([A-Ga-g])([,']*)([0-9/]*)")
-_CHORD_INNER = re.compile(r"(?:[\^_=]?[A-Ga-g][,']*[0-9/]*)*[\^_=]?")
 _BLUR = str.maketrans("ABDEFGabcdefg_='", "CCCCCCCCCCCCC^^,")  # pitch letters, accidentals, octave marks: see key_text
 _LAST = {T.CHORD: T.NOTE} | dict.fromkeys([T.SYMBOL, T.DECORATION, T.TUPLET, T.TIE, T.FIELD], "")
 
 
 def _pair(x: Fraction | None) -> tuple[int, int] | None:
     return None if x is None else (x.numerator, x.denominator)
-
-
-def octave_ok(letter: str, marks: str) -> bool:
-    """C, to b' and no further, written the usual way (commas on capitals, apostrophes on small letters).
-
-    >>> octave_ok("C", ",,"), octave_ok("c", "'"), octave_ok("c", ","), octave_ok("C", ",,,")
-    (True, True, False, False)
-    """
-    return marks in ("", ",", ",,") if letter.isupper() else marks in ("", "'", "''")
-
-
-@cache
-def written_ticks(kind: str, text: str) -> int | None:
-    """Ticks (see :mod:`musicgen.abcforms`) a note, rest or chord is written to last, before tuplets;
-    None when it is outside the allowed forms.
-
-    >>> [written_ticks(k, s) // 192 for k, s in [(T.NOTE, "^c'3"), (T.CHORD, "[c2e2]"), (T.CHORD, "[ce]2"), (T.REST, "z4")]]
-    [3, 2, 2, 4]
-    >>> written_ticks(T.CHORD, "[c2e]"), written_ticks(T.NOTE, "c,"), written_ticks(T.NOTE, "A5/16"), written_ticks(T.REST, "x")
-    (None, None, None, None)
-    """
-    if kind == T.NOTE:
-        acc, letter, marks, suffix = T.note_parts(text)
-        return SUFFIX_TICKS.get(suffix) if len(acc) < 2 and octave_ok(letter, marks) else None
-    if kind == T.REST:
-        return SUFFIX_TICKS.get(text[1:]) if text[0] == "z" else None
-    if kind != T.CHORD:
-        return None
-    close = text.rindex("]")
-    inner, outer = text[1:close], text[close + 1 :]
-    notes = CHORD_NOTE.findall(inner)
-    suffix = notes[0][3] if notes else ""
-    if (not 1 <= len(notes) <= MAX_CHORD_NOTES or "".join(map("".join, notes)) != inner or (suffix and outer)
-            or any(n[3] != suffix or not octave_ok(n[1], n[2]) for n in notes)):
-        return None
-    return SUFFIX_TICKS.get(suffix + outer)
 
 
 class Tracker:
@@ -460,7 +420,7 @@ class Tracker:
             return p in ENDINGS and self.after_bar()
         close = p.find("]")
         inner = p[1:] if close < 0 else p[1:close]
-        if not self.room() or not _CHORD_INNER.fullmatch(inner):
+        if not self.room() or not CHORD_INNER.fullmatch(inner):
             return False
         notes = CHORD_NOTE.findall(inner)
         if len(notes) > MAX_CHORD_NOTES or any(not octave_ok(n[1], n[2]) for n in notes):
