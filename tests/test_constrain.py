@@ -247,7 +247,6 @@ def test_a_primer_that_keeps_the_rules_is_continued_under_them(gen: Generator) -
         assert_keeps_the_meter(tune.abc)
 
 
-@pytest.mark.slow
 def test_music21_reads_constrained_tunes_as_long_as_the_rhythm_analyser(gen: Generator) -> None:
     from musicgen import convert
 
