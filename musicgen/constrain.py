@@ -39,7 +39,7 @@ so far already broke the rules, to no constraint at all; ``fallbacks`` counts bo
 from __future__ import annotations
 
 import threading
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -176,13 +176,15 @@ class MeterConstraint:
 
     Follows the :class:`musicgen.sample.Constraint` protocol: ``advance(stream, char)`` with every
     character of a stream's tune, ``allowed(stream)`` before each character the model samples.
+    ``fields``: header values every tune must have, e.g. ``{"K": "Ador"}`` when the model writes the
+    header itself but the musician chose the key.
     """
 
-    def __init__(self, vocab: Vocab, length: int, n: int) -> None:
+    def __init__(self, vocab: Vocab, length: int, n: int, fields: Mapping[str, str] | None = None) -> None:
         if length < 1 or n < 1:
             raise ValueError(f"a constraint needs a positive length and stream count (got {length}, {n})")
         self.rules = rules_for(vocab)
-        self.trackers = [Tracker() for _ in range(n)]
+        self.trackers = [Tracker(fields) for _ in range(n)]
         self.left = [length] * n  # characters each stream's model may still write
         self.fallbacks = 0
         self._masks: list[np.ndarray | None] = [None] * n  # each stream's last mask from a table

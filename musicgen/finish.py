@@ -57,10 +57,15 @@ def finish_cost(t: Tracker) -> int | None:
 def _header(t: Tracker) -> int:
     p, fields, cost = t.tok.pending, t.fields, 0
     if p:  # a field line under way: its value, then the newline
-        rest = value_completion(p[0], p[2:]) if len(p) > 1 else ":" + (value_completion(p[0], "") or "")
+        rest = t.value_rest(p[0], p[2:]) if len(p) > 1 else ":" + (t.value_rest(p[0], "") or "")
         cost += len(rest or "") + 1
         fields += p[0]
-    return cost + 4 * sum(f not in fields for f in "TMK") + body_bound()  # "T:A\n", "M:C\n", "K:C\n"
+    for f in "TMK":  # the fields a header must have: "T:A\n", "M:C\n", "K:C\n", or the required values
+        if f not in fields:
+            cost += 3 + len(t.value_rest(f, "") or "")
+    meters = (t.required["M"],) if "M" in t.required else tuple(sorted(METERS))
+    units = (t.required["L"],) if "L" in t.required else tuple(sorted(UNITS))
+    return cost + body_bound(meters, units)
 
 
 def _body(t: Tracker) -> int | None:
@@ -214,7 +219,8 @@ def tail_cost(room: int, full: int, timed: bool, oblig: bool, line_start: bool, 
 
 
 @cache
-def body_bound() -> int:
-    """Characters that end a tune from the start of any allowed body (what header costs count for the music)."""
-    fulls = [int(parse_meter(m).length / parse_unit(u) * TICK) for m in METERS for u in UNITS]  # type: ignore[union-attr]
+def body_bound(meters: tuple[str, ...], units: tuple[str, ...]) -> int:
+    """Characters that end a tune from the start of its body, the most over these meters and unit lengths
+    (what header costs count for the music)."""
+    fulls = [int(parse_meter(m).length / parse_unit(u) * TICK) for m in meters for u in units]  # type: ignore[union-attr]
     return max(tail_cost(f, f, False, False, True, False, False, True) for f in fulls)  # type: ignore[type-var]

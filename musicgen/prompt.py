@@ -58,6 +58,8 @@ class Prompt:
 def build_prompt(cfg: SampleConfig) -> Prompt:
     """The prompt for ``cfg``: raises :class:`PrimerError` or ValueError with a sentence when it cannot be built."""
     fields = _chosen_fields(cfg)
+    if cfg.constrained and "K" in fields and "M" not in fields and not cfg.primer and cfg.seed_char == "X":
+        del fields["K"]  # meter-aware decoding needs M: before K:: the model writes both, held to this key
     if not cfg.primer and not fields:
         if cfg.seed_char is None:
             return Prompt("", False, "", random_start=True)

@@ -195,7 +195,7 @@ class Generator:
         """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.constrain`)."""
         from .constrain import MeterConstraint
 
-        return MeterConstraint(self.vocab, cfg.length, cfg.n)
+        return MeterConstraint(self.vocab, cfg.length, cfg.n, {"K": cfg.key} if cfg.key else None)
 
 
 class _Stream:

@@ -17,7 +17,8 @@ token completes and on the text still under way (a header line, a chord symbol,
 a chord, a note's length, a bar line):
 
 - the header: ``X:`` first, then fields of :data:`~musicgen.abcforms.HEADER_FIELDS`
-  with valid values, ``T:`` and ``M:`` before ``K:``, which ends it;
+  with valid values (or the values required of it), ``T:`` and ``M:`` before ``K:``,
+  which ends it;
 - notes, rests and chords use the lengths of :mod:`musicgen.abcforms` and never
   overfill the bar; a ``(2``/``(3``/``(4`` tuplet's notes share one written length
   and stay in one bar; a chord symbol or ``~`` waits for its note; a tie follows a
@@ -41,6 +42,7 @@ lead nowhere and finish before a length cap.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Mapping
 
 from . import abctokens as T
 from .abcforms import (BAR_LINES, BAR_PREFIXES, BODY_FIELDS, CHORD_INNER, CHORD_NOTE, END_BARS, ENDINGS,
@@ -63,7 +65,9 @@ def _pair(x: Fraction | None) -> tuple[int, int] | None:
 class Tracker:
     """One tune's state, a character at a time (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: Mapping[str, str] | None = None) -> None:
+        """``fields``: header values the tune must have (a musician's choice of key, say: {"K": "Ador"})."""
+        self.required = dict(fields or {})
         self.tok = T.Tokenizer()
         self.rhythm = RhythmState()
         self.phase = HEADER
@@ -130,7 +134,8 @@ class Tracker:
             r = self.rhythm
             if self.phase != BODY or r.meter is None or r.unit is None:
                 fields = ("".join(sorted(set(self.fields) & set("XTMLK"))), min(len(self.fields), MAX_HEADER_LINES))
-                self._core = (self.phase, fields, r.meter, _pair(r.unit), self.wrap)  # the body's start depends on them
+                self._core = (self.phase, fields, r.meter, _pair(r.unit), self.wrap,  # the body's start depends on them
+                              tuple(sorted(self.required.items())))
                 return self._core
             room, full = self.bar_ticks()
             opens, left, factor = r.opens_section, r.tuplet_left, r.next_factor
@@ -246,8 +251,15 @@ class Tracker:
             allowed = (f in HEADER_FIELDS and f != "X" and not (f in "ML" and f in seen)
                        and (len(seen) < MAX_HEADER_LINES or f in "TMK" and f not in seen)
                        and (f != "K" or ("T" in seen and "M" in seen)))
-        rest = value_completion(f, value) if allowed else None
+        rest = self.value_rest(f, value) if allowed else None
         return rest is not None and (rest == "" or not complete)
+
+    def value_rest(self, f: str, value: str) -> str | None:
+        """The shortest text that completes ``value`` of header field ``f`` (to its required value, if it has one)."""
+        want = self.required.get(f)
+        if want is None:
+            return value_completion(f, value)
+        return want[len(value) :] if want.startswith(value) else None
 
     def _header_token(self, t: T.Token) -> bool:
         kind, text = t

@@ -225,6 +225,19 @@ def test_chosen_header_fields_are_followed(gen: Generator) -> None:
         assert_keeps_the_meter(tune.abc)
 
 
+def test_a_required_key_is_the_only_key() -> None:
+    t = feed("X:1\nT:t\nM:6/8\nK:", Tracker({"K": "Ador"}))
+    assert not t.fork().step("G") and all(t.step(ch) for ch in "Ador\n")
+    assert t.phase == BODY
+
+
+def test_a_key_chosen_without_a_meter_gets_a_meter_from_the_model(gen: Generator) -> None:
+    cfg = SampleConfig(n=3, length=300, rng=6, constrained=True, key="Ador")  # the model writes M: before K:Ador
+    for tune in gen.generate(cfg):
+        assert "\nK:Ador\n" in tune.abc and "\nM:" in tune.abc and tune.ended
+        assert_keeps_the_meter(tune.abc)
+
+
 def test_a_cap_too_short_for_any_tune_falls_back_and_still_stops(gen: Generator) -> None:
     watched = Watched(VOCAB, 8, 2)
     tunes = gen.generate(SampleConfig(n=2, length=8, rng=1), constraint=watched)
