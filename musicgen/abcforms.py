@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 
 from . import abctokens as T
 
@@ -196,7 +196,7 @@ def octave_ok(letter: str, marks: str) -> bool:
     return marks in ("", ",", ",,") if letter.isupper() else marks in ("", "'", "''")
 
 
-@cache
+@lru_cache(maxsize=1 << 16)  # a tune set writes few distinct notes and chords
 def written_ticks(kind: str, text: str) -> int | None:
     """Ticks a note, rest or chord is written to last, before tuplets;
     None when it is outside the allowed forms.

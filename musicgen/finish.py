@@ -24,7 +24,7 @@ worked out once per process.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from . import abctokens as T
 from .abcforms import (BAR_LINES, BODY_FIELDS, CHORD_NOTE, METERS, NOTE, SHORTEST_SUFFIX, SUFFIX_TICKS, TICK, UNITS,
@@ -179,7 +179,7 @@ def _tail(t: Tracker, room: int, full: int, line_start: bool, left: int, q: int,
                      t.rhythm.opens_section, owed, t.short_end_ok())
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def tail_cost(room: int, full: int, timed: bool, oblig: bool, line_start: bool, can_end: bool, inner_after: bool,
               first: bool, owed: int | None = None, short_end: bool = True) -> int | None:
     """Characters of one way to end a tune between tokens, with ``room`` ticks left in a bar of ``full``.
