@@ -10,8 +10,8 @@ True
 :func:`finish_cost` is the length of one concrete way to the end within the
 tracker's rules: close what is under way (a chord symbol, a chord, a note's
 length, a bar line, a field line), finish an open tuplet, then close the bar with
-``|]`` (a last bar may be short), first adding a full bar with ``|`` while the tune
-has no inner bar yet, then the blank line. A decoder masks every character after
+``|]`` (short where a last bar may be, else filled), first adding a full bar with
+``|`` while the tune has no inner bar yet, then the blank line. A decoder masks every character after
 which this way is longer than the characters it may still write, and every
 character after which there is none (None), so a stream never walks into a dead
 end. Taking the way's first character lowers the count by at least one; the tests
