@@ -50,7 +50,7 @@ BAD = [
     ("an empty title", "X:1\n", "T:\n"),
     ("the end in the middle of a bar", HEAD + "efga|ef", "\n\n"),
     ("the end of a tune with no inner bar", HEAD + "efga|]", "\n\n"),
-    ("the end of a tune that stops on a tie", HEAD + "efga|efg-a|]", "\n\n"),
+    ("the end of a tune that stops on a tie", HEAD + "efga|efga|efga-|]", "\n\n"),
     ("a triplet of unequal notes", HEAD + "efga|(3", "ab2c"),
     ("a triplet across a bar line", HEAD + "efga|ga(3", "ab|c"),
     ("a chord symbol left open at the end of a line", HEAD + 'efga|"Am', "\n"),
