@@ -45,7 +45,7 @@ import numpy as np
 
 from . import abctokens as T
 from .abcforms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
-from .tracker import BODY, ENDED, HEADER, Tracker
+from .tracker import BODY, ENDED, HEADER, Tracker, feed
 from .vocab import Vocab
 
 WRAP = 40  # characters of slack before the cap at which a tune turns to finishing: about two bars
@@ -116,7 +116,7 @@ class Rules:
             if rep is None:
                 continue
             if rep not in done:
-                if flushed and t.tok.copy().feed(rep)[: len(flushed)] == flushed:
+                if flushed and feed(t.tok, rep)[0][: len(flushed)] == flushed:
                     # ch completes the text under way as it stands, then starts anew: as from the completed state
                     if after is False:
                         after = self._completed(t)

@@ -55,11 +55,28 @@ HEADER, BODY, ENDED = "header", "body", "ended"
 MAX_HEADER_LINES = 12  # a generated header holds at most this many fields
 _ZERO = Fraction(0)
 _BLUR = str.maketrans("ABDEFGabcdefg_='", "CCCCCCCCCCCCC^^,")  # pitch letters, accidentals, octave marks: see key_text
+_FEEDS: dict[tuple[str, bool, str], tuple[list[T.Token], T.Tokenizer]] = {}  # see feed()
+MAX_FEEDS = 100_000
 _LAST = {T.CHORD: T.NOTE} | dict.fromkeys([T.SYMBOL, T.DECORATION, T.TUPLET, T.TIE, T.FIELD], "")
 
 
 def _pair(x: Fraction | None) -> tuple[int, int] | None:
     return None if x is None else (x.numerator, x.denominator)
+
+
+def feed(tok: T.Tokenizer, ch: str) -> tuple[list[T.Token], T.Tokenizer]:
+    """The tokens ``ch`` completes and the tokenizer after it, ``tok`` unchanged. The tokenizer's answer
+    depends only on its text under way, so it is kept: trying characters re-reads no text. Treat the
+    returned token list as read-only."""
+    key = (tok.pending, tok.at_line_start, ch)
+    known = _FEEDS.get(key)
+    if known is None:
+        after = tok.copy()
+        known = (after.feed(ch), after)
+        if len(_FEEDS) >= MAX_FEEDS:
+            _FEEDS.clear()
+        _FEEDS[key] = known
+    return known[0], known[1].copy()
 
 
 class Tracker:
@@ -204,7 +221,7 @@ class Tracker:
             self.phase, self._core = ENDED, None
             return True
         line_start = tok.at_line_start
-        done = tok.feed(ch)
+        done, self.tok = feed(tok, ch)
         if done:
             self._core = None
             for t in done:
