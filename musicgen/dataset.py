@@ -61,14 +61,13 @@ class EncodedTunes:
         lengths = np.fromiter((len(t) + len(TUNE_END) for t in tunes), dtype=np.int64, count=len(tunes))
         starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         ids = np.empty(int(starts[-1]), dtype=_id_dtype(len(vocab)))
-        codepoints, code_ids = _code_table(vocab)
         begin = 0
         while begin < len(tunes):
             # Whole tunes, about ENCODE_CHUNK characters at a time (at least one tune).
             end = max(begin + 1, int(np.searchsorted(starts, starts[begin] + ENCODE_CHUNK, side="right")) - 1)
             end = min(end, len(tunes))
             text = "".join(t + TUNE_END for t in tunes[begin:end])
-            ids[starts[begin] : starts[end]] = _encode(text, vocab, codepoints, code_ids)
+            ids[starts[begin] : starts[end]] = vocab.encode(text)
             begin = end
         return cls(ids, starts)
 
@@ -190,19 +189,3 @@ def _id_dtype(vocab_size: int) -> type:
     ['uint8', 'uint8', 'uint16', 'uint32']
     """
     return np.uint8 if vocab_size <= 1 << 8 else np.uint16 if vocab_size <= 1 << 16 else np.uint32
-
-
-def _code_table(vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted code points of the vocabulary and the id of each."""
-    codepoints = np.array([ord(c) for c in vocab.chars], dtype=np.uint32)
-    order = np.argsort(codepoints)
-    return codepoints[order], order.astype(np.int64)
-
-
-def _encode(text: str, vocab: Vocab, codepoints: np.ndarray, code_ids: np.ndarray) -> np.ndarray:
-    """``vocab.encode(text)`` vectorised: a binary search of each code point in the sorted vocabulary."""
-    points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
-    where = np.minimum(np.searchsorted(codepoints, points), len(codepoints) - 1)
-    if not np.array_equal(codepoints[where], points):
-        vocab.check(text)  # raises UnknownCharacterError naming the characters
-    return code_ids[where]
