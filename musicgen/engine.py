@@ -18,9 +18,12 @@ Speed comes from rearranging the same maths once, at load:
 - gates are reordered to (i, f, o, c) and the sigmoid gates' weights halved, so
   ``sigmoid(x) = (tanh(x/2) + 1) / 2`` lets one ``tanh`` call serve all four.
 
-A :class:`Stepper` holds one run's state and scratch buffers and steps in place
-(no allocation per character). The engine itself holds weights only, so one
-engine serves many callers at once.
+A :class:`Stepper` holds one run's state and scratch buffers and steps in place.
+For one stream a step is NumPy's fixed cost per call more than its arithmetic,
+so the stepper lists every call of a step with its arguments once (views,
+constants as arrays, biases spread over the K columns) and a step only makes
+those calls. The engine itself holds weights only, so one engine serves many
+callers at once.
 
 >>> from musicgen.config import ModelConfig
 >>> from musicgen.vocab import Vocab
@@ -64,17 +67,22 @@ class Engine:
         self.vocab: Vocab = ckpt.vocab
         self.config: ModelConfig = ckpt.model
         self.units = u = ckpt.model.lstm_units
-        self.layers = ckpt.model.lstm_layers
+        self.layers = n = ckpt.model.lstm_layers
         self.input_table = _gates_ifoc(w["embedding"] @ w["lstm_0/kernel"] + w["lstm_0/bias"], u)  # (V, 4u)
-        self.recurrent_0 = _columns(_gates_ifoc(w["lstm_0/recurrent_kernel"], u))  # (4u, u)
-        # layer i >= 1: [[kernel], [recurrent]].T @ [x; h] is x @ kernel + h @ recurrent in one product
-        self.fused = [
-            _columns(_gates_ifoc(np.vstack([w[f"lstm_{i}/kernel"], w[f"lstm_{i}/recurrent_kernel"]]), u))
-            for i in range(1, self.layers)
-        ]  # (4u, 2u) each
-        self.biases = [_columns(_gates_ifoc(w[f"lstm_{i}/bias"], u)[None, :]) for i in range(1, self.layers)]
-        self.dense_kernel = _columns(w["dense/kernel"])  # (V, u)
-        self.dense_bias = _columns(w["dense/bias"][None, :])  # (V, 1)
+        # the step's products, each as (weights, bias): layer 0's recurrent kernel (its bias is in the table);
+        # layer i >= 1: [[kernel], [recurrent]].T @ [x; h] is x @ kernel + h @ recurrent in one product;
+        # then the dense layer
+        self.products = [(_columns(_gates_ifoc(w["lstm_0/recurrent_kernel"], u)), None)]  # (4u, u)
+        for i in range(1, n):
+            stacked = np.vstack([w[f"lstm_{i}/kernel"], w[f"lstm_{i}/recurrent_kernel"]])
+            bias = _columns(_gates_ifoc(w[f"lstm_{i}/bias"], u)[None, :])
+            self.products.append((_columns(_gates_ifoc(stacked, u)), bias))  # (4u, 2u), (4u, 1)
+        self.products.append((_columns(w["dense/kernel"]), _columns(w["dense/bias"][None, :])))  # (V, u), (V, 1)
+
+    def inputs(self, i: int) -> slice:
+        """The rows of a stepper's states ``[h0; h1; ...]`` that product ``i`` reads (the last: the dense layer's)."""
+        u = self.units
+        return slice(max(i - 1, 0) * u, (i + 1) * u) if i < self.layers else slice((i - 1) * u, i * u)
 
     @classmethod
     def random(cls, cfg: ModelConfig, vocab: Vocab, seed: int = 0) -> "Engine":
@@ -153,22 +161,40 @@ class Stepper:
         # [i; f] * [candidate; c] is one product and c = i * candidate + f * c one sum
         self.gates = np.zeros((n, 5 * u, k), dtype=np.float32)
         self.c = self.gates[:, 4 * u :]
-        self.pair = np.empty((2 * u, k), dtype=np.float32)
-        self.looked_up = np.empty((k, 4 * u), dtype=np.float32)
         self.logits_t = np.empty((len(engine.vocab), k), dtype=np.float32)
         self.logits = self.logits_t.T
-        weights = [engine.recurrent_0, *engine.fused]
-        # biases spread over the K columns once: adding a (4u, 1) column to (4u, K) is ~4x slower
-        biases = [None, *(np.ascontiguousarray(np.broadcast_to(b, (4 * u, k))) for b in engine.biases)]
+        self.table = engine.input_table
+        self.first = self.gates[0, : 4 * u]  # where the first layer adds its input's row of the folded table
+        self.first_1 = self.first[:, 0] if k == 1 else None  # one stream: a row of the table added as it is
+        pair = np.empty((2 * u, k), dtype=np.float32)
+        # constants as arrays: adding an array is ~40% faster than adding a Python number
+        ones, half = np.ones((3 * u, k), dtype=np.float32), np.full((3 * u, k), 0.5, dtype=np.float32)
         step = row_chunk(k, 4 * u)
-        self.plan = []  # per layer: views made once (slicing costs as much as a small ufunc call)
-        for i in range(n):
-            x = self.h[max(i - 1, 0) * u : (i + 1) * u]  # layer 0: h0; layer i: [h(i-1); h(i)]
+        # every call of a step with its arguments, made once (a slice costs as much as a small ufunc call)
+        calls: list[tuple] = []
+        for i, (w, bias) in enumerate(engine.products):
+            x = self.h[engine.inputs(i)]
+            if i == n:  # the dense layer
+                logits = self.logits_t
+                calls += [(np.matmul, (w, x, logits)), (np.add, (logits, _spread(bias, k), logits))]
+                break
             g = self.gates[i]
-            products = [(weights[i][r : r + step], x, g[: 4 * u][r : r + step]) for r in range(0, 4 * u, step)]
-            self.plan.append((products, biases[i], g[: 4 * u], g[: 3 * u], g[: 2 * u], g[3 * u :],
-                              g[2 * u : 3 * u], g[4 * u :], self.h[i * u : (i + 1) * u]))
-        self.top = self.h[(n - 1) * u :]
+            z, sig, i_f, cand_c, o, c = g[: 4 * u], g[: 3 * u], g[: 2 * u], g[3 * u :], g[2 * u : 3 * u], g[4 * u :]
+            calls += [(np.matmul, (w[r : r + step], x, z[r : r + step])) for r in range(0, 4 * u, step)]
+            # the bias (layer 0: the table row, added by step() itself, as it depends on the ids)
+            calls.append((np.add, (z, _spread(bias, k), z)) if bias is not None else None)
+            h = self.h[i * u : (i + 1) * u]
+            calls += [
+                (np.tanh, (z, z)),
+                (np.add, (sig, ones, sig)),  # (i, f, o) hold tanh(x/2): make them sigmoid(x) = (tanh(x/2) + 1) / 2
+                (np.multiply, (sig, half, sig)),
+                (np.multiply, (i_f, cand_c, pair)),  # [i * candidate; f * c]
+                (np.add, (pair[:u], pair[u:], c)),
+                (np.tanh, (c, h)),
+                (np.multiply, (h, o, h)),
+            ]
+        at = calls.index(None)
+        self.before, self.after = calls[:at], calls[at + 1 :]
 
     @classmethod
     def from_state(cls, engine: Engine, state: State) -> "Stepper":
@@ -194,26 +220,20 @@ class Stepper:
 
     def step(self, ids: np.ndarray) -> np.ndarray:
         """Feed one character id per stream; return the next-character logits (K, vocab)."""
-        e, pair, matmul = self.engine, self.pair, np.matmul
-        u = e.units
-        for products, b, z, sig, i_f, cand_c, o, c, h in self.plan:
-            for w, x, out in products:
-                matmul(w, x, out=out)
-            if b is None:  # the first layer: its input projection is a row of the folded table
-                np.take(e.input_table, ids, axis=0, out=self.looked_up)
-                z += self.looked_up.T
-            else:
-                z += b
-            np.tanh(z, out=z)
-            sig += 1.0  # (i, f, o) hold tanh(x/2): make them sigmoid(x) = (tanh(x/2) + 1) / 2
-            sig *= 0.5
-            np.multiply(i_f, cand_c, out=pair)  # [i * candidate; f * c]
-            np.add(pair[:u], pair[u:], out=c)
-            np.tanh(c, out=h)
-            h *= o
-        np.matmul(e.dense_kernel, self.top, out=self.logits_t)
-        self.logits_t += e.dense_bias
+        for fn, args in self.before:
+            fn(*args)
+        if self.first_1 is not None:
+            np.add(self.first_1, self.table[ids[0]], self.first_1)
+        else:
+            np.add(self.first, self.table[ids].T, self.first)
+        for fn, args in self.after:
+            fn(*args)
         return self.logits
+
+
+def _spread(bias: np.ndarray, k: int) -> np.ndarray:
+    """A bias column repeated over K columns: adding (rows, 1) to (rows, K) is ~4x slower than (rows, K)."""
+    return np.ascontiguousarray(np.broadcast_to(bias, (bias.shape[0], k)))
 
 
 def row_chunk(k: int, rows: int) -> int:

@@ -87,6 +87,8 @@ def naive_step(w: dict[str, np.ndarray], cfg: ModelConfig, ids: np.ndarray, stat
     # 4 x 50 = 200 weight rows, multiplied in chunks of 128 for 8 streams: a short last chunk
     (ModelConfig(embedding_dim=10, lstm_units=50, lstm_layers=2, dropout=0.0), 8),
     (ModelConfig(embedding_dim=10, lstm_units=64, lstm_layers=2, dropout=0.0), 1),
+    (ModelConfig(embedding_dim=6, lstm_units=5, lstm_layers=1, dropout=0.0), 2),  # no stacked layer
+    (ModelConfig(embedding_dim=6, lstm_units=5, lstm_layers=4, dropout=0.0), 2),
 ])
 def test_engine_matches_plain_equations_over_many_steps(cfg: ModelConfig, k: int) -> None:
     ckpt = checkpoint_random(cfg, seed=1, scale=1.0 if cfg is TINY else 0.3)
