@@ -69,20 +69,20 @@ class Engine:
         self.units = u = ckpt.model.lstm_units
         self.layers = n = ckpt.model.lstm_layers
         self.input_table = _gates_ifoc(w["embedding"] @ w["lstm_0/kernel"] + w["lstm_0/bias"], u)  # (V, 4u)
-        # the step's products, each as (weights, bias): layer 0's recurrent kernel (its bias is in the table);
-        # layer i >= 1: [[kernel], [recurrent]].T @ [x; h] is x @ kernel + h @ recurrent in one product;
-        # then the dense layer
+        # each layer's product as (weights, bias): layer 0's recurrent kernel (its bias is in the table);
+        # layer i >= 1: [[kernel], [recurrent]].T @ [x; h] is x @ kernel + h @ recurrent in one product
         self.products = [(_columns(_gates_ifoc(w["lstm_0/recurrent_kernel"], u)), None)]  # (4u, u)
         for i in range(1, n):
             stacked = np.vstack([w[f"lstm_{i}/kernel"], w[f"lstm_{i}/recurrent_kernel"]])
             bias = _columns(_gates_ifoc(w[f"lstm_{i}/bias"], u)[None, :])
             self.products.append((_columns(_gates_ifoc(stacked, u)), bias))  # (4u, 2u), (4u, 1)
-        self.products.append((_columns(w["dense/kernel"]), _columns(w["dense/bias"][None, :])))  # (V, u), (V, 1)
+        # the dense layer reads [h(last); 1]: its bias is the last column of its weights, one call fewer a step
+        self.dense = _columns(np.vstack([w["dense/kernel"], w["dense/bias"][None, :]]))  # (V, u + 1)
 
     def inputs(self, i: int) -> slice:
-        """The rows of a stepper's states ``[h0; h1; ...]`` that product ``i`` reads (the last: the dense layer's)."""
+        """The rows of a stepper's states ``[h0; h1; ...; 1]`` that layer ``i`` reads (``i == layers``: the dense)."""
         u = self.units
-        return slice(max(i - 1, 0) * u, (i + 1) * u) if i < self.layers else slice((i - 1) * u, i * u)
+        return slice(max(i - 1, 0) * u, (i + 1) * u) if i < self.layers else slice((i - 1) * u, i * u + 1)
 
     @classmethod
     def random(cls, cfg: ModelConfig, vocab: Vocab, seed: int = 0) -> "Engine":
@@ -156,7 +156,8 @@ class Stepper:
     def __init__(self, engine: Engine, k: int) -> None:
         u, n = engine.units, engine.layers
         self.engine, self.k = engine, k
-        self.h = np.zeros((n * u, k), dtype=np.float32)  # [h0; h1; ...] as columns: see the module docstring
+        self.h = np.zeros((n * u + 1, k), dtype=np.float32)  # [h0; h1; ...; 1] as columns: see the module docstring
+        self.h[-1] = 1.0  # the dense layer's bias row
         # per layer [i; f; o; candidate; c]: the gates the matmul writes, then the cell state, so that
         # [i; f] * [candidate; c] is one product and c = i * candidate + f * c one sum
         self.gates = np.zeros((n, 5 * u, k), dtype=np.float32)
@@ -173,12 +174,7 @@ class Stepper:
         # every call of a step with its arguments, made once (a slice costs as much as a small ufunc call)
         calls: list[tuple] = []
         for i, (w, bias) in enumerate(engine.products):
-            x = self.h[engine.inputs(i)]
-            if i == n:  # the dense layer
-                logits = self.logits_t
-                calls += [(np.matmul, (w, x, logits)), (np.add, (logits, _spread(bias, k), logits))]
-                break
-            g = self.gates[i]
+            x, g = self.h[engine.inputs(i)], self.gates[i]
             z, sig, i_f, cand_c, o, c = g[: 4 * u], g[: 3 * u], g[: 2 * u], g[3 * u :], g[2 * u : 3 * u], g[4 * u :]
             calls += [(np.matmul, (w[r : r + step], x, z[r : r + step])) for r in range(0, 4 * u, step)]
             # the bias (layer 0: the table row, added by step() itself, as it depends on the ids)
@@ -193,6 +189,7 @@ class Stepper:
                 (np.tanh, (c, h)),
                 (np.multiply, (h, o, h)),
             ]
+        calls.append((np.matmul, (engine.dense, self.h[engine.inputs(n)], self.logits_t)))
         at = calls.index(None)
         self.before, self.after = calls[:at], calls[at + 1 :]
 

@@ -144,7 +144,7 @@ def sample_next(
         total = float(cum[0, -1])
         if not total >= 1.0:
             raise ConstraintError("no character is allowed for row(s) [0]")
-        ids = np.array([cum[0].searchsorted(rng.random(1)[0] * total, side="right")])  # the first cum > u
+        ids = np.array([cum[0].searchsorted(rng.random() * total, side="right")])  # the first cum > u
         if ids[0] < last:
             return ids
     else:
@@ -247,6 +247,7 @@ class _Run:
         # every step each stream takes one character, forced or sampled, and at most `length` are sampled
         self.bound = max(map(len, starts)) + (MAX_TITLE + 1 + len(prompt.tail)) * prompt.title_slot + cfg.length
         self.nl, self.colon, self.x = (vocab.index[c] for c in "\n:X")
+        self.everything = np.ones(len(vocab), dtype=bool)
 
     def run(self) -> list[Tune]:
         cfg, n = self.cfg, self.cfg.n
@@ -283,14 +284,16 @@ class _Run:
         """The logits with the constraint's disallowed characters at -inf (rows taking a forced character aside)."""
         if self.constraint is None:
             return logits
-        masked = logits.copy()
-        for r, s in enumerate(rows):
-            if not self.streams[s].forced:
-                allowed = np.asarray(self.constraint.allowed(s), dtype=bool)
-                if allowed.shape != (len(self.vocab),):
-                    raise ConstraintError(f"allowed() gave shape {allowed.shape}; expected ({len(self.vocab)},)")
-                masked[r, ~allowed] = -np.inf
-        return masked
+        everything = self.everything
+        masks = [everything if self.streams[s].forced else self.constraint.allowed(s) for s in rows]
+        try:
+            allowed = np.array(masks, dtype=bool)  # the rows' masks as one array: one call, not a few per row
+        except ValueError:  # masks of different lengths
+            allowed = None
+        if allowed is None or allowed.shape != logits.shape:
+            shapes = sorted({np.shape(m) for m in masks})
+            raise ConstraintError(f"allowed() gave shape(s) {shapes}; expected ({len(self.vocab)},)")
+        return np.where(allowed, logits, -np.inf)
 
     def _take(self, s: int, sampled_id: int, logp: float) -> int:
         """Stream ``s`` takes its next character (forced, or the sampled one); return it."""

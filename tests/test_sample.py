@@ -98,13 +98,15 @@ def test_masked_characters_never_come() -> None:
 
 def test_a_draw_at_the_very_top_takes_the_last_possible_character() -> None:
     class Top:  # a draw a real generator gives with chance ~1e-16: u rounds up to the total
-        def random(self, n: int) -> np.ndarray:
-            return np.ones(n)
+        def random(self, n: int | None = None) -> np.ndarray | float:
+            return 1.0 if n is None else np.ones(n)
 
     never = -np.inf
     logits = np.array([[0.0, 0.0, never, never], [never, 0.0, never, never], [0.0, 0.0, 0.0, 0.0]])
     ids = sample_next(logits, 1.0, 0, 1.0, Top())  # type: ignore[arg-type]
     np.testing.assert_array_equal(ids, [1, 1, 3])
+    for row, expected in zip(logits, [1, 1, 3]):  # one row at a time: the one-row way of drawing
+        assert sample_next(row[None], 1.0, 0, 1.0, Top()).tolist() == [expected]  # type: ignore[arg-type]
 
 
 def test_sample_next_is_deterministic_given_the_rng() -> None:
@@ -274,6 +276,19 @@ def test_a_constraint_that_allows_nothing_is_an_error(gen: Generator) -> None:
 
     with pytest.raises(ConstraintError, match="no character is allowed"):
         gen.generate(SampleConfig(), constraint=Nothing())
+
+
+@pytest.mark.parametrize("sizes", [(3,), (len(VOCAB), 3)])  # too short for every stream; for one of two
+def test_a_mask_of_the_wrong_length_is_an_error(gen: Generator, sizes: tuple[int, ...]) -> None:
+    class Wrong:
+        def allowed(self, stream: int) -> np.ndarray:
+            return np.ones(sizes[stream], dtype=bool)
+
+        def advance(self, stream: int, char: str) -> None:
+            pass
+
+    with pytest.raises(ConstraintError, match=rf"allowed\(\) gave shape.*\(3,\).*expected \({len(VOCAB)},\)"):
+        gen.generate(SampleConfig(n=len(sizes)), constraint=Wrong())
 
 
 def test_load_reads_a_checkpoint_folder(tmp_path, gen: Generator) -> None:  # type: ignore[no-untyped-def]
