@@ -25,6 +25,7 @@ import streamlit.components.v1 as components
 from musicgen import app_support as sup
 from musicgen import convert
 from musicgen.checkpoint import CheckpointError
+from musicgen.constrain import FREE_WRITING
 from musicgen.prompt import USUAL_METER
 from musicgen.quality import ends_with_bar_line
 from musicgen.sample import Generator, Tune
@@ -34,7 +35,7 @@ KEYS = ["", "G", "D", "A", "C", "F", "Bb", "E", "Am", "Em", "Dm", "Gm", "Bm", "A
 METERS = ["", "4/4", "6/8", "3/4", "2/4", "9/8", "6/4", "3/2", "2/2"]
 TUNE_TYPES = ["", *USUAL_METER]  # the types whose usual meter the prompt knows
 SEED_MAX = int(sup.RANGES["seed"][1])  # seeds a person can read and type
-TEMPOS = [0, *range(60, 241, 10)]  # beats per minute; 0: the tune's own tempo
+TEMPOS = [0, *range(40, 241, 10)]  # beats a minute in the tune's own beat; 0: the tune's own tempo
 
 sheet_music = components.declare_component("sheet_music", path=str(ASSETS / "abcjs"))
 
@@ -158,7 +159,9 @@ def sound_ui() -> dict[str, object]:
     accompaniment = st.toggle("Chord accompaniment", key="opt_accompaniment")
     tempos = sorted({*TEMPOS, st.session_state.opt_tempo})  # a permalink may hold any tempo in range
     tempo = st.select_slider("Tempo (beats per minute)", tempos, key="opt_tempo",
-                             format_func=lambda t: str(t) if t else "tune's own")
+                             format_func=lambda t: str(t) if t else "tune's own",
+                             help="Counted in the tune's own beat: a dotted quarter in 6/8 and 9/8, "
+                                  "a half note in 2/2, a quarter note in 4/4 and 3/4.")
     return dict(instrument=instrument, accompaniment=accompaniment, tempo=tempo)
 
 
@@ -251,6 +254,8 @@ def output_ui(settings: sup.Settings) -> None:
     st.subheader(sound.title or "Untitled tune")
     candidates_ui(entry)
     badges_ui(entry, sound)
+    if entry.settings.constrained and not entry.tune.meter_aware:
+        st.info(FREE_WRITING, icon=":material/info:")
     for error in (sound.parse_error, sound.audio_error):
         if error:
             st.error(error)

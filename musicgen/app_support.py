@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from . import audio, convert, rhythm
+from . import audio, convert, export, rhythm
 from .config import SampleConfig
 from .corpus import join_tunes
 from .sample import ConstraintError, Generator
@@ -49,7 +49,7 @@ class Settings:
     n: int = _DEFAULT.n  # candidates written side by side
     instrument: str = "piano"  # a name in convert.INSTRUMENTS
     accompaniment: bool = True  # chord accompaniment from the tune's chord symbols
-    tempo: int = 0  # beats per minute; 0 keeps the tune's own (Q:) or the converter's default
+    tempo: int = 0  # beats a minute in the tune's own beat (see make_sound); 0 keeps its Q: or a default
     constrained: bool = True  # meter-aware generation (bars that add up): on, as measured better (benchmarks/quality.md)
 
     def sample_config(self) -> SampleConfig:
@@ -162,7 +162,11 @@ class Sound:
 
 
 def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, tempo: int = 0) -> Sound:
-    """Parse a tune and render its MIDI and audio; failures become sentences, never exceptions."""
+    """Parse a tune and render its MIDI and audio; failures become sentences, never exceptions.
+
+    ``tempo`` counts the beats a musician counts: dotted quarters in 6/8 and 9/8,
+    half notes in 2/2, quarters in 4/4 (0 keeps the tune's own tempo).
+    """
     try:
         parsed = convert.parse(abc, timeout=PARSE_TIMEOUT_S)
     except convert.InvalidABCError as e:
@@ -171,8 +175,14 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
             "temperature; its ABC text is still below to read and download."))
     facts = dict(title=parsed.title or "", meter=parsed.meter or "", key=parsed.key or "",
                  repairs=tuple(parsed.repairs), bars=bar_counts(abc))
+    quarters = tempo * parsed.beat  # the converter counts quarter notes
+    if tempo and not export.MIN_TEMPO <= quarters <= export.MAX_TEMPO:
+        beat = f"beats of {parsed.beat:g} quarter notes" if parsed.beat != 1 else "quarter-note beats"
+        return Sound(**facts, audio_error=(
+            f"A tempo of {tempo} beats a minute does not fit this tune's {parsed.meter} ({beat}): choose "
+            f"{export.MIN_TEMPO / parsed.beat:.0f} to {export.MAX_TEMPO / parsed.beat:.0f}, or the tune's own."))
     try:
-        midi = convert.to_midi(parsed, instrument=instrument, accompaniment=accompaniment, tempo=tempo or None)
+        midi = convert.to_midi(parsed, instrument=instrument, accompaniment=accompaniment, tempo=quarters or None)
     except (convert.InvalidABCError, ValueError) as e:
         return Sound(**facts, audio_error=(
             f"No MIDI or audio could be made from this tune ({e}). Its ABC text is below to download; "

@@ -55,6 +55,12 @@ _ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^", strict=True))  # pitch let
 MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their costs; a tune set meets a few thousand
 
 
+# what the app shows and the CLI prints for a tune that meter-aware writing could not hold (MeterConstraint.held)
+FREE_WRITING = ("Meter-aware writing was off: the primer has something the bar checker does not follow "
+                "(slurs, broken rhythm such as A>B, grace notes, or no M: line), so the model wrote freely "
+                "and the bars may not add up.")
+
+
 class Table(NamedTuple):
     """What each character allows from one tracker state."""
 
@@ -194,6 +200,10 @@ class MeterConstraint:
         self._masks[stream] = None
         if t.ok:  # a character against the rules (a primer's, or after a fallback) leaves the stream free
             t.step(char, trusted=mask is not None and bool(mask[self.rules.index[char]]))
+
+    def held(self, stream: int) -> bool:
+        """Whether every character of the stream's tune so far kept the rules (False: it runs free)."""
+        return self.trackers[stream].ok
 
     def allowed(self, stream: int) -> np.ndarray:
         mask = self._allowed(stream)

@@ -69,6 +69,7 @@ class Parsed:
     tempo_bpm: float = 120.0  # quarter notes a minute: from Q:, else a default for the meter
     tempo_from_abc: bool = False  # whether tempo_bpm came from a Q: field
     rhythm: str = ""  # the R: field ("jig", "reel", ...), lower case, or ""
+    beat: float = 1.0  # the meter's beat in quarter notes: 1.5 in 6/8 and 9/8, 2 in 2/2, 1 in 4/4 (or no meter)
 
 
 # ---------------------------------------------------------------- parsing under a deadline
@@ -229,7 +230,7 @@ def _described(score: "stream.Score", text: str, repairs: tuple[str, ...], check
         title=score.metadata.title if score.metadata and score.metadata.title else checked.title,
         meter=meter, key=_key_name(flat), rhythm=checked.rhythm,
         tempo_bpm=float(bpm) if tempo_ok else default_tempo(meter, checked.rhythm),
-        tempo_from_abc=tempo_ok,
+        tempo_from_abc=tempo_ok, beat=float(ts.beatDuration.quarterLength) if ts is not None else 1.0,
     )
 
 

@@ -129,6 +129,10 @@ def write_sound(path: Path, abc: str, sound: str) -> str:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     tunes = Generator.load(args.weights).generate(cfg)
+    if cfg.constrained and not all(t.meter_aware for t in tunes):
+        from .constrain import FREE_WRITING
+
+        print(f"note: {FREE_WRITING}", file=sys.stderr)
     if args.out is None:
         print("\n".join(t.abc for t in tunes), end="")
         return 0

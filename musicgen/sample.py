@@ -20,7 +20,9 @@ final newline), ``nats_per_char`` (mean -log p, under the model before
 temperature, top-k/p or constraints, of the characters the model wrote, its
 end-of-tune mark included), ``n_chars`` (how many it wrote), ``ended`` (True when
 the model ended the tune itself with a blank line or a new ``X:``; False when
-it reached the cap).
+it reached the cap), ``meter_aware`` (True when ``cfg.constrained`` held from the
+first character to the last; False when it was not asked for, or when the primer
+had something the meter checker does not follow and the tune was written freely).
 
 ``Generator(ckpt)`` / ``Generator.load(path=None)``: ``.vocab``, ``.checkpoint``,
 ``.generate(cfg, constraint=None) -> list[Tune]``: ``cfg.n`` tunes in one batched
@@ -56,10 +58,11 @@ No TensorFlow is imported here or by anything this imports.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -70,6 +73,9 @@ from .corpus import TUNE_END
 from .engine import Engine, log_prob_of, one_blas_thread
 from .prompt import FIELD_LINE, MAX_TITLE, Prompt, build_prompt
 from .vocab import UnknownCharacterError, Vocab
+
+if TYPE_CHECKING:
+    from .constrain import MeterConstraint
 
 UNTITLED = "Untitled"  # the title of a tune that has none
 
@@ -94,6 +100,7 @@ class Tune:
     nats_per_char: float
     n_chars: int
     ended: bool
+    meter_aware: bool = False
 
 
 def sample_next(
@@ -191,8 +198,8 @@ class Generator:
 
     def generate(self, cfg: SampleConfig, constraint: Constraint | None = None) -> list[Tune]:
         """``cfg.n`` tunes, generated together; raises ValueError subclasses with a sentence on bad input."""
-        if cfg.constrained and constraint is None:
-            constraint = self._meter_constraint(cfg)
+        built = self._meter_constraint(cfg) if cfg.constrained and constraint is None else None
+        constraint = built if constraint is None else constraint
         for where, text in (("the primer", cfg.primer.replace("\r", "\n").replace("\t", " ")),
                             ("seed_char", cfg.seed_char or "")):  # tabs and CRs are normalised away
             unknown = self.vocab.unknown(text)
@@ -201,9 +208,12 @@ class Generator:
         prompt = build_prompt(cfg)
         self.vocab.check(prompt.head + prompt.tail)
         one_blas_thread()
-        return _Run(self.engine, cfg, prompt, constraint).run()
+        tunes = _Run(self.engine, cfg, prompt, constraint).run()
+        if built is None:
+            return tunes
+        return [dataclasses.replace(t, meter_aware=built.held(s)) for s, t in enumerate(tunes)]
 
-    def _meter_constraint(self, cfg: SampleConfig) -> Constraint:
+    def _meter_constraint(self, cfg: SampleConfig) -> "MeterConstraint":
         """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.constrain`)."""
         from .constrain import MeterConstraint
 

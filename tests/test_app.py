@@ -154,6 +154,15 @@ def test_primer_is_continued(app: AppTest) -> None:
     assert abc.startswith(REEL.rstrip("\n"))
 
 
+def test_the_page_says_when_a_primer_leaves_meter_aware_writing_off(app: AppTest) -> None:
+    from musicgen.constrain import FREE_WRITING
+
+    compose(app, seed=7, primer=REEL, length=20, constrained=True)
+    assert FREE_WRITING not in [i.value for i in app.info]
+    compose(app, seed=7, primer=REEL.replace("dAFA|", "(dAF)A|", 1), length=20, constrained=True)
+    assert FREE_WRITING in [i.value for i in app.info]
+
+
 def test_candidates_are_all_kept_and_can_be_switched(app: AppTest, weights: Path) -> None:
     def best(seed: int) -> int:  # the candidate that ends by itself, or else the model was surest of
         tunes = Generator.load(weights).generate(sup.Settings(seed=seed, n=3, length=300).sample_config())
@@ -300,6 +309,28 @@ def test_a_tune_that_does_not_parse_is_still_shown_and_downloadable(app: AppTest
     downloads = {b.label: b for b in app.get("download_button")}
     assert not downloads["ABC"].proto.disabled
     assert downloads["MIDI"].proto.disabled and downloads["MusicXML"].proto.disabled
+
+
+BARS = {"6/8": "GAB cBA|dcB AGF|", "2/2": "G2A2 B2c2|d2c2 B2A2|", "4/4": "G2A2 B2c2|d2c2 B2A2|"}
+
+
+@pytest.mark.parametrize(("meter", "tempo", "quarters"), [("6/8", 110, 165), ("2/2", 100, 200), ("4/4", 120, 120)])
+def test_the_tempo_counts_the_tunes_own_beat(meter: str, tempo: int, quarters: int) -> None:
+    import io
+
+    import mido
+
+    sound = sup.make_sound(f"X:1\nT:Beat\nM:{meter}\nL:1/8\nK:G\n{BARS[meter]}\n", tempo=tempo)
+    assert sound.midi is not None, sound.audio_error
+    midi = mido.MidiFile(file=io.BytesIO(sound.midi))
+    assert {m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"} == {mido.bpm2tempo(quarters)}
+
+
+def test_a_tempo_too_fast_for_the_meter_is_a_sentence() -> None:
+    sound = sup.make_sound(f"X:1\nT:Reel\nM:2/2\nL:1/8\nK:G\n{BARS['2/2']}\n", tempo=240)
+    assert sound.parses and sound.midi is None and sound.audio is None
+    assert sound.audio_error is not None and "240 beats a minute does not fit this tune's 2/2" in sound.audio_error
+    assert "choose 10 to 200" in sound.audio_error
 
 
 def test_the_app_never_imports_tensorflow(weights: Path) -> None:

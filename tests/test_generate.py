@@ -99,7 +99,18 @@ def test_meter_aware_by_default_and_free_on_request(run_musicgen: Run, tmp_path:
     for flag, name in (([], "aware"), (["--no-constrained"], "free")):
         result = run_musicgen(*args, *flag, "--out", tmp_path / name)
         assert result.returncode == 0, result.stderr
+        assert "Meter-aware writing was off" not in result.stderr  # nothing in the way: no note either way
     aware = [rhythm.analyse(p.read_text()) for p in sorted((tmp_path / "aware").iterdir())]
     free = [rhythm.analyse(p.read_text()) for p in sorted((tmp_path / "free").iterdir())]
     assert all(r.all_inner_correct for r in aware)
     assert not all(r.all_inner_correct for r in free)
+
+
+def test_says_when_the_primer_leaves_meter_aware_writing_off(run_musicgen: Run, tmp_path: Path,
+                                                             tiny_checkpoint: Checkpoint) -> None:
+    primer = tmp_path / "slur.abc"
+    primer.write_text("X:1\nT:Slurred\nM:6/8\nK:D\n(DFA) d2B|")
+    result = run_musicgen("generate", "--primer", primer, "--length", "20", "--weights", tiny_checkpoint.path)
+    assert result.returncode == 0, result.stderr
+    assert "note: Meter-aware writing was off: the primer has something the bar checker does not follow" \
+        in result.stderr

@@ -266,6 +266,14 @@ def test_constrained_builds_the_meter_aware_constraint(gen: Generator) -> None:
     assert all(t.ended and analyse(t.abc).all_inner_correct for t in tunes)
 
 
+def test_tunes_say_whether_meter_aware_writing_held(gen: Generator) -> None:
+    clean, slurred = "X:1\nT:A\nM:6/8\nK:D\nDFA d2B|", "X:1\nT:A\nM:6/8\nK:D\n(DFA) d2B|"
+    assert all(t.meter_aware for t in gen.generate(SampleConfig(n=2, length=60, primer=clean, constrained=True)))
+    assert not any(t.meter_aware for t in gen.generate(SampleConfig(n=2, length=60, primer=slurred,
+                                                                    constrained=True)))
+    assert not any(t.meter_aware for t in gen.generate(SampleConfig(n=2, length=60, primer=clean)))
+
+
 def test_a_constraint_that_allows_nothing_is_an_error(gen: Generator) -> None:
     class Nothing:
         def allowed(self, stream: int) -> np.ndarray:
