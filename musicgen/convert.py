@@ -94,12 +94,29 @@ def _call_before(deadline: float, fn: Callable[[], Any]) -> Any:
     worker.start()
     worker.join(max(0.0, deadline - time.monotonic()))
     if worker.is_alive():
-        # Stop the Python loop in music21; if it sits in C code it stops when it returns.
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Timeout))
+        threading.Thread(target=_stop, args=(worker,), name="musicgen-abc-parse-stop", daemon=True).start()
         raise _Timeout()
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+STOP_TRIES, STOP_EVERY_S = 50, 0.1  # how often, and how many times, a parse past its deadline is told to stop
+
+
+def _stop(worker: threading.Thread) -> None:
+    """Raise :class:`_Timeout` in ``worker`` until it ends (at most ``STOP_TRIES`` times).
+
+    The exception lands at the thread's next Python instruction (one in C code
+    lands when the C code returns). Once is not always enough: one that lands in
+    a weakref callback or a finaliser is printed and dropped there, and the parse
+    goes on; so it is raised again until the thread is gone.
+    """
+    for _ in range(STOP_TRIES):
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Timeout))
+        worker.join(STOP_EVERY_S)
+        if not worker.is_alive():
+            return
 
 
 def _music21_parse(text: str) -> "stream.Score":

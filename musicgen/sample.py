@@ -141,30 +141,28 @@ def sample_next(
     # with Python numbers (a reduction over a tiny array costs ~1 microsecond, as much as the exp)
     p = np.multiply(logits, 1.0 / temperature, dtype=np.float64)
     top = np.maximum.reduce(p, 1, keepdims=True)
+    one = len(p) == 1
+    if not (math.isfinite(top[0, 0]) if one else np.isfinite(top).all()):  # a row of -inf: nothing may come
+        raise ConstraintError(f"no character is allowed for row(s) {np.flatnonzero(~np.isfinite(top)).tolist()}")
     np.subtract(p, top, p)
-    np.exp(p, p)  # unnormalised probabilities; the likeliest is 1 (NaN in a row of -inf)
+    np.exp(p, p)  # unnormalised probabilities; the likeliest is 1
     if 0 < top_k < p.shape[1] or top_p < 1:
         p = _truncate(p, top_k, top_p)
     cum = np.add.accumulate(p, 1, out=p)
     last = cum.shape[1]
-    if len(cum) == 1:
-        total = float(cum[0, -1])
-        if not total >= 1.0:
-            raise ConstraintError("no character is allowed for row(s) [0]")
-        ids = np.array([cum[0].searchsorted(rng.random() * total, side="right")])  # the first cum > u
+    if one:
+        row = cum[0]
+        ids = np.array([row.searchsorted(rng.random() * row[-1], side="right")])  # the first cum above u
         if ids[0] < last:
             return ids
     else:
-        total = cum[:, -1]
-        if not total.min() >= 1.0:
-            raise ConstraintError(f"no character is allowed for row(s) {np.flatnonzero(~(total >= 1.0)).tolist()}")
         u = rng.random(len(cum))
-        np.multiply(u, total, u)
+        np.multiply(u, cum[:, -1], u)
         ids = np.less_equal(cum, u[:, None]).sum(axis=1)  # the first index whose cumulative sum passes u
         if ids.max() < last:
             return ids
-    for row in np.flatnonzero(ids == last):  # u rounded up to the total (chance ~1e-16): the last possible one
-        ids[row] = np.flatnonzero(np.diff(cum[row], prepend=0.0) > 0)[-1]
+    for r in np.flatnonzero(ids == last):  # u rounded up to the total (chance ~1e-16): the last possible one
+        ids[r] = np.flatnonzero(np.diff(cum[r], prepend=0.0) > 0)[-1]
     return ids
 
 

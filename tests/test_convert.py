@@ -179,6 +179,30 @@ def test_a_parse_that_runs_past_the_time_limit_is_stopped() -> None:
     assert time.monotonic() - started < 5.0  # a bound on hanging, far above the limit: not a speed test
 
 
+def test_a_parse_that_swallows_the_stop_is_told_again_until_it_ends() -> None:
+    """Like a stop that lands in a weakref callback: dropped there, the parse would go on without a second one."""
+    import threading
+
+    swallowed = []
+
+    def stubborn() -> None:
+        while True:
+            try:
+                while True:
+                    time.sleep(0.001)
+            except convert._Timeout:
+                swallowed.append(1)
+                if len(swallowed) == 3:
+                    raise
+
+    with pytest.raises(convert._Timeout):
+        convert._call_before(time.monotonic() + 0.05, stubborn)
+    parsers = [t for t in threading.enumerate() if t.name == "musicgen-abc-parse"]
+    for t in parsers:
+        t.join(5.0)
+    assert len(swallowed) == 3 and not any(t.is_alive() for t in parsers)
+
+
 # ---------------------------------------------------------------- events
 
 
