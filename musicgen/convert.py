@@ -110,13 +110,14 @@ def _stop(worker: threading.Thread) -> None:
     The exception lands at the thread's next Python instruction (one in C code
     lands when the C code returns). Once is not always enough: one that lands in
     a weakref callback or a finaliser is printed and dropped there, and the parse
-    goes on; so it is raised again until the thread is gone.
+    goes on; so it is raised again until the thread is gone. Each time only while
+    the thread is alive: an ended thread's number may be given to a new one.
     """
     for _ in range(STOP_TRIES):
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Timeout))
-        worker.join(STOP_EVERY_S)
         if not worker.is_alive():
             return
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Timeout))
+        worker.join(STOP_EVERY_S)
 
 
 def _music21_parse(text: str) -> "stream.Score":

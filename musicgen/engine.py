@@ -10,8 +10,10 @@ Speed comes from rearranging the same maths once, at load:
 - the embedding and the first layer's input projection fold into one table
   (``embedding @ kernel + bias``): a row lookup per character;
 - every later layer's input and recurrent kernels stack into one matrix, and the
-  hidden states of all layers live in one buffer ``[h0; h1; h2]``, so layer i's
-  input ``[h(i-1) new; h(i) old]`` is a contiguous slice: one matmul a layer;
+  hidden states of all layers live in one buffer ``[h0; h1; h2; 1]``, so layer i's
+  input ``[h(i-1) new; h(i) old]`` is a contiguous slice: one matmul a layer
+  (the dense layer reads ``[h2; 1]``, its bias a column of its weights; the
+  LSTM layers keep their bias apart: a matrix 513 wide multiplies ~5% slower);
 - states are kept as columns (units x K) and the products computed as
   ``W.T @ h``: OpenBLAS runs this shape ~25% faster for 16 streams, no slower for one,
   and in row chunks sized for K (:func:`row_chunk`), 1.3-3x faster for 2-16 streams;

@@ -292,8 +292,7 @@ class _Run:
         """The logits with the constraint's disallowed characters at -inf (rows taking a forced character aside)."""
         if self.constraint is None:
             return logits
-        everything = self.everything
-        masks = [everything if self.streams[s].forced else self.constraint.allowed(s) for s in rows]
+        masks = [self.everything if self.streams[s].forced else self.constraint.allowed(s) for s in rows]
         try:
             allowed = np.array(masks, dtype=bool)  # the rows' masks as one array: one call, not a few per row
         except ValueError:  # masks of different lengths
