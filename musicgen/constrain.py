@@ -56,9 +56,9 @@ MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their co
 
 
 # what the app shows and the CLI prints for a tune that meter-aware writing could not hold (MeterConstraint.held)
-FREE_WRITING = ("Meter-aware writing was off: the primer has something the bar checker does not follow "
-                "(slurs, broken rhythm such as A>B, grace notes, or no M: line), so the model wrote freely "
-                "and the bars may not add up.")
+FREE_WRITING = ("Meter-aware writing was off: the primer has a bar that does not add up, or something the bar "
+                "checker does not follow (slurs, broken rhythm such as A>B, grace notes, no M: line), so the "
+                "model wrote freely and the bars may not add up.")
 
 
 class Table(NamedTuple):
