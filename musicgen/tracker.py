@@ -194,8 +194,18 @@ class Tracker:
         return False
 
     def state_key(self) -> tuple:
-        """What the tracker's decisions depend on: states with equal keys allow the same characters."""
-        return (self.key_text(), self.tok.at_line_start, self.core())
+        """What the tracker's decisions depend on: states with equal keys allow the same characters.
+
+        At the start of a music line, where a field line (``M:``, ``L:``, ``K:``, ``P:``) may begin or
+        is under way, the key adds the meter, the unit and the required fields themselves: the core
+        counts lengths in ticks of the unit, alike for M:C with L:1/4 and M:2/4 with L:1/8, but a new
+        meter or unit changes them differently.
+        """
+        key = (self.key_text(), self.tok.at_line_start, self.core())
+        if self.phase == BODY and self.tok.at_line_start and self.tok.pending[:1] in BODY_FIELDS | {""}:
+            r = self.rhythm
+            return (*key, r.meter, _pair(r.unit), tuple(sorted(self.required.items())))
+        return key
 
     def set_wrap(self) -> None:
         self.wrap, self._core = True, None

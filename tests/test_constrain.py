@@ -108,6 +108,25 @@ def test_most_nottingham_tunes_keep_the_rules(nottingham_dir) -> None:  # type: 
     assert kept >= 0.85 * len(tunes)  # the rest use forms left out (|||:, bars split over a P: line, ...)
 
 
+@pytest.mark.parametrize("pending", ["", "L", "M:", "L:1", "K"])
+def test_equal_keys_at_a_music_line_start_mean_equal_ways_under_any_meter_and_unit(pending: str) -> None:
+    """A field line may change the meter or the unit there: M:C with L:1/4 and M:2/4 with L:1/8 look alike
+    in ticks, but not after M:3/4 or L:1. (Found by the random walk below: a state's cached way to the end
+    came from another meter's, and no character seemed to shorten it.)"""
+    ways: dict[tuple, set[tuple[int | None, bytes]]] = {}
+    saved = dict(finish._MEMO)
+    for meter in ["C", "C|", "2/4", "3/4", "6/8", "2/2", "3/2"]:
+        for unit in ["1/4", "1/8", "1/16"]:
+            for done in ["", "A|\n"]:
+                t = feed(f"X:1\nT:A\nM:{meter}\nL:{unit}\nK:A\n{done}{pending}")
+                finish._MEMO.clear()
+                way = (t.finish_cost(), Rules(VOCAB.chars).table(t).costs.tobytes())
+                ways.setdefault(t.state_key(), set()).add(way)
+    finish._MEMO.clear()
+    finish._MEMO.update(saved)
+    assert all(len(w) == 1 for w in ways.values())
+
+
 # --- the way to the end, on random walks through the rules -------------------------------------
 
 
