@@ -179,6 +179,7 @@ def test_a_parse_that_runs_past_the_time_limit_is_stopped() -> None:
     assert time.monotonic() - started < 5.0  # a bound on hanging, far above the limit: not a speed test
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # a stop dropped in a callback
 def test_a_parse_that_swallows_the_stop_is_told_again_until_it_ends() -> None:
     """Like a stop that lands in a weakref callback: dropped there, the parse would go on without a second one."""
     import threading
