@@ -8,6 +8,9 @@ check is skipped when the data is absent.
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -63,6 +66,17 @@ BAD = [
 ]
 
 
+@contextlib.contextmanager
+def memo_kept() -> Iterator[None]:
+    """For a test that clears the shared memo of ways to the end: leave it as it was found."""
+    saved = dict(finish._MEMO)
+    try:
+        yield
+    finally:
+        finish._MEMO.clear()
+        finish._MEMO.update(saved)
+
+
 def feed(text: str, t: Tracker | None = None) -> Tracker:
     t = t or Tracker()
     for i, ch in enumerate(text):
@@ -114,16 +128,14 @@ def test_equal_keys_at_a_music_line_start_mean_equal_ways_under_any_meter_and_un
     in ticks, but not after M:3/4 or L:1. (Found by the random walk below: a state's cached way to the end
     came from another meter's, and no character seemed to shorten it.)"""
     ways: dict[tuple, set[tuple[int | None, bytes]]] = {}
-    saved = dict(finish._MEMO)
-    for meter in ["C", "C|", "2/4", "3/4", "6/8", "2/2", "3/2"]:
-        for unit in ["1/4", "1/8", "1/16"]:
-            for done in ["", "A|\n"]:
-                t = feed(f"X:1\nT:A\nM:{meter}\nL:{unit}\nK:A\n{done}{pending}")
-                finish._MEMO.clear()
-                way = (t.finish_cost(), Rules(VOCAB.chars).table(t).costs.tobytes())
-                ways.setdefault(t.state_key(), set()).add(way)
-    finish._MEMO.clear()
-    finish._MEMO.update(saved)
+    with memo_kept():
+        for meter in ["C", "C|", "2/4", "3/4", "6/8", "2/2", "3/2"]:
+            for unit in ["1/4", "1/8", "1/16"]:
+                for done in ["", "A|\n"]:
+                    t = feed(f"X:1\nT:A\nM:{meter}\nL:{unit}\nK:A\n{done}{pending}")
+                    finish._MEMO.clear()  # work everything out afresh, from this tracker alone
+                    way = (t.finish_cost(), Rules(VOCAB.chars).table(t).costs.tobytes())
+                    ways.setdefault(t.state_key(), set()).add(way)
     assert all(len(w) == 1 for w in ways.values())
 
 
@@ -170,14 +182,12 @@ def test_following_the_way_ends_a_tune_that_keeps_the_meter(choices: list[int], 
 @settings(max_examples=15, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 10**6), min_size=30, max_size=200))
 def test_equal_state_keys_mean_equal_tables(choices: list[int]) -> None:
-    saved = dict(finish._MEMO)
-    for _, t in walk(choices, 400):
-        cached = RULES.table(t)
-        finish._MEMO.clear()  # work everything out afresh, from this tracker alone
-        fresh = Rules(VOCAB.chars).table(t)
-        assert np.array_equal(cached.costs, fresh.costs), t.state_key()
-    finish._MEMO.clear()
-    finish._MEMO.update(saved)
+    with memo_kept():
+        for _, t in walk(choices, 400):
+            cached = RULES.table(t)
+            finish._MEMO.clear()  # work everything out afresh, from this tracker alone
+            fresh = Rules(VOCAB.chars).table(t)
+            assert np.array_equal(cached.costs, fresh.costs), t.state_key()
 
 
 # --- generation under the constraint, by random-weight networks ---------------------------------
