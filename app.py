@@ -5,7 +5,7 @@
 
 A thin shell over the ``musicgen`` package: widgets live in small ``*_ui()``
 functions returning plain values; what they show is computed by
-:mod:`musicgen.app_support`. The generator is loaded once per process
+:mod:`musicgen.app.support`. The generator is loaded once per process
 (``st.cache_resource``, shared by every session and never changed), conversions
 are cached (``st.cache_data``), and each user's tunes live in ``st.session_state``.
 Sheet music is drawn by abcjs, served from ``assets/abcjs`` (works offline).
@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 import streamlit as st
 import streamlit.components.v1 as components
 
-from musicgen import app_support as sup
-from musicgen import convert
-from musicgen.checkpoint import CheckpointError
-from musicgen.constrain import FREE_WRITING
-from musicgen.prompt import USUAL_METER
-from musicgen.quality import ends_with_bar_line
-from musicgen.sample import Generator, Tune
+from musicgen.app import support as sup
+from musicgen.sound import convert
+from musicgen.model.checkpoint import CheckpointError
+from musicgen.compose.constrain import FREE_WRITING
+from musicgen.compose.prompt import USUAL_METER
+from musicgen.judge.quality import ends_with_bar_line
+from musicgen.compose.sample import Generator, Tune
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 KEYS = ["", "G", "D", "A", "C", "F", "Bb", "E", "Am", "Em", "Dm", "Gm", "Bm", "Ador", "Edor", "Dmix", "Gmix"]

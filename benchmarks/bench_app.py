@@ -66,8 +66,8 @@ def compose_once(page, seed: int) -> tuple[float, float, int] | None:  # type: i
 
 def pipeline_seconds(seeds: list[int], length: int) -> dict[str, list[float]]:
     """Time what the server does for each tune, here without Streamlit or a browser: the app's floor."""
-    from musicgen.app_support import Settings, make_sound
-    from musicgen.sample import Generator
+    from musicgen.app.support import Settings, make_sound
+    from musicgen.compose.sample import Generator
 
     gen = Generator.load()
     make_sound(gen.generate(Settings(seed=1, length=length).sample_config())[0].abc)  # imports music21

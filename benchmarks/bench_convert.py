@@ -7,7 +7,7 @@ compressed formats), the whole path against the 0.5 s target, and side-by-side r
 measured in the same run: the parse time limit's helper thread against a bare music21
 parse; a worker process (fork, parse, send the Score back with music21's freezeThaw)
 against the helper thread; music21's ``expandRepeats`` against the bar walk of
-:mod:`musicgen.events`. The machine is shared, so compare figures within one run only.
+:mod:`musicgen.sound.events`. The machine is shared, so compare figures within one run only.
 """
 
 from __future__ import annotations
@@ -79,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     import music21  # noqa: F401  (once per process: reported apart from the per-tune path)
 
-    from musicgen import audio, convert, events
+    from musicgen.sound import audio
+
+
+    from musicgen.sound import convert
+
+
+    from musicgen.sound import events
 
     print(f"import music21 (once per process): {time.perf_counter() - start:.2f} s")
     convert.to_midi(TUNE_30S)  # warm up caches (the SoundFont, music21's lazy imports)

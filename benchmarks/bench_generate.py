@@ -41,12 +41,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from musicgen import checkpoint  # noqa: E402
-from musicgen.checkpoint import Checkpoint, CheckpointError  # noqa: E402
+from musicgen.model import checkpoint  # noqa: E402
+from musicgen.model.checkpoint import Checkpoint, CheckpointError  # noqa: E402
 from musicgen.config import ModelConfig, SampleConfig  # noqa: E402
-from musicgen.engine import Engine, one_blas_thread, random_checkpoint, row_chunk  # noqa: E402
-from musicgen.sample import Generator, sample_next  # noqa: E402
-from musicgen.vocab import Vocab  # noqa: E402
+from musicgen.model.engine import Engine, one_blas_thread, random_checkpoint, row_chunk  # noqa: E402
+from musicgen.compose.sample import Generator, sample_next  # noqa: E402
+from musicgen.data.vocab import Vocab  # noqa: E402
 
 TEMPERATURE = 1.0
 
@@ -87,7 +87,7 @@ def load_weights(path: str | None) -> tuple[Checkpoint, str]:
 
 def reference(ckpt: Checkpoint, chars: int) -> Callable[[], object]:
     """The reference method: Keras stateful (1, 1) model, predict_on_batch per character."""
-    from musicgen.model import build_model, reset_state, set_named_weights
+    from musicgen.model.network import build_model, reset_state, set_named_weights
 
     model = build_model(ckpt.model, len(ckpt.vocab), batch_size=1, seq_len=1, stateful=True)
     set_named_weights(model, ckpt.weights)
@@ -144,7 +144,7 @@ def matmul_floor(engine: Engine, k: int, chars: int) -> Callable[[], object]:
 COLD = """
 import sys, time
 t0, c0 = time.perf_counter(), time.process_time()
-from musicgen.sample import Generator
+from musicgen.compose.sample import Generator
 from musicgen.config import SampleConfig
 t1, c1 = time.perf_counter(), time.process_time()
 tune = Generator.load({path!r}).generate(SampleConfig())[0]
@@ -218,7 +218,7 @@ def main() -> None:
 
 FRESH = """
 import time
-from musicgen.sample import Generator
+from musicgen.compose.sample import Generator
 from musicgen.config import MAX_CANDIDATES, SampleConfig
 gen = Generator.load({path!r})
 w, c, chars = time.perf_counter(), time.process_time(), 0
@@ -238,7 +238,7 @@ def fresh_run(path: Path | None, n: int, constrained: bool) -> tuple[float, floa
 
 
 def constrained_vs_free(gen: Generator, path: Path | None, rounds: int) -> None:
-    from musicgen.constrain import rules_for
+    from musicgen.compose.constrain import rules_for
 
     print("meter-aware decoding beside the same settings without it (default settings, rng per call)")
     print(f"{'characters per second':<62}{'wall':>10}{'CPU':>10}{'chars':>8}")

@@ -15,7 +15,7 @@ and note lines, the same every run) into a temporary folder, then prints, side b
    memory above the epoch's start, and the ratios;
 3. training characters/s of the default model (3 x LSTM(256), windows of 32 x 64) over
    ``--steps`` steps on this CPU, and on every GPU TensorFlow sees (or says there is none);
-4. one whole epoch of ``musicgen.train.train`` on the corpus with a small model (1 x
+4. one whole epoch of ``musicgen.model.train.train`` on the corpus with a small model (1 x
    LSTM(32), 512 streams x 256 characters), memory sampled all along: flat memory means
    the peak during the epoch stays near the memory at its start.
 
@@ -40,9 +40,15 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from musicgen import corpus, dataset, distribute, train  # noqa: E402
+from musicgen.data import corpus  # noqa: E402
+
+from musicgen.data import dataset  # noqa: E402
+
+from musicgen.model import distribute  # noqa: E402
+
+from musicgen.model import train  # noqa: E402
 from musicgen.config import ModelConfig, TrainConfig  # noqa: E402
-from musicgen.vocab import Vocab  # noqa: E402
+from musicgen.data.vocab import Vocab  # noqa: E402
 
 FILE_BYTES = 10_000_000  # corpus files of about 10 MB (read_tunes refuses single files over 50 MB)
 TOKENS = np.array(["C", "D", "E", "F", "G", "A", "B", "c", "d", "e", "f", "g", "a", "b", "C2", "D2", "E2",
@@ -248,7 +254,7 @@ def main() -> None:
               "fastest training above")
 
         if args.full_epoch_model == "small":
-            print("4. one epoch of musicgen.train.train on the corpus: 1 x LSTM(16), 1024 x 128 windows", flush=True)
+            print("4. one epoch of musicgen.model.train.train on the corpus: 1 x LSTM(16), 1024 x 128 windows", flush=True)
             full_epoch(files, root, rss)
 
 

@@ -31,13 +31,15 @@ from typing import Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from musicgen import checkpoint, convert  # noqa: E402
+from musicgen.model import checkpoint  # noqa: E402
+
+from musicgen.sound import convert  # noqa: E402
 from musicgen.config import SampleConfig  # noqa: E402
-from musicgen.evaluate import PARSE_TIMEOUT, TARGETS, evaluate, fit, generate, targets_met  # noqa: E402
-from musicgen.quality import Reference  # noqa: E402
-from musicgen.rhythm import analyse, corpus_bar_report  # noqa: E402
-from musicgen.sample import ConstraintError, Generator  # noqa: E402
-from musicgen.score import recorded_split  # noqa: E402
+from musicgen.judge.evaluate import PARSE_TIMEOUT, TARGETS, evaluate, fit, generate, targets_met  # noqa: E402
+from musicgen.judge.quality import Reference  # noqa: E402
+from musicgen.abcnotation.rhythm import analyse, corpus_bar_report  # noqa: E402
+from musicgen.compose.sample import ConstraintError, Generator  # noqa: E402
+from musicgen.judge.score import recorded_split  # noqa: E402
 
 
 class Music21Bars:
@@ -267,18 +269,18 @@ def main() -> int:
         "",
         "## How to read it",
         "",
-        "- *parses as written*: `musicgen.convert.parse` (music21, 10 s limit) reads it, finds a note, and "
+        "- *parses as written*: `musicgen.sound.convert.parse` (music21, 10 s limit) reads it, finds a note, and "
         "had nothing to mend first; *playable* also counts tunes it mended (cut off mid-chord or mid-field "
         "at the very end, a last bar cut short, no M: or L: before the music).",
         "- *header*: X: first and a number, T:, M: and K: present and valid, L: valid if present; a title the "
         "generator filled in (`T:Untitled`) does not count.",
         "- *clean ending*: the model ended the tune itself (a blank line) before the length cap, and the "
         "music ends with a bar line.",
-        "- *inner bars*: `musicgen.rhythm`; the first and last bar of each section may be short. Bars "
+        "- *inner bars*: `musicgen.abcnotation.rhythm`; the first and last bar of each section may be short. Bars "
         "under no meter (no M:, which ABC reads as free meter) are not judged, and a tune with no judged "
         "inner bar is not among the tunes with every inner bar correct.",
         "- *near-copy*: four or more consecutive whole bars (chord symbols and spaces removed) verbatim "
-        "from one training tune (`musicgen.novelty`).",
+        "from one training tune (`musicgen.judge.novelty`).",
         "- *overlap*: histogram intersection with the training tunes (1 = identical); the ratio divides "
         "it by the held-out tunes' own overlap with the training tunes, the ceiling.",
         "",

@@ -1,25 +1,25 @@
 """musicgen: compose folk tunes in ABC notation with a character-level LSTM.
 
 The public API. Importing it imports neither TensorFlow nor music21: the
-network itself is built only by :mod:`musicgen.model` (training), and music21,
+network itself is built only by :mod:`musicgen.model.network` (training), and music21,
 midiutil and the synthesizer load when a conversion first runs.
 """
 
-from .abctokens import Tokenizer, tokenize
-from .audio import AudioError, render
-from .checkpoint import Checkpoint, CheckpointError, load, save
-from .config import ModelConfig, SampleConfig, TrainConfig
-from .constrain import MeterConstraint
-from .convert import Events, InvalidABCError, NoteEvent, Parsed, parse, to_events
-from .corpus import CorpusError, read_tunes, split_train_val, split_tunes
-from .engine import Engine
-from .export import INSTRUMENTS, to_midi, to_musicxml
-from .prompt import PrimerError
-from .quality import Reference, check_tune, summarise
-from .rhythm import Bar, RhythmState, analyse
-from .sample import ConstraintError, Generator, Tune, sample_next
-from .tracker import Tracker
-from .vocab import UnknownCharacterError, Vocab
+from musicgen.abcnotation.tokens import Tokenizer, tokenize
+from musicgen.sound.audio import AudioError, render
+from musicgen.model.checkpoint import Checkpoint, CheckpointError, load, save
+from musicgen.config import ModelConfig, SampleConfig, TrainConfig
+from musicgen.compose.constrain import MeterConstraint
+from musicgen.sound.convert import Events, InvalidABCError, NoteEvent, Parsed, parse, to_events
+from musicgen.data.corpus import CorpusError, read_tunes, split_train_val, split_tunes
+from musicgen.model.engine import Engine
+from musicgen.sound.export import INSTRUMENTS, to_midi, to_musicxml
+from musicgen.compose.prompt import PrimerError
+from musicgen.judge.quality import Reference, check_tune, summarise
+from musicgen.abcnotation.rhythm import Bar, RhythmState, analyse
+from musicgen.compose.sample import ConstraintError, Generator, Tune, sample_next
+from musicgen.compose.tracker import Tracker
+from musicgen.data.vocab import UnknownCharacterError, Vocab
 
 __all__ = [
     "AudioError",

@@ -121,7 +121,7 @@ def check_header_value(field: str, value: str) -> None:
 
 @dataclass(frozen=True)
 class SampleConfig(_Config):
-    """What to generate: one call of :meth:`musicgen.sample.Generator.generate`.
+    """What to generate: one call of :meth:`musicgen.compose.sample.Generator.generate`.
 
     Every field is checked here, so a bad value fails with a sentence before any
     work is done. ``key``, ``meter``, ``unit_length`` and ``tune_type`` become the

@@ -22,10 +22,10 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from musicgen import checkpoint
-from musicgen.checkpoint import Checkpoint
+from musicgen.model import checkpoint
+from musicgen.model.checkpoint import Checkpoint
 from musicgen.config import ModelConfig, TrainConfig
-from musicgen.vocab import Vocab
+from musicgen.data.vocab import Vocab
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTTINGHAM = REPO_ROOT.parent / "shared" / "data" / "nottingham"

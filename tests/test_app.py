@@ -20,9 +20,9 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from musicgen import app_support as sup
-from musicgen import convert
-from musicgen.sample import Generator
+from musicgen.app import support as sup
+from musicgen.sound import convert
+from musicgen.compose.sample import Generator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP = str(REPO_ROOT / "app.py")
@@ -155,7 +155,7 @@ def test_primer_is_continued(app: AppTest) -> None:
 
 
 def test_the_page_says_when_a_primer_leaves_meter_aware_writing_off(app: AppTest) -> None:
-    from musicgen.constrain import FREE_WRITING
+    from musicgen.compose.constrain import FREE_WRITING
 
     compose(app, seed=7, primer=REEL, length=20, constrained=True)
     assert FREE_WRITING not in [i.value for i in app.info]

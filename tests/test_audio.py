@@ -12,8 +12,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from musicgen import audio, convert, export
-from musicgen.audio import AudioError
+from musicgen.sound import audio
+
+from musicgen.sound import convert
+
+from musicgen.sound import export
+from musicgen.sound.audio import AudioError
 
 # Eight notes a second apart (Q: 60 quarter notes a minute, L:1/4), melody only: each note can be told
 # apart by the strongest frequency of its middle part.
@@ -100,7 +104,7 @@ def test_ogg_and_mp3_decode_to_the_same_length() -> None:
 def test_a_long_tune_encodes_to_ogg_without_crashing() -> None:
     """A minute of audio in one libsndfile write used to kill the process; run it in a child to see that."""
     code = (
-        "from musicgen import audio, convert\n"
+        "from musicgen.sound import audio, convert\n"
         "abc = 'X:1\\nT:Long\\nM:4/4\\nL:1/4\\nQ:1/4=120\\nK:C\\n' + 'C D E F|G A B c|' * 14\n"
         "data = audio.render(convert.to_midi(abc), 'ogg')\n"
         "assert data.startswith(b'OggS'), data[:4]\n"
@@ -177,7 +181,7 @@ def test_the_soundfont_comes_with_the_requirements() -> None:
 
 
 def test_generate_writes_midi_and_audio_beside_each_tune(tmp_path) -> None:
-    from musicgen.generate import write_sound
+    from musicgen.cli.generate import write_sound
 
     good, bad = tmp_path / "tune_01.abc", tmp_path / "tune_02.abc"
     assert write_sound(good, SCALE, "ogg") == ".mid, .ogg"

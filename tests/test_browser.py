@@ -51,8 +51,8 @@ def seed() -> int:
     collectors' names of its training tunes there, which the README's screenshot
     should not show as the source of a new tune.
     """
-    from musicgen.app_support import Settings, make_sound
-    from musicgen.sample import Generator
+    from musicgen.app.support import Settings, make_sound
+    from musicgen.compose.sample import Generator
 
     gen = Generator.load()
     tunes = {s: gen.generate(Settings(seed=s).sample_config())[0].abc for s in range(1, 41)}
@@ -119,8 +119,8 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
 
 
 def test_four_sessions_at_once_each_get_their_seeds_tune(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
-    from musicgen.app_support import Settings
-    from musicgen.sample import Generator
+    from musicgen.app.support import Settings
+    from musicgen.compose.sample import Generator
 
     seeds = [101, 202, 303, 404]
     gen = Generator.load()

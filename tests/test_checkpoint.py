@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import TINY_MODEL, make_checkpoint
 
-from musicgen import checkpoint
-from musicgen.checkpoint import Checkpoint, CheckpointError
+from musicgen.model import checkpoint
+from musicgen.model.checkpoint import Checkpoint, CheckpointError
 from musicgen.config import ModelConfig, TrainConfig
-from musicgen.vocab import Vocab
+from musicgen.data.vocab import Vocab
 
 
 def siblings(folder: Path) -> list[str]:

@@ -11,8 +11,8 @@ from typing import Callable
 import pytest
 from conftest import TINY_TUNES
 
-from musicgen.checkpoint import Checkpoint
-from musicgen.vocab import Vocab
+from musicgen.model.checkpoint import Checkpoint
+from musicgen.data.vocab import Vocab
 
 Run = Callable[..., subprocess.CompletedProcess]
 

@@ -16,17 +16,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicgen import finish
+from musicgen.compose import finish
 from musicgen.config import ModelConfig, SampleConfig
-from musicgen.constrain import NEVER, MeterConstraint, Rules, rules_for
-from musicgen.corpus import read_tunes
-from musicgen.engine import random_checkpoint
-from musicgen.features import header_problems
-from musicgen.quality import ends_with_bar_line
-from musicgen.rhythm import analyse
-from musicgen.sample import Generator
-from musicgen.tracker import BODY, ENDED, Tracker
-from musicgen.vocab import Vocab
+from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
+from musicgen.data.corpus import read_tunes
+from musicgen.model.engine import random_checkpoint
+from musicgen.judge.features import header_problems
+from musicgen.judge.quality import ends_with_bar_line
+from musicgen.abcnotation.rhythm import analyse
+from musicgen.compose.sample import Generator
+from musicgen.compose.tracker import BODY, ENDED, Tracker
+from musicgen.data.vocab import Vocab
 
 VOCAB = Vocab.from_text("")
 RULES = rules_for(VOCAB)
@@ -290,7 +290,7 @@ def test_a_primer_that_keeps_the_rules_is_continued_under_them(gen: Generator) -
 
 
 def test_music21_reads_constrained_tunes_as_long_as_the_rhythm_analyser(gen: Generator) -> None:
-    from musicgen import convert
+    from musicgen.sound import convert
 
     for tune in gen.generate(SampleConfig(n=4, length=300, rng=9, constrained=True)):
         parsed = convert.parse(tune.abc)

@@ -11,8 +11,10 @@ import time
 import mido
 import pytest
 
-from musicgen import convert, export
-from musicgen.convert import InvalidABCError, NoteEvent
+from musicgen.sound import convert
+
+from musicgen.sound import export
+from musicgen.sound.convert import InvalidABCError, NoteEvent
 
 # Ties across a bar, a triplet, broken rhythm, a grace note, a two-note chord, first and second endings,
 # chord symbols with an inversion, and a Q: of 100 dotted quarters (150 quarter notes) a minute.
@@ -363,7 +365,7 @@ def test_a_first_parse_stopped_at_its_deadline_leaves_music21_working() -> None:
     import subprocess
     import sys
 
-    code = ("from musicgen import convert\n"
+    code = ("from musicgen.sound import convert\n"
             f"slow = 'X:1\\nM:4/4\\nL:1/8\\nK:C\\n' + 'CDEF GABc|' * 1900\n"
             "try:\n    convert.parse(slow, timeout=0.05)\nexcept convert.InvalidABCError as e:\n    print(e)\n"
             f"print(len(convert.to_events(convert.parse({JIG!r})).melody))\n")

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from musicgen import convert
-from musicgen.convert import InvalidABCError
+from musicgen.sound import convert
+from musicgen.sound.convert import InvalidABCError
 
 TIMEOUT = 2.0  # seconds for one parse (repairs and error bisection included)
 MARGIN = 3.0  # events and MIDI after the parse: bounded by the input size, not by the time limit

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen import corpus
-from musicgen.corpus import CorpusError, join_tunes, normalise_tune, read_tunes, split_train_val, split_tunes
+from musicgen.data import corpus
+from musicgen.data.corpus import CorpusError, join_tunes, normalise_tune, read_tunes, split_train_val, split_tunes
 
 # Exercises every normalisation rule at once: CRLF endings, a tab, a % comment, a %% directive,
 # an indented comment, a line continuation, trailing spaces, a blank line inside the tune, "X: 7".

@@ -23,11 +23,15 @@ from conftest import REPO_ROOT, TINY_TUNES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen import checkpoint, corpus, dataset
-from musicgen.dataset import EncodedTunes, Streams, epoch_order
-from musicgen.distribute import DistributeError, make_strategy, read_tf_config, weights_digest
-from musicgen.train import TrainError, epoch_text, stream_batches
-from musicgen.vocab import UnknownCharacterError, Vocab
+from musicgen.model import checkpoint
+
+from musicgen.data import corpus
+
+from musicgen.data import dataset
+from musicgen.data.dataset import EncodedTunes, Streams, epoch_order
+from musicgen.model.distribute import DistributeError, make_strategy, read_tf_config, weights_digest
+from musicgen.model.train import TrainError, epoch_text, stream_batches
+from musicgen.data.vocab import UnknownCharacterError, Vocab
 
 WORKER_TIMEOUT = 240  # seconds for one worker process; two of them share a 2-core machine
 
@@ -146,7 +150,7 @@ def test_distributed_windows_feed_each_replica_its_own_streams() -> None:
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from musicgen.dataset import EncodedTunes, Streams, distributed_windows
+from musicgen.data.dataset import EncodedTunes, Streams, distributed_windows
 streams = Streams(EncodedTunes.of_ids(np.arange(1000) % 251), None, n_streams=6, seq_len=7)
 ok = []
 for strategy in (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
@@ -171,7 +175,7 @@ import json, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from musicgen.config import ModelConfig, TrainConfig
-from musicgen.train import train
+from musicgen.model.train import train
 model = ModelConfig(embedding_dim=8, lstm_units=8, lstm_layers=2, dropout=0.0)
 cfg = TrainConfig(batch_size=4, seq_len=16, epochs=2, patience=5, val_fraction=0.2, seed=3)
 root = {str(tmp_path)!r}
@@ -228,7 +232,7 @@ def run_workers(args: list[str], scratch: Path) -> list[str]:
 @pytest.mark.slow
 def test_two_workers_end_identical_and_only_the_chief_writes(tmp_path: Path) -> None:
     from musicgen.config import ModelConfig, TrainConfig
-    from musicgen.train import train
+    from musicgen.model.train import train
 
     data = tmp_path / "tiny.abc"
     data.write_text(corpus.join_tunes(TINY_TUNES))

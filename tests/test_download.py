@@ -17,8 +17,10 @@ from typing import Iterator
 
 import pytest
 
-from musicgen import cli, download
-from musicgen.download import DownloadError
+from musicgen import cli
+
+from musicgen.data import download
+from musicgen.data.download import DownloadError
 
 
 class Handler(SimpleHTTPRequestHandler):

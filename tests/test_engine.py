@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicgen import checkpoint
-from musicgen.checkpoint import Checkpoint
+from musicgen.model import checkpoint
+from musicgen.model.checkpoint import Checkpoint
 from musicgen.config import ModelConfig
-from musicgen.engine import Engine, log_softmax, softmax
-from musicgen.vocab import Vocab
+from musicgen.model.engine import Engine, log_softmax, softmax
+from musicgen.data.vocab import Vocab
 
 VOCAB = Vocab.from_text("")
 TINY = ModelConfig(embedding_dim=8, lstm_units=6, lstm_layers=3, dropout=0.0)
@@ -20,7 +20,7 @@ TINY = ModelConfig(embedding_dim=8, lstm_units=6, lstm_layers=3, dropout=0.0)
 
 def keras_probabilities(ckpt: Checkpoint, ids: np.ndarray) -> np.ndarray:
     """Keras's next-character probabilities (K, T, V) for a (K, T) block, from the zero state."""
-    from musicgen.model import build_model, set_named_weights
+    from musicgen.model.network import build_model, set_named_weights
 
     model = build_model(ckpt.model, len(ckpt.vocab), batch_size=ids.shape[0], seq_len=None, stateful=True)
     set_named_weights(model, ckpt.weights)
@@ -35,7 +35,7 @@ def engine_probabilities(ckpt: Checkpoint, ids: np.ndarray) -> np.ndarray:
 
 def keras_checkpoint(cfg: ModelConfig, vocab: Vocab) -> Checkpoint:
     """A checkpoint of a freshly initialised Keras model (Keras's own initialisers)."""
-    from musicgen.model import build_model, named_weights
+    from musicgen.model.network import build_model, named_weights
 
     model = build_model(cfg, len(vocab), batch_size=1, seq_len=None, stateful=False)
     return Checkpoint(named_weights(model), vocab, cfg)
@@ -102,7 +102,7 @@ def test_engine_matches_plain_equations_over_many_steps(cfg: ModelConfig, k: int
 
 
 def checkpoint_random(cfg: ModelConfig, seed: int, scale: float) -> Checkpoint:
-    from musicgen.engine import random_checkpoint
+    from musicgen.model.engine import random_checkpoint
 
     return random_checkpoint(cfg, VOCAB, seed, scale)
 

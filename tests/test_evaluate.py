@@ -10,13 +10,13 @@ from typing import Callable
 import pytest
 from conftest import TINY_TUNES
 
-from musicgen import features
-from musicgen.checkpoint import Checkpoint
+from musicgen.judge import features
+from musicgen.model.checkpoint import Checkpoint
 from musicgen.config import MAX_CANDIDATES, SampleConfig
-from musicgen.evaluate import evaluate, fit, generate, music21_check
-from musicgen.novelty import BarIndex, body_bars
-from musicgen.quality import Reference, check_tune, distributions, summarise
-from musicgen.sample import Generator
+from musicgen.judge.evaluate import evaluate, fit, generate, music21_check
+from musicgen.judge.novelty import BarIndex, body_bars
+from musicgen.judge.quality import Reference, check_tune, distributions, summarise
+from musicgen.compose.sample import Generator
 
 Run = Callable[..., subprocess.CompletedProcess]
 

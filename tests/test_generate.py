@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from musicgen.checkpoint import Checkpoint
+from musicgen.model.checkpoint import Checkpoint
 
 Run = Callable[..., subprocess.CompletedProcess]
 
@@ -85,14 +85,14 @@ def test_generation_never_imports_tensorflow(tiny_checkpoint: Checkpoint) -> Non
         capture_output=True, text=True, timeout=120,
     )
     imported = [line.split("|")[-1].strip() for line in check.stderr.splitlines() if line.startswith("import time:")]
-    assert check.returncode == 0 and "musicgen.sample" in imported and "numpy" in imported
+    assert check.returncode == 0 and "musicgen.compose.sample" in imported and "numpy" in imported
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "music21")]
 
 
 def test_meter_aware_by_default_and_free_on_request(run_musicgen: Run, tmp_path: Path,
                                                     tiny_checkpoint: Checkpoint) -> None:
     """A random-weight model keeps every bar to the meter only when writing meter-aware (the default)."""
-    from musicgen import rhythm
+    from musicgen.abcnotation import rhythm
 
     args = ["generate", "--n", "6", "--length", "300", "--meter", "6/8", "--key", "D", "--rng", "3",
             "--weights", tiny_checkpoint.path, "--sound", "none"]

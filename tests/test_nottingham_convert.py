@@ -18,8 +18,12 @@ import mido
 import numpy as np
 import pytest
 
-from musicgen import audio, convert, events
-from musicgen.corpus import read_tunes
+from musicgen.sound import audio
+
+from musicgen.sound import convert
+
+from musicgen.sound import events
+from musicgen.data.corpus import read_tunes
 
 TARGET_SHARE = 0.995  # of the tunes that must convert without error
 AUDIO_EVERY = 40  # render audio for every 40th tune (24 tunes): synthesis is the slow part

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen import corpus
-from musicgen.abctokens import Token, Tokenizer, tokenize
-from musicgen.rhythm import RhythmState, analyse
+from musicgen.data import corpus
+from musicgen.abcnotation.tokens import Token, Tokenizer, tokenize
+from musicgen.abcnotation.rhythm import RhythmState, analyse
 
 F = Fraction
 

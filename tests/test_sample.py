@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from musicgen.config import MAX_LENGTH, ModelConfig, SampleConfig
-from musicgen.engine import Engine, random_checkpoint, softmax
-from musicgen.prompt import MAX_TITLE, PrimerError
-from musicgen.sample import ConstraintError, Generator, Tune, sample_next
-from musicgen.vocab import UnknownCharacterError, Vocab
+from musicgen.model.engine import Engine, random_checkpoint, softmax
+from musicgen.compose.prompt import MAX_TITLE, PrimerError
+from musicgen.compose.sample import ConstraintError, Generator, Tune, sample_next
+from musicgen.data.vocab import UnknownCharacterError, Vocab
 
 VOCAB = Vocab.from_text("")
 SMALL = ModelConfig(embedding_dim=12, lstm_units=16, lstm_layers=2, dropout=0.0)
@@ -260,7 +260,7 @@ def test_random_seed_characters_differ_per_tune_and_are_reproducible(gen: Genera
 
 
 def test_constrained_builds_the_meter_aware_constraint(gen: Generator) -> None:
-    from musicgen.rhythm import analyse  # the constraint itself is tested in test_constrain.py
+    from musicgen.abcnotation.rhythm import analyse  # the constraint itself is tested in test_constrain.py
 
     tunes = gen.generate(SampleConfig(n=2, length=200, constrained=True))
     assert all(t.ended and analyse(t.abc).all_inner_correct for t in tunes)
@@ -300,7 +300,7 @@ def test_a_mask_of_the_wrong_length_is_an_error(gen: Generator, sizes: tuple[int
 
 
 def test_load_reads_a_checkpoint_folder(tmp_path, gen: Generator) -> None:  # type: ignore[no-untyped-def]
-    from musicgen import checkpoint
+    from musicgen.model import checkpoint
 
     ckpt = gen.checkpoint
     checkpoint.save(tmp_path / "w", ckpt.weights, ckpt.vocab, ckpt.model)

@@ -20,10 +20,12 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT, TINY_MODEL, TINY_TUNES
 
-from musicgen import checkpoint, corpus
+from musicgen.model import checkpoint
+
+from musicgen.data import corpus
 from musicgen.config import TrainConfig
-from musicgen.engine import Engine
-from musicgen.train import TrainError, epoch_text, stream_batches, train
+from musicgen.model.engine import Engine
+from musicgen.model.train import TrainError, epoch_text, stream_batches, train
 
 TINY_TRAIN = TrainConfig(batch_size=2, seq_len=8, epochs=2, patience=5, val_fraction=0.2)
 
@@ -80,7 +82,7 @@ def test_training_writes_a_loadable_checkpoint_with_its_history(trained: dict[st
 
 @pytest.mark.slow
 def test_engine_gives_the_keras_model_probabilities(trained: dict[str, Any]) -> None:
-    from musicgen.model import build_model, set_named_weights
+    from musicgen.model.network import build_model, set_named_weights
 
     ckpt = checkpoint.load(trained["out"])
     model = build_model(ckpt.model, len(ckpt.vocab), batch_size=1, stateful=False)
@@ -163,7 +165,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path: Path) -> None:
     data = tmp_path / "many.abc"
     data.write_text(many_tunes(60))
     out, run = tmp_path / "out", tmp_path / "run"
-    command = [sys.executable, "-m", "musicgen.train", str(data), "--out", str(out), "--run-dir", str(run),
+    command = [sys.executable, "-m", "musicgen.model.train", str(data), "--out", str(out), "--run-dir", str(run),
                "--epochs", "3", "--batch-size", "2", "--seq-len", "8", "--embedding-dim", "8",
                "--lstm-units", "8", "--lstm-layers", "1", "--dropout", "0", "--patience", "5"]
     proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

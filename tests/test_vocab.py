@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgen.vocab import BASE_CHARS, UnknownCharacterError, Vocab
+from musicgen.data.vocab import BASE_CHARS, UnknownCharacterError, Vocab
 
 # Uses a character outside printable ASCII (the degree sign), which the vocabulary must add.
 TUNE_WITH_DEGREE = 'X:1\nT:Waltz at 30\xb0\nK:C\n"C"c2 e|'

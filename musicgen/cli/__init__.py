@@ -1,0 +1,73 @@
+"""The ``musicgen`` command: one sub-command per capability of the package.
+
+    musicgen generate --out DIR     compose tunes, one .abc file each (see musicgen.cli.generate)
+    musicgen data download DIR      fetch and verify the Nottingham ABC files
+    musicgen train DATA --out DIR   train a model (see musicgen.model.train)
+    musicgen score FILES            nats/char of a checkpoint beside an n-gram baseline
+
+Each sub-command lives in its own module, which provides ``add_arguments(parser)``
+and ``run(args) -> exit code``. Errors the user can fix are printed as one line
+(``error: ...``) with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# sub-command -> (module, one-line help). Modules are imported only when needed,
+# so `musicgen generate` never pays for TensorFlow.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("musicgen.cli.generate", "compose new tunes and write them as ABC files"),
+    "data": ("musicgen.data.download", "download the Nottingham Music Database (ABC) and verify it"),
+    "train": ("musicgen.model.train", "train a model on ABC files"),
+    "score": ("musicgen.judge.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
+    "card": ("musicgen.judge.card", "write a checkpoint's model card and loss plot from its metrics"),
+    "evaluate": ("musicgen.judge.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
+}
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean bad input or a missing file, not a bug: shown as one line."""
+    from musicgen.model.checkpoint import CheckpointError
+    from musicgen.data.corpus import CorpusError
+
+    errors: list[type[BaseException]] = [CheckpointError, CorpusError, ValueError, OSError]
+    for module, name in (("musicgen.model.train", "TrainError"), ("musicgen.data.download", "DownloadError"),
+                         ("musicgen.sound.convert", "InvalidABCError")):
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="musicgen", description="Compose folk tunes in ABC notation with a character LSTM.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = next((a for a in argv if a in COMMANDS), None)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == wanted:  # import only the module of the command being run
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except user_errors() as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

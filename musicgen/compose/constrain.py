@@ -1,0 +1,232 @@
+"""Meter-aware decoding: before each character, mask those that would break the tune.
+
+    from musicgen import Generator, SampleConfig
+    tunes = Generator.load().generate(SampleConfig(n=8, constrained=True))
+
+or, with the constraint object itself (what ``constrained=True`` builds)::
+
+    c = MeterConstraint(gen.vocab, length=1000, n=8)
+    gen.generate(SampleConfig(n=8, length=1000), constraint=c)
+
+Each stream has its own :class:`~musicgen.compose.tracker.Tracker`. Before the model samples a
+character for a stream, :meth:`MeterConstraint.allowed` gives the characters after
+which the tune can still end cleanly (every bar the meter's length, see the
+tracker's rules) within the characters the model may still write; the sampler
+gives the others probability 0 and renormalises, then applies temperature, top-k
+and top-p. When the length cap nears (the way to the end plus :data:`WRAP`
+characters), the tracker turns to finishing: the next bar line that can end the
+tune does, and the blank line follows.
+
+Cost: what a character allows depends only on the tracker's state
+(:meth:`~musicgen.compose.tracker.Tracker.state_key`: the text under way, pitch letters and
+words blurred, and a summary of the tune so far), so the answer is worked out once
+per state and kept in a :class:`Table` shared by every stream and call on the same
+vocabulary: a step costs a dictionary look-up (the mask is ready made) and the
+tracker's step. Working a state out tries one character of each kind no rule tells
+apart on a copy of the tracker; a character that completes the text under way
+reads the table of the completed state instead. Tunes repeat their states, so a
+few thousand tables serve hundreds of tunes; ``benchmarks/bench_generate.py``
+measures the speed with and without constraints.
+
+Never zero characters: the tracker's way to the end goes on from its first
+character with one character fewer (tests check it on random tunes), so while a
+stream stays within its budget some character is always allowed. Should that fail
+(a primer that breaks the rules, a cap too small for any tune), the stream falls
+back: first to the characters with the shortest way to the end, then, if the tune
+so far already broke the rules, to no constraint at all; ``fallbacks`` counts both.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.forms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
+from musicgen.compose.tracker import BODY, ENDED, HEADER, Tracker, feed
+from musicgen.data.vocab import Vocab
+
+WRAP = 40  # characters of slack before the cap at which a tune turns to finishing: about two bars
+NEVER = np.iinfo(np.int32).max  # table entry of a character that breaks the rules
+MUSIC = frozenset("ABCDEFGabcdefgz^_=0123456789/,'[]|:\" \n()-><~")  # what music (not a field line) is made of
+_ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^", strict=True))  # pitch letters, accidentals: one for all
+MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their costs; a tune set meets a few thousand
+
+
+# what the app shows and the CLI prints for a tune that meter-aware writing could not hold (MeterConstraint.held)
+FREE_WRITING = ("Meter-aware writing was off: the primer has a bar that does not add up, or something the bar "
+                "checker does not follow (slurs, broken rhythm such as A>B, grace notes, no M: line), so the "
+                "model wrote freely and the bars may not add up.")
+
+
+class Table(NamedTuple):
+    """What each character allows from one tracker state."""
+
+    costs: np.ndarray  # per character: characters of the way to the end after it, or NEVER
+    valid: np.ndarray  # costs < NEVER: the characters that keep the rules
+    least: int  # the smallest cost (NEVER: none keeps the rules)
+    most: int  # the largest cost below NEVER
+
+
+class Rules:
+    """What each character allows from each tracker state, for one vocabulary; shared between threads."""
+
+    def __init__(self, chars: Sequence[str]) -> None:
+        self.chars = list(chars)
+        self.everything = np.ones(len(self.chars), dtype=bool)
+        self.index = {c: i for i, c in enumerate(self.chars)}
+        self._tables: dict[tuple, Table] = {}
+        self._mirrors: dict[tuple, Table] = {}
+        self._swap = [self.index[","], self.index["'"]] if "," in self.index and "'" in self.index else None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._tables)  # states worked out (each also serves its mirror image)
+
+    def table(self, t: Tracker) -> Table:
+        """The :class:`Table` of ``t``'s state (worked out on first sight, then kept)."""
+        key = t.state_key()
+        mirrored = t.mirrored()
+        table = (self._mirrors if mirrored else self._tables).get(key)
+        if table is None:
+            table = self._table(t)
+            with self._lock:
+                if len(self._tables) >= MAX_STATES:
+                    self._tables.clear()
+                    self._mirrors.clear()
+                (self._mirrors if mirrored else self._tables)[key] = table
+                (self._tables if mirrored else self._mirrors)[key] = self._mirror(table)
+        return table
+
+    def _mirror(self, table: Table) -> Table:
+        """The table of the mirror-image state: the octave marks , and ' trade places."""
+        if self._swap is None:
+            return table
+        costs = table.costs.copy()
+        costs[self._swap] = costs[self._swap[::-1]]
+        valid = costs < NEVER
+        costs.setflags(write=False)
+        valid.setflags(write=False)
+        return Table(costs, valid, table.least, table.most)
+
+    def _table(self, t: Tracker) -> Table:
+        costs = np.full(len(self.chars), NEVER, dtype=np.int32)
+        alike = _classes(t)
+        flushed = t.tok.copy().flush()  # the tokens the text under way makes if it is complete as it stands
+        done: dict[str, int] = {}
+        after: Table | None | bool = False  # the table once the text under way is complete (False: not yet known)
+        for i, ch in enumerate(self.chars):
+            rep = alike(ch)
+            if rep is None:
+                continue
+            if rep not in done:
+                if flushed and feed(t.tok, rep)[0][: len(flushed)] == flushed:
+                    # ch completes the text under way as it stands, then starts anew: as from the completed state
+                    if after is False:
+                        after = self._completed(t)
+                    done[rep] = NEVER if after is None else int(after.costs[self.index[rep]])
+                else:
+                    twin = t.fork()
+                    cost = twin.finish_cost() if twin.step(rep) else None
+                    done[rep] = NEVER if cost is None else cost
+            costs[i] = done[rep]
+        valid = costs < NEVER
+        costs.setflags(write=False)
+        valid.setflags(write=False)
+        return Table(costs, valid, int(costs.min()), int(costs[valid].max()) if valid.any() else NEVER)
+
+    def _completed(self, t: Tracker) -> Table | None:
+        """The table of ``t`` once its text under way is taken as complete; None if that breaks a rule."""
+        twin = t.fork()
+        line_start = twin.tok.at_line_start
+        for tok in twin.tok.flush():
+            if not twin.take(tok, line_start):
+                return None
+            line_start = tok.kind == T.NEWLINE
+        return self.table(twin)
+
+
+def _classes(t: Tracker) -> Callable[[str], str | None]:
+    """Which character stands for ``ch`` in ``t``'s state (no rule tells them apart), or None: it breaks a rule.
+
+    In music, pitch letters stand for each other, and so do accidentals; what music is never made of is
+    refused. In a chord symbol or a free-text header value, only a few kinds of character differ.
+    """
+    p = t.tok.pending
+    if t.phase == BODY and p[:1] != '"' and not t.tok.at_line_start:
+        return lambda ch: _ALIKE.get(ch, ch) if ch in MUSIC else None
+    if p[:1] == '"':
+        return lambda ch: ch if ch == '"' else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
+    if t.phase == HEADER and p[1:2] == ":" and p[0] in FREE_TEXT:
+        return lambda ch: ch if ch in " \n%\\" else "x"
+    return lambda ch: ch
+
+
+_RULES: dict[tuple[str, ...], Rules] = {}
+_RULES_LOCK = threading.Lock()
+
+
+def rules_for(vocab: Vocab) -> Rules:
+    """The shared :class:`Rules` of a vocabulary (made on first use)."""
+    key = tuple(vocab.chars)
+    with _RULES_LOCK:
+        if key not in _RULES:
+            _RULES[key] = Rules(key)
+        return _RULES[key]
+
+
+class MeterConstraint:
+    """Meter-aware masks for the ``n`` streams of one ``Generator.generate`` call capped at ``length`` characters.
+
+    Follows the :class:`musicgen.compose.sample.Constraint` protocol: ``advance(stream, char)`` with every
+    character of a stream's tune, ``allowed(stream)`` before each character the model samples.
+    ``fields``: header values every tune must have, e.g. ``{"K": "Ador"}`` when the model writes the
+    header itself but the musician chose the key.
+    """
+
+    def __init__(self, vocab: Vocab, length: int, n: int, fields: Mapping[str, str] | None = None) -> None:
+        if length < 1 or n < 1:
+            raise ValueError(f"a constraint needs a positive length and stream count (got {length}, {n})")
+        self.rules = rules_for(vocab)
+        self.trackers = [Tracker(fields) for _ in range(n)]
+        self.left = [length] * n  # characters each stream's model may still write
+        self.fallbacks = 0
+        self._masks: list[np.ndarray | None] = [None] * n  # each stream's last mask from a table
+
+    def advance(self, stream: int, char: str) -> None:
+        t, mask = self.trackers[stream], self._masks[stream]
+        self._masks[stream] = None
+        if t.ok:  # a character against the rules (a primer's, or after a fallback) leaves the stream free
+            t.step(char, trusted=mask is not None and bool(mask[self.rules.index[char]]))
+
+    def held(self, stream: int) -> bool:
+        """Whether every character of the stream's tune so far kept the rules (False: it runs free)."""
+        return self.trackers[stream].ok
+
+    def allowed(self, stream: int) -> np.ndarray:
+        mask = self._allowed(stream)
+        self._masks[stream] = mask if mask is not self.rules.everything else None
+        return mask
+
+    def _allowed(self, stream: int) -> np.ndarray:
+        t = self.trackers[stream]
+        left = self.left[stream]
+        self.left[stream] = left - 1
+        if not t.ok or t.phase == ENDED:
+            return self.rules.everything
+        table = self.rules.table(t)
+        if not t.wrap and table.least + WRAP >= left:
+            t.set_wrap()
+            table = self.rules.table(t)
+        if table.most < left:  # every way fits: the common case, far from the cap
+            return table.valid
+        mask = table.costs < left  # after this character, left - 1 remain for the way to the end
+        if mask.any():
+            return mask
+        self.fallbacks += 1
+        if table.least != NEVER:
+            return table.costs == table.least  # the cap is too near for any clean ending: go the shortest way
+        t.ok = False  # the tune already broke the rules: leave it free
+        return self.rules.everything

@@ -1,0 +1,226 @@
+r"""How many characters end a tune cleanly from a :class:`~musicgen.compose.tracker.Tracker`'s state.
+
+>>> from musicgen.compose.tracker import Tracker
+>>> t = Tracker()
+>>> all(t.step(ch) for ch in "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\nA2|d2fd")
+True
+>>> finish_cost(t)  # "5|C|]" and the blank line: the bar filled (d5), then one more bar (the tune needs an inner one)
+7
+
+:func:`finish_cost` is the length of one concrete way to the end within the
+tracker's rules: close what is under way (a chord symbol, a chord, a note's
+length, a bar line, a field line), finish an open tuplet, then close the bar with
+``|]`` (short where a last bar may be, else filled), first adding a full bar with
+``|`` while the tune has no inner bar yet, then the blank line. A decoder masks every character after
+which this way is longer than the characters it may still write, and every
+character after which there is none (None), so a stream never walks into a dead
+end. Taking the way's first character lowers the count by at least one; the tests
+check that on random tunes, which is what keeps some character always allowed.
+
+Lengths are integer ticks (:data:`~musicgen.abcnotation.forms.TICK` to the unit length). Results
+are kept by state (:meth:`~musicgen.compose.tracker.Tracker.state_key`), so each state is
+worked out once per process.
+"""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+
+from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.forms import (BAR_LINES, BODY_FIELDS, CHORD_NOTE, METERS, NOTE, SHORTEST_SUFFIX, SUFFIX_TICKS, TICK, UNITS,
+                       cheapest_note, completions, fill_chars, note_chars, suffix_completion, value_completion)
+from musicgen.abcnotation.meter import parse_meter, parse_unit
+from musicgen.compose.tracker import ENDED, HEADER, Tracker
+
+AFTER_NOTE = 4  # fewest characters of any ending after a note: a bar line "|]" and the blank line
+MAX_MEMO = 150_000  # states remembered (a few hundred bytes each); cleared when full
+_MEMO: dict[tuple, int | None] = {}
+_MISSING = object()
+
+
+def finish_cost(t: Tracker) -> int | None:
+    """Characters of one way to end the tune cleanly from ``t`` (0 once ended); None if there is none."""
+    if not t.ok:
+        return None
+    if t.phase == ENDED:
+        return 0
+    key = t.state_key()
+    cost = _MEMO.get(key, _MISSING)
+    if cost is _MISSING:
+        cost = _header(t) if t.phase == HEADER else _body(t)
+        if len(_MEMO) >= MAX_MEMO:
+            _MEMO.clear()
+        _MEMO[key] = cost
+    return cost  # type: ignore[return-value]
+
+
+def _header(t: Tracker) -> int:
+    p, fields, cost = t.tok.pending, t.fields, 0
+    if p:  # a field line under way: its value, then the newline
+        rest = t.value_rest(p[0], p[2:]) if len(p) > 1 else ":" + (t.value_rest(p[0], "") or "")
+        cost += len(rest or "") + 1
+        fields += p[0]
+    for f in "TMK":  # the fields a header must have: "T:A\n", "M:C\n", "K:C\n", or the required values
+        if f not in fields:
+            cost += 3 + len(t.value_rest(f, "") or "")
+    meters = (t.required["M"],) if "M" in t.required else tuple(sorted(METERS))
+    units = (t.required["L"],) if "L" in t.required else tuple(sorted(UNITS))
+    return cost + body_bound(meters, units)
+
+
+def _body(t: Tracker) -> int | None:
+    r, p = t.rhythm, t.tok.pending
+    if r.meter is None or r.unit is None:
+        return None
+    if t.must_end:
+        return None if not t.has_inner else 1 if not p and t.tok.at_line_start else 2
+    if not p:
+        return _tail_here(t)
+    c0 = p[0]
+    if c0 in "^_=ABCDEFGabcdefgz":
+        if c0 == "z":
+            return _timed(t, completions(p[1:]))
+        letter, suffix = NOTE.fullmatch(p).group(2, 4)  # type: ignore[union-attr]
+        cost = _timed(t, completions(suffix))
+        return None if cost is None else cost + (not letter)
+    if c0 == "[" and "]" in p and not p[1].isdigit():  # a closed chord: only its outer length may still grow
+        close = p.index("]")
+        first = CHORD_NOTE.match(p[1:close])[4]  # type: ignore[index]
+        return _timed(t, ((0, SUFFIX_TICKS[first]),) if first else completions(p[close + 1 :]))
+    return min((c for c in (_after(t, text) for text in _closings(t, p)) if c is not None), default=None)
+
+
+def _closings(t: Tracker, p: str) -> list[str]:
+    """Ways to finish text under way that is not a note, rest or closed chord."""
+    c0 = p[0]
+    if t.tok.at_line_start and c0 in BODY_FIELDS:
+        return [(":" if len(p) == 1 else "") + (value_completion(c0, p[2:]) or "") + "\n"]
+    if c0 in "|:":
+        return [b[len(p) :] for b in BAR_LINES if b.startswith(p)]
+    if c0 == '"':
+        return ['"' if len(p) > 1 else 'C"']
+    if c0 == "(":
+        return ["3" if p == "(" else ""]
+    if c0 == "[":  # a chord under way; a "[" alone may also start an ending
+        if p == "[":
+            return ["1", "C]"]
+        if p[1].isdigit():
+            return [""]
+        notes = CHORD_NOTE.findall(p[1:])
+        first = notes[0][3] if notes else ""
+        if not notes or p.endswith(("^", "_", "=")):
+            return ["C" + first + "]"]
+        return [suffix_completion(first) + "]" if len(notes) == 1 else first[len(notes[-1][3]) :] + "]"]
+    return [""]  # spaces, ties, tuplet marks, decorations: complete as they are
+
+
+def _after(t: Tracker, text: str) -> int | None:
+    """Characters of ``text`` and of the way on from there, or None if ``text`` breaks a rule."""
+    twin = t.fork()
+    if not all(twin.step(ch) for ch in text):
+        return None
+    pending = twin.tok.pending
+    closed_chord = pending[:1] == "[" and "]" in pending and not pending[1:2].isdigit()  # its length may grow
+    if pending and pending == t.tok.pending + text and not closed_chord:
+        line_start = twin.tok.at_line_start
+        for tok in twin.tok.flush():  # the token is complete as it stands
+            if not twin.take(tok, line_start):
+                return None
+            line_start = tok.kind == T.NEWLINE
+    rest = finish_cost(twin)
+    return None if rest is None else len(text) + rest
+
+
+def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
+    """Ending from a note, rest or chord whose length is under way: ``options`` are (characters still
+    to write, written ticks) of the lengths it can take."""
+    r = t.rhythm
+    room, full = t.bar_ticks()
+    left, factor = r.tuplet_left, r.next_factor
+    q, p = factor.numerator, factor.denominator
+    best: int | None = None
+    for extra, written in options:
+        if best is not None and extra + AFTER_NOTE >= best:
+            break
+        if left and t.tuplet_ticks not in (None, written):
+            continue
+        span = written * q // p
+        if span <= room:
+            rest = _tail(t, room - span, full, False, max(left - 1, 0), q, p, t.tuplet_ticks or written, False)
+            if rest is not None and (best is None or extra + rest < best):
+                best = extra + rest
+    return best
+
+
+def _tail_here(t: Tracker) -> int | None:
+    """Ending from the current point, between tokens."""
+    r = t.rhythm
+    room, full = t.bar_ticks()
+    f = r.next_factor
+    return _tail(t, room, full, t.tok.at_line_start, r.tuplet_left, f.numerator, f.denominator, t.tuplet_ticks,
+                 t.needs_note or t.tied)
+
+
+def _tail(t: Tracker, room: int, full: int, line_start: bool, left: int, q: int, p: int, written: int | None,
+          oblig: bool) -> int | None:
+    """Ending from between tokens with ``room`` ticks left in the bar and ``left`` notes of an open tuplet
+    (each ``q/p`` of its written length ``written``; None: any one length) to come."""
+    if left:  # the tuplet's notes first, all of one written length
+        best = None
+        for w in (written,) if written is not None else tuple(SHORTEST_SUFFIX):
+            span = left * (w * q // p)
+            rest = _tail(t, room - span, full, False, 0, 1, 1, None, False) if span <= room else None
+            if rest is not None and (best is None or rest + left * note_chars(w) < best):  # type: ignore[operator]
+                best = rest + left * note_chars(w)  # type: ignore[operator]
+        return best
+    can_end = room == full and not oblig and t.can_end()
+    owed = t.ticks(t.owed) - (full - room) if t.owed else None
+    return tail_cost(room, full, room < full, oblig, line_start, can_end, t.has_inner or t.inner_candidate(),
+                     t.rhythm.opens_section, owed, t.short_end_ok())
+
+
+@lru_cache(maxsize=1 << 16)
+def tail_cost(room: int, full: int, timed: bool, oblig: bool, line_start: bool, can_end: bool, inner_after: bool,
+              first: bool, owed: int | None = None, short_end: bool = True) -> int | None:
+    """Characters of one way to end a tune between tokens, with ``room`` ticks left in a bar of ``full``.
+
+    ``timed``: the bar holds a note; ``oblig``: a note must come (after a chord symbol or tie);
+    ``can_end``: a blank line may come now; ``inner_after``: closing this bar leaves an inner bar
+    behind; ``first``: this bar opens a section; ``owed``: ticks still to write for this pick-up to
+    complete the short bar before it; ``short_end``: this bar may end the tune short.
+
+    >>> tail_cost(2 * TICK, 6 * TICK, True, False, False, False, True, False)  # |] and a blank line
+    4
+    >>> tail_cost(2 * TICK, 6 * TICK, True, False, False, False, False, False)  # C2|C|] and a blank line
+    8
+    """
+    if can_end:
+        return 1 if line_start else 2
+    need = oblig or not timed
+    note = cheapest_note(room) if need else 0
+    one = cheapest_note(full)
+    end = 2 + 2  # "|]" and the blank line
+    if note is None or one is None:
+        return None
+    if inner_after:
+        if short_end:
+            return note + end
+        fill = fill_chars(room)  # a whole bar
+        return None if fill is None or (need and fill == 0) else fill + end
+    if not first:  # fill this bar (it becomes inner), then one more bar
+        fill = fill_chars(room)
+        return None if fill is None or (oblig and room == 0) else fill + 1 + one + end
+    if owed is not None:  # the pick-up must be exactly as long as owed
+        note = None if owed < 0 or (need and owed == 0) else fill_chars(owed)
+        if note is None:
+            return None
+    whole = fill_chars(full)
+    return None if whole is None else note + 1 + whole + 1 + one + end
+
+
+@cache
+def body_bound(meters: tuple[str, ...], units: tuple[str, ...]) -> int:
+    """Characters that end a tune from the start of its body, the most over these meters and unit lengths
+    (what header costs count for the music)."""
+    fulls = [int(parse_meter(m).length / parse_unit(u) * TICK) for m in meters for u in units]  # type: ignore[union-attr]
+    return max(tail_cost(f, f, False, False, True, False, False, True) for f in fulls)  # type: ignore[type-var]

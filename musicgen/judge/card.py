@@ -1,0 +1,132 @@
+"""Write a checkpoint's model card (MODEL_CARD.md) and its loss plot (loss.png).
+
+    musicgen card --weights weights/nottingham [--notes NOTES.md]
+
+Everything in the card is read from the checkpoint (config.json, metrics.json)
+or measured here: the val tunes are re-derived from the recorded data and split,
+scored by the model and by the 5-gram baseline trained on the same train tunes.
+``--notes`` appends a hand-written section (what was tried, and why).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from musicgen.model import checkpoint
+from musicgen.model.checkpoint import Checkpoint
+from musicgen.model.engine import Engine
+from musicgen.judge.score import Fit, model_fit, ngram_fit, recorded_split, report
+
+
+def train_command(ckpt: Checkpoint) -> str:
+    """The `musicgen train` command line that reproduces this checkpoint's recipe."""
+    m, t = ckpt.model, ckpt.train
+    paths = " ".join(ckpt.metrics.get("data", {}).get("paths", ["DATA"]))
+    out = f"weights/{ckpt.path.name}" if ckpt.path else "weights/NAME"
+    parts = [f"musicgen train {paths} --out {out}"]
+    if t is not None:
+        parts.append(f"--batch-size {t.batch_size} --seq-len {t.seq_len} --learning-rate {t.learning_rate} "
+                     f"--epochs {t.epochs} --patience {t.patience} --val-fraction {t.val_fraction} --seed {t.seed}")
+    parts.append(f"--embedding-dim {m.embedding_dim} --lstm-units {m.lstm_units} "
+                 f"--lstm-layers {m.lstm_layers} --dropout {m.dropout}")
+    return " \\\n    ".join(parts)
+
+
+def plot_losses(history: list[dict[str, Any]], baseline: Fit, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
+    ax.plot(epochs, [h["val_loss"] for h in history], "o-", label="val")
+    ax.axhline(baseline.nats, color="grey", ls="--", label=f"{baseline.name} (val tunes)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (nats per character)")
+    ax.set_title("Character LSTM on Nottingham ABC")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_card(weights: str | Path, notes: str = "") -> Path:
+    ckpt = checkpoint.load(weights)
+    assert ckpt.path is not None
+    metrics, data = ckpt.metrics, ckpt.metrics.get("data", {})
+    train_tunes, val_tunes = recorded_split(ckpt)
+    lstm = model_fit(Engine(ckpt), val_tunes)
+    base = ngram_fit(train_tunes, val_tunes, len(ckpt.vocab))
+    history = metrics.get("history", [])
+    plot_losses(history, base, ckpt.path / "loss.png")
+    rows = "\n".join(
+        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | {h['val_acc']:.3f} | {h['learning_rate']:.2e} |"
+        for h in history
+    )
+    m, t = ckpt.model, ckpt.train
+    text = f"""# Model card: {ckpt.path.name}
+
+A character-level LSTM that writes folk tunes in ABC notation, one character at a time.
+
+## Network
+Embedding({len(ckpt.vocab)}, {m.embedding_dim}) -> {m.lstm_layers} x [LSTM({m.lstm_units}, stateful) + Dropout({m.dropout})]
+-> Dense({len(ckpt.vocab)}) softmax; {ckpt.n_params:,} parameters; vocabulary of {len(ckpt.vocab)} characters
+(every character of the training text, plus printable ASCII and newline).
+
+## Data
+{', '.join(data.get('paths', []))}: {data.get('tunes')} tunes, normalised by `musicgen.data.corpus` (comments dropped,
+continuations joined, trailing spaces and blank lines inside tunes removed). Split by whole tune, by the hash of
+the tune's text: {data.get('train_tunes')} train tunes ({data.get('train_chars', 0):,} characters),
+{data.get('val_tunes')} val tunes ({data.get('val_chars', 0):,} characters).
+
+## Training
+Trained by the project's own command:
+
+```
+{train_command(ckpt)}
+```
+
+Stateful truncated back-propagation: the train tunes (reshuffled each epoch) joined into one text, cut into
+{t.batch_size if t else '?'} parallel streams, {t.seq_len if t else '?'} characters per window; Adam (gradient norm
+clipped at 5), learning rate halved after an epoch without a better val loss, early stopping after
+{t.patience if t else '?'} such epochs; the best epoch is kept. Best val loss **{metrics.get('best_val_loss', float('nan')):.4f}
+nats/char at epoch {metrics.get('best_epoch')}** of {metrics.get('epochs_run')}. Training time
+{metrics.get('train_seconds', 0) / 60:.1f} minutes on {metrics.get('hardware', 'unknown hardware')}.
+
+![train and val loss per epoch](loss.png)
+
+| epoch | train loss | val loss | val accuracy | learning rate |
+|---|---|---|---|---|
+{rows}
+
+## Against a 5-gram baseline, on the same val tunes
+
+Each tune scored from a fresh state after a blank line, counting its ending (`musicgen score`):
+
+```
+{report([lstm, base], len(val_tunes))}
+```
+"""
+    if notes:
+        text += "\n" + notes.strip() + "\n"
+    path = ckpt.path / "MODEL_CARD.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), help="checkpoint folder (default: shipped)")
+    p.add_argument("--notes", help="a Markdown file to append (what was tried, and why)")
+
+
+def run(args: argparse.Namespace) -> int:
+    notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+    print(f"wrote {write_card(args.weights, notes)}")
+    return 0

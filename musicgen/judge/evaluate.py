@@ -1,0 +1,234 @@
+"""`musicgen evaluate`: how good are a model's tunes (or the tunes in some files)?
+
+    musicgen evaluate --n 200 --rng 0 [--temperature 0.9] [--top-k 0] [--top-p 1] [--constrained] [--json]
+    musicgen evaluate tunes.abc [more.abc ...] [--json]     # judge tunes from files instead
+
+It generates ``--n`` tunes with the given sampling settings and seed (or reads
+tunes from files) and reports every measure of :mod:`musicgen.judge.quality`: music21
+parse rate, header completeness, clean endings, inner bars of the right length,
+near-copies of training tunes, closeness of pitch-class / note-length / key /
+meter distributions to the training tunes (beside the corpus's own held-out
+figure, the ceiling), and the model's nats/char on its held-out tunes beside a
+5-gram baseline. The training and held-out tunes are those recorded in the
+checkpoint (or ``--train-data``). ``--json`` prints everything, every tune
+included, for machines; ``--out FILE`` saves the judged tunes as ABC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from musicgen.model import checkpoint
+
+from musicgen.data import corpus
+from musicgen.config import MAX_CANDIDATES, SampleConfig
+from musicgen.model.engine import Engine
+from musicgen.judge.features import header_fields
+from musicgen.judge.quality import ParseCheck, Reference, TuneCheck, check_dicts, check_tune, summarise
+from musicgen.compose.sample import UNTITLED, Generator
+from musicgen.judge.score import model_fit, ngram_fit, recorded_split
+
+MAX_TUNES = 10_000  # tunes one evaluation may generate: bounds its time (about an hour on two cores)
+PARSE_TIMEOUT = 10.0  # seconds music21 may spend on one tune; Nottingham tunes take well under one
+# (name, where in the summary, bound, at least?): what the shipped model must reach at its default settings
+TARGETS = (
+    ("parses as written", ("parse_rate",), 0.98, True),
+    ("clean ending", ("clean_ending_rate",), 0.97, True),
+    ("inner bars correct", ("inner_bars", "share"), 0.95, True),
+    ("near-copies", ("near_copy_rate",), 0.03, False),
+    ("pitch-class overlap / the corpus's", ("pitch_class", "ratio"), 0.9, True),
+)
+
+
+def targets_met(report: dict) -> dict[str, bool]:
+    """Which targets a summary meets (a measure that was not taken meets none).
+
+    >>> met = targets_met({"parse_rate": 0.99, "clean_ending_rate": 0.9, "near_copy_rate": 0.01})
+    >>> [name for name, ok in met.items() if ok]
+    ['parses as written', 'near-copies']
+    """
+    out = {}
+    for name, path, bound, at_least in TARGETS:
+        v: object = report
+        for key in path:
+            v = v.get(key) if isinstance(v, dict) else None
+        out[name] = isinstance(v, (int, float)) and (v >= bound if at_least else v <= bound)
+    return out
+
+
+def music21_check(timeout: float = PARSE_TIMEOUT) -> ParseCheck:
+    """A parse check: music21 reads the tune within ``timeout`` seconds and finds a note."""
+    from musicgen.sound import convert
+
+    def check(tune: str) -> tuple[str, tuple[str, ...]]:
+        try:
+            parsed = convert.parse(tune, timeout)
+        except convert.InvalidABCError as e:
+            return str(e) or type(e).__name__, ()
+        return "", parsed.repairs
+
+    return check
+
+
+def chunk_seed(rng: int, chunk: int) -> int:
+    """The seed of the ``chunk``-th batch of tunes: ``rng`` itself first, so ``--n`` up to one batch
+    gives the very tunes ``musicgen generate`` gives with the same seed.
+
+    >>> chunk_seed(7, 0), chunk_seed(7, 1) == chunk_seed(7, 1) != chunk_seed(8, 1)
+    (7, True)
+    """
+    if chunk == 0:
+        return rng
+    return int(np.random.SeedSequence([rng, chunk]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def generate(gen: Generator, cfg: SampleConfig, n: int) -> list[tuple[str, bool]]:
+    """``n`` tunes (text, stopped by itself), in batches of at most MAX_CANDIDATES."""
+    out: list[tuple[str, bool]] = []
+    for i, start in enumerate(range(0, n, MAX_CANDIDATES)):
+        batch = cfg.replace(n=min(MAX_CANDIDATES, n - start), rng=chunk_seed(cfg.rng, i))
+        out += [(t.abc.strip(), bool(t.ended)) for t in gen.generate(batch)]
+    return out
+
+
+def fit(ckpt: checkpoint.Checkpoint, train: Sequence[str], val: Sequence[str]) -> dict:
+    """Nats/char of the checkpoint and of a 5-gram baseline on the held-out tunes."""
+    lstm = model_fit(Engine(ckpt), val)
+    base = ngram_fit(train, val, len(ckpt.vocab))
+    return {"tunes": len(val), "chars": lstm.chars, "lstm_nats": lstm.nats, "ngram_nats": base.nats,
+            "ngram": base.name, "ratio": lstm.nats / base.nats}
+
+
+def evaluate(tunes: Sequence[str], ref: Reference, parse: ParseCheck | None,
+             ended: Sequence[bool | None] | None = None) -> tuple[dict, list[TuneCheck]]:
+    """Check every tune and summarise; ``ended`` (given for generated tunes) says which stopped by themselves."""
+    flags = list(ended) if ended is not None else [None] * len(tunes)
+    checks = [check_tune(t, ref, parse, e) for t, e in zip(tunes, flags)]
+    if ended is not None:  # the generator titles a tune the model left untitled: that is no title of the model's
+        for tune, check in zip(tunes, checks):
+            if header_fields(tune).get("T") == UNTITLED:
+                check.header_problems.append(f"no T: (the generator wrote {UNTITLED!r})")
+    return summarise(checks, ref, tunes), checks
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def format_table(report: dict, title: str) -> str:
+    """The summary as a table for people."""
+    bars = report["inner_bars"]
+    rows = [
+        ("parses as written (music21)", _pct(report["parse_rate"]), ">= 98%"),
+        ("  playable after mending its end", _pct(report["playable_rate"]), ""),
+        ("header complete and valid", _pct(report["header_rate"]), ""),
+        ("clean ending", _pct(report["clean_ending_rate"]), ">= 97%"),
+        ("  stopped by itself", _pct(report["ended_rate"]), ""),
+        ("  ends with a bar line", _pct(report["final_bar_rate"]), ""),
+        ("inner bars correct", f"{_pct(bars['share'])} of {bars['bars']:,}", ">= 95%"),
+        ("  bars under no meter (not judged)", f"{bars['unjudged_bars']:,}", ""),
+        ("tunes with every inner bar correct", _pct(bars["tunes_all_correct"]), ""),
+        ("near-copies (4+ bars of one tune)", _pct(report["near_copy_rate"]), "<= 3%"),
+        ("longest shared run (bars)", f"max {report['longest_run']['max']}, median {report['longest_run']['median']:g}", ""),
+    ]
+    for name in ("pitch_class", "note_length", "key", "meter"):
+        if name in report:
+            d = report[name]
+            target = ">= 0.9 of corpus" if name == "pitch_class" else ""
+            rows.append((f"{name.replace('_', '-')} overlap (corpus)",
+                         f"{d['overlap']:.3f} ({d['corpus_self_overlap']:.3f}; {d['ratio']:.2f}x)", target))
+    if "fit" in report:
+        f = report["fit"]
+        rows.append(("held-out nats/char: LSTM | " + f["ngram"], f"{f['lstm_nats']:.4f} | {f['ngram_nats']:.4f}", ""))
+    width = max(len(r[0]) for r in rows) + 2
+    lines = [title, f"{'':<{width}}{'value':<28}target"]
+    lines += [f"{a:<{width}}{b:<28}{c}".rstrip() for a, b, c in rows]
+    for name in ("key", "meter"):
+        if name in report:
+            mine = ", ".join(f"{k} {v:.0%}" for k, v in report[name]["top"].items())
+            theirs = ", ".join(f"{k} {v:.0%}" for k, v in report[name]["corpus_top"].items())
+            lines.append(f"{name}s: {mine}   (corpus: {theirs})")
+    return "\n".join(lines)
+
+
+class _Clock:
+    """Seconds spent in each stage of a run."""
+
+    def __init__(self) -> None:
+        self.started = self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name], self._last = round(now - self._last, 1), now
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="*", help="ABC files or folders to judge (default: generate tunes)")
+    p.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), help="checkpoint folder (default: shipped)")
+    p.add_argument("--train-data", nargs="+", help="the checkpoint's training ABC, if not where it was trained")
+    p.add_argument("--n", type=int, default=200, help="tunes to generate (default 200)")
+    defaults = SampleConfig()
+    p.add_argument("--rng", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--temperature", type=float, default=defaults.temperature,
+                   help=f"sampling temperature (default {defaults.temperature:g})")
+    p.add_argument("--top-k", type=int, default=defaults.top_k, help=f"top-k sampling, 0 = off (default {defaults.top_k})")
+    p.add_argument("--top-p", type=float, default=defaults.top_p,
+                   help=f"nucleus sampling, 1 = off (default {defaults.top_p:g})")
+    p.add_argument("--length", type=int, default=defaults.length,
+                   help=f"most characters the model writes per tune (default {defaults.length})")
+    p.add_argument("--constrained", action="store_true", help="meter-aware decoding")
+    p.add_argument("--parse-timeout", type=float, default=PARSE_TIMEOUT,
+                   help=f"seconds music21 may take per tune (default {PARSE_TIMEOUT:g})")
+    p.add_argument("--no-parse", action="store_true", help="skip the music21 check (fast)")
+    p.add_argument("--no-fit", action="store_true", help="skip nats/char on the held-out tunes")
+    p.add_argument("--out", help="save the judged tunes to this ABC file")
+    p.add_argument("--json", action="store_true", help="print JSON (summary and every tune) instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    clock = _Clock()
+    if not args.files and not 1 <= args.n <= MAX_TUNES:
+        raise ValueError(f"--n must be from 1 to {MAX_TUNES:,} tunes (got {args.n})")
+    ckpt = checkpoint.load(args.weights)
+    train, val = recorded_split(ckpt, args.train_data)
+    ref = Reference(train, val)
+    clock.lap("reference")
+    settings: dict = {"weights": str(args.weights)}
+    if args.files:
+        tunes, ended = corpus.read_tunes(args.files), None
+        settings["files"] = [str(f) for f in args.files]
+        title = f"{len(tunes)} tunes from {', '.join(settings['files'])}"
+    else:
+        cfg = SampleConfig(length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                           rng=args.rng, constrained=args.constrained)
+        generated = generate(Generator(ckpt), cfg, args.n)  # the very weights the fit is measured on
+        clock.lap("generation")
+        tunes, ended = [t for t, _ in generated], [e for _, e in generated]
+        settings |= {"n": args.n} | {k: v for k, v in cfg.to_dict().items() if k != "n"}
+        title = (f"{len(tunes)} tunes from {args.weights} (temperature {cfg.temperature:g}, top-k {cfg.top_k}, "
+                 f"top-p {cfg.top_p:g}, rng {cfg.rng}{', constrained' if cfg.constrained else ''})")
+    parse = None if args.no_parse else music21_check(args.parse_timeout)
+    report, checks = evaluate(tunes, ref, parse, ended)
+    report["targets_met"] = targets_met(report)
+    clock.lap("checks")
+    if not args.no_fit:
+        report["fit"] = fit(ckpt, train, val)
+        clock.lap("fit")
+    report["seconds"] = clock.laps | {"total": round(time.perf_counter() - clock.started, 1)}
+    if args.out:
+        Path(args.out).write_text(corpus.join_tunes(tunes), encoding="utf-8")
+    if args.json:
+        per_tune = [d | {"abc": t} for d, t in zip(check_dicts(checks), tunes)]
+        json.dump({"settings": settings, "summary": report, "tunes": per_tune}, sys.stdout, indent=1)
+        print()
+    else:
+        print(format_table(report, title))
+    return 0
