@@ -23,12 +23,12 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from musicgen.app import support as sup
-from musicgen.sound import convert
-from musicgen.model.checkpoint import CheckpointError
 from musicgen.compose.constrain import FREE_WRITING
 from musicgen.compose.prompt import USUAL_METER
-from musicgen.judge.quality import ends_with_bar_line
 from musicgen.compose.sample import Generator, Tune
+from musicgen.judge.quality import ends_with_bar_line
+from musicgen.model.checkpoint import CheckpointError
+from musicgen.sound import export
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 KEYS = ["", "G", "D", "A", "C", "F", "Bb", "E", "Am", "Em", "Dm", "Gm", "Bm", "Ador", "Edor", "Dmix", "Gmix"]
@@ -122,54 +122,86 @@ def tune_ui(gen: Generator) -> dict[str, str]:
     st.subheader("Tune")
     key = _choice("Key", KEYS, "opt_key", help="K: line of the tune")
     meter = _choice("Meter", METERS, "opt_meter", help="M: line, e.g. 6/8 for a jig, 4/4 for a reel")
-    tune_type = _choice("Tune type", TUNE_TYPES, "opt_tune_type",
-                        help="R: line of the tune; without a meter, the type's usual one is used")
+    tune_type = _choice(
+        "Tune type",
+        TUNE_TYPES,
+        "opt_tune_type",
+        help="R: line of the tune; without a meter, the type's usual one is used",
+    )
     chars = ["", *(c for c in gen.vocab.chars if c.isprintable())]
     if st.session_state.opt_seed_char not in chars:
         st.session_state.opt_seed_char = ""
-    seed_char = st.selectbox("Seed character", chars, key="opt_seed_char", format_func=sup.char_label,
-                             help="The tune's first character. X starts a header (title, meter, key); "
-                                  "random varies it per tune.")
-    primer = st.text_area("Continue my tune (ABC primer)", key="opt_primer", height=100,
-                          placeholder="X:1\nT:My tune\nM:6/8\nK:D\nA|dfa afd|",
-                          help="The model continues this ABC. Leave empty to start a new tune.")
+    seed_char = st.selectbox(
+        "Seed character",
+        chars,
+        key="opt_seed_char",
+        format_func=sup.char_label,
+        help="The tune's first character. X starts a header (title, meter, key); random varies it per tune.",
+    )
+    primer = st.text_area(
+        "Continue my tune (ABC primer)",
+        key="opt_primer",
+        height=100,
+        placeholder="X:1\nT:My tune\nM:6/8\nK:D\nA|dfa afd|",
+        help="The model continues this ABC. Leave empty to start a new tune.",
+    )
     return dict(key=key, meter=meter, tune_type=tune_type, seed_char=seed_char, primer=primer)
 
 
 def sampling_ui(meter_aware: bool) -> dict[str, object]:
     st.subheader("Composer")
-    length = st.slider("Length (most characters)", *map(int, sup.RANGES["length"]), key="opt_length",
-                       help="A tune usually ends by itself sooner; this is a cap.")
-    temperature = st.slider("Temperature", *sup.RANGES["temperature"], step=0.05, key="opt_temperature",
-                            help="Lower: safer, more repetitive tunes. Higher: more adventurous, more mistakes.")
-    seed = st.number_input("Random seed", 0, SEED_MAX, step=1, key="opt_seed",
-                           help="The same seed and settings give the same tune.")
+    length = st.slider(
+        "Length (most characters)",
+        *map(int, sup.RANGES["length"]),
+        key="opt_length",
+        help="A tune usually ends by itself sooner; this is a cap.",
+    )
+    temperature = st.slider(
+        "Temperature",
+        *sup.RANGES["temperature"],
+        step=0.05,
+        key="opt_temperature",
+        help="Lower: safer, more repetitive tunes. Higher: more adventurous, more mistakes.",
+    )
+    seed = st.number_input(
+        "Random seed", 0, SEED_MAX, step=1, key="opt_seed", help="The same seed and settings give the same tune."
+    )
     st.button("New seed", on_click=new_seed, icon=":material/casino:", width="stretch")
     st.checkbox("New seed on every Compose", key="opt_reseed")
-    n = st.slider("Candidates", *map(int, sup.RANGES["n"]), key="opt_n",
-                  help="Tunes written side by side; the best-formed is shown first.")
-    constrained = meter_aware and st.toggle("Meter-aware (bars add up)", key="opt_constrained",
-                                            help="Keeps every bar the meter's length while the model writes.")
+    n = st.slider(
+        "Candidates",
+        *map(int, sup.RANGES["n"]),
+        key="opt_n",
+        help="Tunes written side by side; the best-formed is shown first.",
+    )
+    constrained = meter_aware and st.toggle(
+        "Meter-aware (bars add up)",
+        key="opt_constrained",
+        help="Keeps every bar the meter's length while the model writes.",
+    )
     return dict(length=length, temperature=temperature, seed=seed, n=n, constrained=constrained)
 
 
 def sound_ui() -> dict[str, object]:
     st.subheader("Sound")
-    instrument = st.selectbox("Instrument", list(convert.INSTRUMENTS), key="opt_instrument")
+    instrument = st.selectbox("Instrument", list(export.INSTRUMENTS), key="opt_instrument")
     accompaniment = st.toggle("Chord accompaniment", key="opt_accompaniment")
     tempos = sorted({*TEMPOS, st.session_state.opt_tempo})  # a permalink may hold any tempo in range
-    tempo = st.select_slider("Tempo (beats per minute)", tempos, key="opt_tempo",
-                             format_func=lambda t: str(t) if t else "tune's own",
-                             help="Counted in the tune's own beat: a dotted quarter in 6/8 and 9/8, "
-                                  "a half note in 2/2, a quarter note in 4/4 and 3/4.")
+    tempo = st.select_slider(
+        "Tempo (beats per minute)",
+        tempos,
+        key="opt_tempo",
+        format_func=lambda t: str(t) if t else "tune's own",
+        help="Counted in the tune's own beat: a dotted quarter in 6/8 and 9/8, "
+        "a half note in 2/2, a quarter note in 4/4 and 3/4.",
+    )
     return dict(instrument=instrument, accompaniment=accompaniment, tempo=tempo)
 
 
 def controls_ui(gen: Generator, meter_aware: bool) -> sup.Settings:
     """The sidebar; returns the settings it shows."""
     with st.sidebar:
-        st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:",
-                  width="stretch")
+        st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:", width="stretch")
         return sup.Settings(**tune_ui(gen), **sampling_ui(meter_aware), **sound_ui())  # type: ignore[arg-type]
 
 
@@ -193,32 +225,61 @@ def compose(gen: Generator, settings: sup.Settings) -> None:
 
 
 def sheet_ui(entry: Entry, sound: sup.Sound) -> None:
-    sheet_music(abc=sup.sheet_text(entry.abc), title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None)
+    sheet_music(
+        abc=sup.sheet_text(entry.abc), title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None
+    )
 
 
 def badges_ui(entry: Entry, sound: sup.Sound) -> None:
     marks = sup.badges(sound, entry.tune.ended, ends_with_bar_line(entry.abc))
-    text = " ".join(f":{'green' if b.ok else 'orange'}-badge[{':material/check:' if b.ok else ':material/close:'} "
-                    f"{b.label}]" for b in marks)
-    st.markdown(f"{text} :gray-badge[{entry.tune.nats_per_char:.2f} nats/char]",
-                help="\n\n".join(f"**{b.label}**: {b.help}" for b in marks))
+    text = " ".join(
+        f":{'green' if b.ok else 'orange'}-badge[{':material/check:' if b.ok else ':material/close:'} {b.label}]"
+        for b in marks
+    )
+    st.markdown(
+        f"{text} :gray-badge[{entry.tune.nats_per_char:.2f} nats/char]",
+        help="\n\n".join(f"**{b.label}**: {b.help}" for b in marks),
+    )
 
 
 def downloads_ui(entry: Entry, sound: sup.Sound) -> None:
     stem = sup.file_stem(sound.title, entry.settings.seed, entry.candidate)
     cols = st.container(key="downloads").columns(4)
-    cols[0].download_button("ABC", entry.abc, f"{stem}.abc", "text/vnd.abc", on_click="ignore",
-                            icon=":material/download:", width="stretch")
-    cols[1].download_button("MIDI", sound.midi or b"", f"{stem}.mid", "audio/midi", on_click="ignore",
-                            icon=":material/download:", width="stretch", disabled=sound.midi is None)
+    cols[0].download_button(
+        "ABC", entry.abc, f"{stem}.abc", "text/vnd.abc", on_click="ignore", icon=":material/download:", width="stretch"
+    )
+    cols[1].download_button(
+        "MIDI",
+        sound.midi or b"",
+        f"{stem}.mid",
+        "audio/midi",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+        disabled=sound.midi is None,
+    )
     audio = sound.audio or b""  # handed over on click: the player already holds these bytes, once is enough
-    cols[2].download_button("Audio (WAV)", lambda: audio, f"{stem}.{sup.AUDIO_FORMAT}", sound.audio_mime,
-                            on_click="ignore", icon=":material/download:", width="stretch",
-                            disabled=sound.audio is None)
+    cols[2].download_button(
+        "Audio (WAV)",
+        lambda: audio,
+        f"{stem}.{sup.AUDIO_FORMAT}",
+        sound.audio_mime,
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+        disabled=sound.audio is None,
+    )
     abc = entry.abc
-    cols[3].download_button("MusicXML", lambda: sup.musicxml(abc), f"{stem}.musicxml",
-                            "application/vnd.recordare.musicxml+xml", on_click="ignore",
-                            icon=":material/download:", width="stretch", disabled=not sound.parses)
+    cols[3].download_button(
+        "MusicXML",
+        lambda: sup.musicxml(abc),
+        f"{stem}.musicxml",
+        "application/vnd.recordare.musicxml+xml",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+        disabled=not sound.parses,
+    )
 
 
 def candidates_ui(entry: Entry) -> None:
@@ -227,8 +288,9 @@ def candidates_ui(entry: Entry) -> None:
     if len(same) < 2:
         return
     key = f"cand_{entry.batch}"
-    st.radio("Candidates", list(same), key=key, horizontal=True,
-             on_change=lambda: show_entry(same[st.session_state[key]]))
+    st.radio(
+        "Candidates", list(same), key=key, horizontal=True, on_change=lambda: show_entry(same[st.session_state[key]])
+    )
 
 
 def permalink_ui(entry: Entry, settings: sup.Settings) -> None:
@@ -245,8 +307,10 @@ def permalink_ui(entry: Entry, settings: sup.Settings) -> None:
 def output_ui(settings: sup.Settings) -> None:
     ss = st.session_state
     if ss.current is None:
-        st.info("Choose a key, a meter or nothing at all, and press **Compose** in the sidebar.",
-                icon=":material/music_note:")
+        st.info(
+            "Choose a key, a meter or nothing at all, and press **Compose** in the sidebar.",
+            icon=":material/music_note:",
+        )
         return
     entry = ss.history[ss.current]
     with st.spinner("Making the sound…"):
@@ -277,17 +341,31 @@ def history_ui() -> None:
         return
     with st.expander(f"This session: {len(ss.history)} tune(s)", icon=":material/history:"):
         abcs = [e.abc for e in ss.history]
-        st.download_button("Download tunebook (.abc)", lambda: sup.tunebook(abcs), "tunebook.abc", "text/vnd.abc",
-                           on_click="ignore", icon=":material/library_music:")
+        st.download_button(
+            "Download tunebook (.abc)",
+            lambda: sup.tunebook(abcs),
+            "tunebook.abc",
+            "text/vnd.abc",
+            on_click="ignore",
+            icon=":material/library_music:",
+        )
         for i, e in reversed(list(enumerate(ss.history))):
             text_col, button_col = st.columns([5, 1], vertical_alignment="center")
             s = e.settings
             what = ", ".join(x for x in (s.key and f"K:{s.key}", s.meter and f"M:{s.meter}", s.tune_type) if x)
             title = next((line[2:] for line in e.abc.splitlines() if line.startswith("T:")), "") or "Untitled"
-            text_col.markdown(f"**{i + 1}. {title}** · seed {s.seed}, candidate {e.candidate + 1}"
-                              f"{' · ' + what if what else ''}{' · *now showing*' if i == ss.current else ''}")
-            button_col.button("Play", key=f"show_{i}", on_click=show_entry, args=(i,), icon=":material/play_arrow:",
-                              disabled=i == ss.current)
+            text_col.markdown(
+                f"**{i + 1}. {title}** · seed {s.seed}, candidate {e.candidate + 1}"
+                f"{' · ' + what if what else ''}{' · *now showing*' if i == ss.current else ''}"
+            )
+            button_col.button(
+                "Play",
+                key=f"show_{i}",
+                on_click=show_entry,
+                args=(i,),
+                icon=":material/play_arrow:",
+                disabled=i == ss.current,
+            )
 
 
 def model_ui(gen: Generator) -> None:
@@ -318,8 +396,10 @@ def main() -> None:
         weights = os.environ.get("MUSICGEN_WEIGHTS") or None
         gen = load_generator(weights)
     except CheckpointError as e:
-        st.error(f"The model could not be loaded: {e}. Set MUSICGEN_WEIGHTS to a folder written by "
-                 "`musicgen train`, or restore weights/nottingham.")
+        st.error(
+            f"The model could not be loaded: {e}. Set MUSICGEN_WEIGHTS to a folder written by "
+            "`musicgen train`, or restore weights/nottingham."
+        )
         st.stop()
     init_state(gen)
     settings = controls_ui(gen, offers_meter_aware(weights))

@@ -99,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         page.goto(f"{url}/?{urlencode({'seed': 1, 'length': args.length})}")  # a permalink composes once
         wait_for_app(page)
         page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
-        print(f"server memory after the first tune: {rss_mb(proc.pid):.0f} MB; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(
+            f"server memory after the first tune: {rss_mb(proc.pid):.0f} MB; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
 
         times: list[float] = []
         timed_seeds: list[int] = []
@@ -115,28 +117,38 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed, duration, chars = result
                 times.append(elapsed)
                 timed_seeds.append(1000 + i)
-                print(f"click {len(times):2d}: {elapsed:5.2f} s to playable audio "
-                      f"({duration:5.1f} s of sound, {chars} chars)")
+                print(
+                    f"click {len(times):2d}: {elapsed:5.2f} s to playable audio "
+                    f"({duration:5.1f} s of sound, {chars} chars)"
+                )
             if i in (1, 5, 10, 20, 30, 40, 50) or i == args.generations:
                 memory[i] = rss_mb(proc.pid)
         browser.close()
 
-    print(f"compositions without audio: {silent} of {max(args.clicks, args.generations)}; "
-          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"compositions without audio: {silent} of {max(args.clicks, args.generations)}; "
+        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     stages = pipeline_seconds(timed_seeds, args.length)
     median = statistics.median(times)
-    print(f"\nclick to playable audio, median of {len(times)}: {median:.2f} s "
-          f"(target {TARGET_S} s: {median / TARGET_S:.2f} x target; min {min(times):.2f}, max {max(times):.2f})")
+    print(
+        f"\nclick to playable audio, median of {len(times)}: {median:.2f} s "
+        f"(target {TARGET_S} s: {median / TARGET_S:.2f} x target; min {min(times):.2f}, max {max(times):.2f})"
+    )
     for name, secs in stages.items():
         print(f"  the same tunes in this process, median {name}: {statistics.median(secs):.2f} s")
     pipeline = statistics.median([g + s for g, s in zip(stages["generate"], stages["sound (parse, MIDI, WAV)"])])
-    print(f"  generate + sound: {pipeline:.2f} s; the page adds {median - pipeline:+.2f} s "
-          f"(click / pipeline = {median / pipeline:.2f})")
+    print(
+        f"  generate + sound: {pipeline:.2f} s; the page adds {median - pipeline:+.2f} s "
+        f"(click / pipeline = {median / pipeline:.2f})"
+    )
     print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
     last_n = max(memory)
     grown = memory[last_n] - memory.get(5, memory[min(memory)])
-    print(f"after {last_n}: {memory[last_n]:.0f} MB (target {TARGET_MB:.0f} MB: {memory[last_n] / TARGET_MB:.2f} x "
-          f"target); growth since composition 5: {grown:+.0f} MB")
+    print(
+        f"after {last_n}: {memory[last_n]:.0f} MB (target {TARGET_MB:.0f} MB: {memory[last_n] / TARGET_MB:.2f} x "
+        f"target); growth since composition 5: {grown:+.0f} MB"
+    )
     return 0
 
 

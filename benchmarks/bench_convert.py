@@ -16,7 +16,7 @@ import argparse
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # 16 bars of 4/4 (64 beats) at Q:1/4=128: it plays for exactly 30 s, with chords.
 TUNE_30S = """X:1
@@ -79,20 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     import music21  # noqa: F401  (once per process: reported apart from the per-tune path)
 
-    from musicgen.sound import audio
-
-
-    from musicgen.sound import convert
-
-
-    from musicgen.sound import events
+    from musicgen.sound import audio, convert, events, export
 
     print(f"import music21 (once per process): {time.perf_counter() - start:.2f} s")
-    convert.to_midi(TUNE_30S)  # warm up caches (the SoundFont, music21's lazy imports)
+    export.to_midi(TUNE_30S)  # warm up caches (the SoundFont, music21's lazy imports)
 
     t_parse, parsed = median_time(lambda: convert.parse(TUNE_30S), n, "parse")
     t_events, ev = median_time(lambda: convert.to_events(parsed), n, "events")
-    t_midi, midi = median_time(lambda: convert.to_midi(ev, "fiddle", accompaniment_instrument="piano"), n, "midi")
+    t_midi, midi = median_time(lambda: export.to_midi(ev, "fiddle", accompaniment_instrument="piano"), n, "midi")
     import midirenderer
 
     soundfont = audio._soundfont(audio.soundfont_path())
@@ -100,43 +94,58 @@ def main(argv: list[str] | None = None) -> int:
     raw = audio._read_wav(wav)
     t_norm, samples = median_time(lambda: audio.normalise(raw), n, "norm")
     t_wav, _ = median_time(lambda: audio._write_wav(samples, audio.NATIVE_RATE), n, "wav")
-    t_total, out = median_time(lambda: audio.render(convert.to_midi(TUNE_30S)), n, "total")
+    t_total, out = median_time(lambda: audio.render(export.to_midi(TUNE_30S)), n, "total")
     t_ogg, ogg = median_time(lambda: audio.render(midi, "ogg"), max(3, n // 2), "ogg")
     t_mp3, mp3 = median_time(lambda: audio.render(midi, "mp3"), max(3, n // 2), "mp3")
 
     seconds = len(samples) / audio.NATIVE_RATE
-    print(f"tune: {ev.beats:.0f} beats at {ev.tempo_bpm:.0f} bpm = {ev.beats * 60 / ev.tempo_bpm:.1f} s "
-          f"(audio {seconds:.1f} s with the tail), {len(ev.melody)} melody + {len(ev.accompaniment)} "
-          f"accompaniment notes; median of {n} runs")
+    print(
+        f"tune: {ev.beats:.0f} beats at {ev.tempo_bpm:.0f} bpm = {ev.beats * 60 / ev.tempo_bpm:.1f} s "
+        f"(audio {seconds:.1f} s with the tail), {len(ev.melody)} melody + {len(ev.accompaniment)} "
+        f"accompaniment notes; median of {n} runs"
+    )
     print(f"  {'stage':52s} {'wall':>9s} {'CPU':>9s}")
-    for name, label, t in [("parse (checks + music21 in the time-limit thread)", "parse", t_parse),
-                           ("events", "events", t_events), ("MIDI (midiutil)", "midi", t_midi),
-                           ("synthesis (midirenderer)", "synth", t_synth), ("loudness normalisation", "norm", t_norm),
-                           ("WAV encoding", "wav", t_wav)]:
+    for name, label, t in [
+        ("parse (checks + music21 in the time-limit thread)", "parse", t_parse),
+        ("events", "events", t_events),
+        ("MIDI (midiutil)", "midi", t_midi),
+        ("synthesis (midirenderer)", "synth", t_synth),
+        ("loudness normalisation", "norm", t_norm),
+        ("WAV encoding", "wav", t_wav),
+    ]:
         print(f"  {name:52s} {t * 1000:6.1f} ms {CPU[label] * 1000:6.1f} ms")
-    print(f"ABC text -> WAV bytes, whole path: {t_total:.3f} s wall = {t_total / TARGET_SECONDS:.2f} x the "
-          f"{TARGET_SECONDS} s target; {CPU['total']:.3f} s CPU = {CPU['total'] / TARGET_SECONDS:.2f} x "
-          f"({len(out) / 1e6:.1f} MB)")
-    print(f"MIDI -> OGG/Vorbis: {t_ogg:.3f} s wall, {CPU['ogg']:.3f} s CPU ({len(ogg) / 1e3:.0f} kB); "
-          f"MIDI -> MP3: {t_mp3:.3f} s wall, {CPU['mp3']:.3f} s CPU ({len(mp3) / 1e3:.0f} kB)")
+    print(
+        f"ABC text -> WAV bytes, whole path: {t_total:.3f} s wall = {t_total / TARGET_SECONDS:.2f} x the "
+        f"{TARGET_SECONDS} s target; {CPU['total']:.3f} s CPU = {CPU['total'] / TARGET_SECONDS:.2f} x "
+        f"({len(out) / 1e6:.1f} MB)"
+    )
+    print(
+        f"MIDI -> OGG/Vorbis: {t_ogg:.3f} s wall, {CPU['ogg']:.3f} s CPU ({len(ogg) / 1e3:.0f} kB); "
+        f"MIDI -> MP3: {t_mp3:.3f} s wall, {CPU['mp3']:.3f} s CPU ({len(mp3) / 1e3:.0f} kB)"
+    )
 
     from music21 import converter
 
     t_bare, _ = median_time(lambda: converter.parseData(TUNE_30S, format="abc"), n, "bare")
     deadline = lambda: time.monotonic() + 30  # noqa: E731
-    t_thread, _ = median_time(lambda: convert._call_before(deadline(), lambda: converter.parseData(
-        TUNE_30S, format="abc")), n, "thread")
+    t_thread, _ = median_time(
+        lambda: convert._call_before(deadline(), lambda: converter.parseData(TUNE_30S, format="abc")), n, "thread"
+    )
     t_fork, _ = median_time(lambda: process_parse(TUNE_30S), 3)
-    print(f"time limit: bare music21 parse {t_bare * 1000:.1f} ms wall ({CPU['bare'] * 1000:.1f} ms CPU), in the "
-          f"helper thread {t_thread * 1000:.1f} ms ({CPU['thread'] * 1000:.1f} ms CPU, x{CPU['thread'] / CPU['bare']:.2f}), "
-          f"in a forked worker process {t_fork * 1000:.1f} ms wall (x{t_fork / t_bare:.2f} the bare wall time)")
+    print(
+        f"time limit: bare music21 parse {t_bare * 1000:.1f} ms wall ({CPU['bare'] * 1000:.1f} ms CPU), in the "
+        f"helper thread {t_thread * 1000:.1f} ms ({CPU['thread'] * 1000:.1f} ms CPU, x{CPU['thread'] / CPU['bare']:.2f}), "
+        f"in a forked worker process {t_fork * 1000:.1f} ms wall (x{t_fork / t_bare:.2f} the bare wall time)"
+    )
 
     with_repeats = TUNE_30S.replace('"D"A2FA dAFA|"G"B2', '|:"D"A2FA dAFA|"G"B2', 1).replace("D2z2|\n", "D2z2:|\n")
     score = convert.parse(with_repeats).score
     t_expand, _ = median_time(lambda: score.expandRepeats(), n)
     t_walk, _ = median_time(lambda: events.play_order(events.written_bars(score.parts[0])), n)
-    print(f"repeats: music21 expandRepeats {t_expand * 1000:.1f} ms, bar walk {t_walk * 1000:.1f} ms "
-          f"(x{t_expand / t_walk:.1f} faster)")
+    print(
+        f"repeats: music21 expandRepeats {t_expand * 1000:.1f} ms, bar walk {t_walk * 1000:.1f} ms "
+        f"(x{t_expand / t_walk:.1f} faster)"
+    )
     return 0
 
 

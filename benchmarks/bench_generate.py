@@ -33,26 +33,27 @@ import math
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from musicgen.compose.sample import Generator, sample_next  # noqa: E402
+from musicgen.config import ModelConfig, SampleConfig  # noqa: E402
+from musicgen.data.vocab import Vocab  # noqa: E402
 from musicgen.model import checkpoint  # noqa: E402
 from musicgen.model.checkpoint import Checkpoint, CheckpointError  # noqa: E402
-from musicgen.config import ModelConfig, SampleConfig  # noqa: E402
 from musicgen.model.engine import Engine, one_blas_thread, random_checkpoint, row_chunk  # noqa: E402
-from musicgen.compose.sample import Generator, sample_next  # noqa: E402
-from musicgen.data.vocab import Vocab  # noqa: E402
 
 TEMPERATURE = 1.0
 
 
-def best_times(fns: dict[str, Callable[[], object]], rounds: int, fast: int = 1,
-               settle: float = 0.0) -> dict[str, tuple[float, float]]:
+def best_times(
+    fns: dict[str, Callable[[], object]], rounds: int, fast: int = 1, settle: float = 0.0
+) -> dict[str, tuple[float, float]]:
     """Best wall-clock and best CPU seconds of each function, run in interleaved rounds.
 
     Rounds give every method the same chances of a quiet moment on a shared
@@ -158,8 +159,13 @@ def cold_start(path: Path | None, repeats: int) -> list[float]:
     """Best (import, load + first tune) in wall and CPU seconds, in fresh processes; and the tune's length."""
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", COLD.format(path=str(path) if path else None)], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", COLD.format(path=str(path) if path else None)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         runs.append([float(x) for x in out])
     return [min(r[i] for r in runs) for i in range(4)] + [runs[0][4]]
 
@@ -177,16 +183,21 @@ def main() -> None:
 
     default_threads = best_times({"d": matmul_floor(engine, 1, n)}, 2 * r)["d"]  # before the limit below
     one_blas_thread()
-    times = best_times({
-        "a": reference(ckpt, n),
-        "d": matmul_floor(engine, 1, n),  # b beside d, c beside d16: the ratios compare neighbours
-        "b": engine_loop(engine, 1, n),
-        "step": engine_loop(engine, 1, n, sample=False),
-        "c": engine_loop(engine, 16, n),
-        "d16": matmul_floor(engine, 16, n),
-        "gen1": lambda: gen.generate(SampleConfig(n=1, length=n, rng=1)),
-        "gen16": lambda: gen.generate(SampleConfig(n=16, length=n, rng=1)),
-    }, r, fast=4, settle=1.0)
+    times = best_times(
+        {
+            "a": reference(ckpt, n),
+            "d": matmul_floor(engine, 1, n),  # b beside d, c beside d16: the ratios compare neighbours
+            "b": engine_loop(engine, 1, n),
+            "step": engine_loop(engine, 1, n, sample=False),
+            "c": engine_loop(engine, 16, n),
+            "d16": matmul_floor(engine, 16, n),
+            "gen1": lambda: gen.generate(SampleConfig(n=1, length=n, rng=1)),
+            "gen16": lambda: gen.generate(SampleConfig(n=16, length=n, rng=1)),
+        },
+        r,
+        fast=4,
+        settle=1.0,
+    )
     times["d, default BLAS threads"] = default_threads
     written = {k: sum(t.n_chars for t in gen.generate(SampleConfig(n=k, length=n, rng=1))) for k in (1, 16)}
 
@@ -206,12 +217,16 @@ def main() -> None:
     line(f"    Generator.generate, n=16 ({written[16]} characters)", "gen16", written[16])
     for i, clock in enumerate(("wall", "CPU")):
         a, b, c, d, step = (times[k][i] for k in ("a", "b", "c", "d", "step"))
-        print(f"{clock:>4}: b/a = {a / b:.1f}x (target >= 10)   c/a = {16 * a / c:.1f}x (target >= 40)   "
-              f"b/d = {b / d:.2f}   step/d = {step / d:.2f} (the step's target: <= 1.3)   "
-              f"c/d16 = {c / times['d16'][i]:.2f}")
+        print(
+            f"{clock:>4}: b/a = {a / b:.1f}x (target >= 10)   c/a = {16 * a / c:.1f}x (target >= 40)   "
+            f"b/d = {b / d:.2f}   step/d = {step / d:.2f} (the step's target: <= 1.3)   "
+            f"c/d16 = {c / times['d16'][i]:.2f}"
+        )
     imports, first, imports_cpu, first_cpu, chars = cold_start(ckpt.path, r)
-    print(f"cold start, fresh process, no TensorFlow imported: import {imports:.3f} s wall ({imports_cpu:.3f} CPU), "
-          f"load + first tune ({chars:.0f} characters) {first:.3f} s wall ({first_cpu:.3f} CPU) (target < 0.5 s)")
+    print(
+        f"cold start, fresh process, no TensorFlow imported: import {imports:.3f} s wall ({imports_cpu:.3f} CPU), "
+        f"load + first tune ({chars:.0f} characters) {first:.3f} s wall ({first_cpu:.3f} CPU) (target < 0.5 s)"
+    )
 
 
 # --- meter-aware decoding: characters per second with and without the constraint ------------------
@@ -231,9 +246,13 @@ print(time.perf_counter() - w, time.process_time() - c, chars)
 
 def fresh_run(path: Path | None, n: int, constrained: bool) -> tuple[float, float, int]:
     """(wall, CPU, characters) of ``n`` tunes at the default settings in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", FRESH.format(path=str(path) if path else None, n=n,
-                                                              constrained=constrained)],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH.format(path=str(path) if path else None, n=n, constrained=constrained)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2])
 
 
@@ -250,10 +269,16 @@ def constrained_vs_free(gen: Generator, path: Path | None, rounds: int) -> None:
         ratios.append((label, (con[2] / con[0]) / (free[2] / free[0]), (con[2] / con[1]) / (free[2] / free[1])))
     gen.generate(SampleConfig(n=64, rng=1000, constrained=True))  # the app has made a few tunes before
     for k in (1, 16):
-        calls = {f"{name} {i}": (lambda i=i, c=c: gen.generate(SampleConfig(n=k, rng=2000 + i, constrained=c)))
-                 for i in range(rounds) for name, c in (("free", False), ("constrained", True))}
-        chars, wall, cpu = {"free": 0, "constrained": 0}, {"free": 0.0, "constrained": 0.0}, \
-            {"free": 0.0, "constrained": 0.0}
+        calls = {
+            f"{name} {i}": (lambda i=i, c=c, k=k: gen.generate(SampleConfig(n=k, rng=2000 + i, constrained=c)))
+            for i in range(rounds)
+            for name, c in (("free", False), ("constrained", True))
+        }
+        chars, wall, cpu = (
+            {"free": 0, "constrained": 0},
+            {"free": 0.0, "constrained": 0.0},
+            {"free": 0.0, "constrained": 0.0},
+        )
         for key, call in calls.items():  # interleaved, each tune set once: totals over the same seeds
             name = key.split()[0]
             w, c = time.perf_counter(), time.process_time()
@@ -262,10 +287,17 @@ def constrained_vs_free(gen: Generator, path: Path | None, rounds: int) -> None:
             cpu[name] += time.process_time() - c
         label = f"n={k}, {rounds} calls, tables warm"
         for name in ("free", "constrained"):
-            print(f"{label + ', ' + name:<62}{chars[name] / wall[name]:>10,.0f}{chars[name] / cpu[name]:>10,.0f}"
-                  f"{chars[name]:>8}")
-        ratios.append((label, (chars["constrained"] / wall["constrained"]) / (chars["free"] / wall["free"]),
-                       (chars["constrained"] / cpu["constrained"]) / (chars["free"] / cpu["free"])))
+            print(
+                f"{label + ', ' + name:<62}{chars[name] / wall[name]:>10,.0f}{chars[name] / cpu[name]:>10,.0f}"
+                f"{chars[name]:>8}"
+            )
+        ratios.append(
+            (
+                label,
+                (chars["constrained"] / wall["constrained"]) / (chars["free"] / wall["free"]),
+                (chars["constrained"] / cpu["constrained"]) / (chars["free"] / cpu["free"]),
+            )
+        )
     for label, w, c in ratios:
         print(f"constrained / free, {label}: {w:.0%} wall, {c:.0%} CPU (target >= 50%)")
     print(f"constraint states worked out in this process: {len(rules_for(gen.vocab)):,}\n")

@@ -33,27 +33,76 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from musicgen.data import corpus  # noqa: E402
-
-from musicgen.data import dataset  # noqa: E402
-
-from musicgen.model import distribute  # noqa: E402
-
-from musicgen.model import train  # noqa: E402
 from musicgen.config import ModelConfig, TrainConfig  # noqa: E402
+from musicgen.data import (
+    corpus,  # noqa: E402
+    dataset,  # noqa: E402
+)
 from musicgen.data.vocab import Vocab  # noqa: E402
+from musicgen.model import (
+    distribute,  # noqa: E402
+    train,  # noqa: E402
+)
 
 FILE_BYTES = 10_000_000  # corpus files of about 10 MB (read_tunes refuses single files over 50 MB)
-TOKENS = np.array(["C", "D", "E", "F", "G", "A", "B", "c", "d", "e", "f", "g", "a", "b", "C2", "D2", "E2",
-                   "G2", "A2", "c2", "d2", "e2", "g2", "B,", "A,", "G,", "^F", "_B", "=c", "^c", "z", "z2",
-                   "(3", "[CEG]", "[DFA]", '"G"', '"D7"', '"Am"', '"C"', "~", ">", "<", " ", " ", " ", "|", "|"])
+TOKENS = np.array(
+    [
+        "C",
+        "D",
+        "E",
+        "F",
+        "G",
+        "A",
+        "B",
+        "c",
+        "d",
+        "e",
+        "f",
+        "g",
+        "a",
+        "b",
+        "C2",
+        "D2",
+        "E2",
+        "G2",
+        "A2",
+        "c2",
+        "d2",
+        "e2",
+        "g2",
+        "B,",
+        "A,",
+        "G,",
+        "^F",
+        "_B",
+        "=c",
+        "^c",
+        "z",
+        "z2",
+        "(3",
+        "[CEG]",
+        "[DFA]",
+        '"G"',
+        '"D7"',
+        '"Am"',
+        '"C"',
+        "~",
+        ">",
+        "<",
+        " ",
+        " ",
+        " ",
+        "|",
+        "|",
+    ]
+)
 METERS, KEYS = ["4/4", "6/8", "3/4", "2/4", "9/8"], ["C", "G", "D", "A", "Em", "Am", "F", "Bb", "Dmix", "Ador"]
 
 
@@ -122,8 +171,11 @@ def timed(label: str, rss: Rss, chars: int | None = None) -> Iterator[dict[str, 
     figures["peak_mb"] = rss.peak - start_mb
     n = figures.get("chars", chars or 0)
     speed = f", {n / figures['seconds'] / 1e6:6.2f} M chars/s" if n else ""
-    print(f"  {label:<44} {figures['seconds']:7.2f} s{speed}, peak memory +{figures['peak_mb']:6.0f} MB "
-          f"(now {rss.now():5.0f} MB)", flush=True)
+    print(
+        f"  {label:<44} {figures['seconds']:7.2f} s{speed}, peak memory +{figures['peak_mb']:6.0f} MB "
+        f"(now {rss.now():5.0f} MB)",
+        flush=True,
+    )
 
 
 def epoch_before(tunes: list[str], vocab: Vocab, cfg: TrainConfig, figures: dict[str, float]) -> None:
@@ -197,21 +249,31 @@ def full_epoch(files: list[Path], root: Path, rss: Rss) -> None:
     seconds = time.perf_counter() - start
     begin, end = lines.seen["epoch 1/1"], lines.seen["train:"]
     tenths = [rss.between(begin + (end - begin) * i / 10, begin + (end - begin) * (i + 1) / 10) for i in range(10)]
-    print(f"  {start_mb:.0f} MB before train(); {rss.between(start, begin)[-1]:.0f} MB when the epoch starts "
-          f"(corpus read and encoded, model built)")
-    print("  MB during the training pass, peak of each tenth: "
-          + " ".join(f"{max(t):.0f}" if t else "-" for t in tenths))
+    print(
+        f"  {start_mb:.0f} MB before train(); {rss.between(start, begin)[-1]:.0f} MB when the epoch starts "
+        f"(corpus read and encoded, model built)"
+    )
+    print(
+        "  MB during the training pass, peak of each tenth: " + " ".join(f"{max(t):.0f}" if t else "-" for t in tenths)
+    )
     chars = metrics["data"]["train_chars"]
-    print(f"  {chars / 1e6:.1f} M characters trained in {end - begin:.0f} s ({chars / (end - begin):,.0f} chars/s), "
-          f"val {lines.seen['val:'] - end:.0f} s; the whole call {seconds:.0f} s", flush=True)
+    print(
+        f"  {chars / 1e6:.1f} M characters trained in {end - begin:.0f} s ({chars / (end - begin):,.0f} chars/s), "
+        f"val {lines.seen['val:'] - end:.0f} s; the whole call {seconds:.0f} s",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=float, default=50.0, help="corpus size in MB (default 50)")
     parser.add_argument("--steps", type=int, default=20, help="timed training steps per device (default 20)")
-    parser.add_argument("--full-epoch-model", choices=["small", "none"], default="small",
-                        help="train one whole epoch with a small model (default), or skip it")
+    parser.add_argument(
+        "--full-epoch-model",
+        choices=["small", "none"],
+        default="small",
+        help="train one whole epoch with a small model (default), or skip it",
+    )
     args = parser.parse_args()
     rss = Rss()
     cfg = TrainConfig()
@@ -226,8 +288,10 @@ def main() -> None:
         with timed("dataset.EncodedTunes.encode (once per run)", rss) as fig:
             encoded = dataset.EncodedTunes.encode(tunes, vocab)
             fig["chars"] = encoded.n_chars
-        print(f"  {n:,} tunes, {encoded.n_chars / 1e6:.1f} M characters, vocabulary {len(vocab)}, "
-              f"ids {encoded.ids.nbytes / 1e6:.1f} MB ({encoded.ids.dtype})")
+        print(
+            f"  {n:,} tunes, {encoded.n_chars / 1e6:.1f} M characters, vocabulary {len(vocab)}, "
+            f"ids {encoded.ids.nbytes / 1e6:.1f} MB ({encoded.ids.dtype})"
+        )
 
         import tensorflow as tf
 
@@ -236,25 +300,37 @@ def main() -> None:
             epoch_before(tunes, vocab, cfg, before)
         with timed("now: Streams + tf.data (distributed_windows)", rss) as now:
             epoch_now(encoded, cfg, now)
-        print(f"  before the first window: {before['first_window_s']:.2f} s before, {now['first_window_s']:.2f} s now; "
-              f"memory per epoch: +{before['peak_mb']:.0f} MB before, +{now['peak_mb']:.0f} MB now "
-              f"({before['peak_mb'] / max(now['peak_mb'], 1):.0f}x less)")
+        print(
+            f"  before the first window: {before['first_window_s']:.2f} s before, {now['first_window_s']:.2f} s now; "
+            f"memory per epoch: +{before['peak_mb']:.0f} MB before, +{now['peak_mb']:.0f} MB now "
+            f"({before['peak_mb'] / max(now['peak_mb'], 1):.0f}x less)"
+        )
 
-        print(f"3. training chars/s, default model ({ModelConfig().lstm_layers} x LSTM({ModelConfig().lstm_units})), "
-              f"{cfg.batch_size} x {cfg.seq_len} windows, {args.steps} steps", flush=True)
+        print(
+            f"3. training chars/s, default model ({ModelConfig().lstm_layers} x LSTM({ModelConfig().lstm_units})), "
+            f"{cfg.batch_size} x {cfg.seq_len} windows, {args.steps} steps",
+            flush=True,
+        )
         gpus = [f"/gpu:{i}" for i in range(len(tf.config.list_physical_devices("GPU")))]
         speeds = {device: training_speed(encoded, len(vocab), device, args.steps) for device in ["/cpu:0", *gpus]}
         for device, speed in speeds.items():
-            print(f"  {device}: {speed:,.0f} chars/s ({os.cpu_count()} CPU cores, shared)" if device == "/cpu:0"
-                  else f"  {device}: {speed:,.0f} chars/s, {speed / speeds['/cpu:0']:.1f}x the CPU")
+            print(
+                f"  {device}: {speed:,.0f} chars/s ({os.cpu_count()} CPU cores, shared)"
+                if device == "/cpu:0"
+                else f"  {device}: {speed:,.0f} chars/s, {speed / speeds['/cpu:0']:.1f}x the CPU"
+            )
         if not gpus:
             print("  GPU: none visible to TensorFlow here (tensorflow-cpu, no GPU): not measured")
         feed = now["chars"] / now["seconds"]
-        print(f"  the tf.data pipeline alone feeds {feed:,.0f} chars/s: {feed / max(speeds.values()):,.0f}x the "
-              "fastest training above")
+        print(
+            f"  the tf.data pipeline alone feeds {feed:,.0f} chars/s: {feed / max(speeds.values()):,.0f}x the "
+            "fastest training above"
+        )
 
         if args.full_epoch_model == "small":
-            print("4. one epoch of musicgen.model.train.train on the corpus: 1 x LSTM(16), 1024 x 128 windows", flush=True)
+            print(
+                "4. one epoch of musicgen.model.train.train on the corpus: 1 x LSTM(16), 1024 x 128 windows", flush=True
+            )
             full_epoch(files, root, rss)
 
 

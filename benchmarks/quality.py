@@ -24,22 +24,21 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from musicgen.model import checkpoint  # noqa: E402
-
-from musicgen.sound import convert  # noqa: E402
+from musicgen.abcnotation.rhythm import analyse, corpus_bar_report  # noqa: E402
+from musicgen.compose.sample import ConstraintError, Generator  # noqa: E402
 from musicgen.config import SampleConfig  # noqa: E402
 from musicgen.judge.evaluate import PARSE_TIMEOUT, TARGETS, evaluate, fit, generate, targets_met  # noqa: E402
 from musicgen.judge.quality import Reference  # noqa: E402
-from musicgen.abcnotation.rhythm import analyse, corpus_bar_report  # noqa: E402
-from musicgen.compose.sample import ConstraintError, Generator  # noqa: E402
 from musicgen.judge.score import recorded_split  # noqa: E402
+from musicgen.model import checkpoint  # noqa: E402
+from musicgen.sound import convert  # noqa: E402
 
 
 class Music21Bars:
@@ -74,11 +73,12 @@ class Music21Bars:
             at = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
             text = bars[at].text.replace("\n", " ") if at < len(bars) else "(end)"
             if self.source.startswith("held-out"):  # the report quotes no text of the data set
-                examples.append(f"tune {c[0]}: {total} vs {their_total} of a whole note; first differing "
-                                f"bar {at + 1}")
+                examples.append(f"tune {c[0]}: {total} vs {their_total} of a whole note; first differing bar {at + 1}")
             else:
-                examples.append(f"{tune.splitlines()[1][:40]}: {total} vs {their_total} of a whole note; first "
-                                f"differing bar {at + 1} `{text[:60]}`")
+                examples.append(
+                    f"{tune.splitlines()[1][:40]}: {total} vs {their_total} of a whole note; first "
+                    f"differing bar {at + 1} `{text[:60]}`"
+                )
         return "", parsed.repairs
 
 
@@ -96,6 +96,7 @@ def met(report: dict) -> list[bool]:
 def choose(rows: dict[str, dict], candidates: Sequence[str]) -> tuple[str, str]:
     """The default settings: those that meet the most targets; among them, the most tunes parsed as
     written plus the most inner bars right."""
+
     def score(name: str) -> tuple[int, float]:
         r = rows[name]
         return sum(met(r)), (r["parse_rate"] or 0.0) + r["inner_bars"]["share"]
@@ -103,9 +104,11 @@ def choose(rows: dict[str, dict], candidates: Sequence[str]) -> tuple[str, str]:
     best = max(candidates, key=score)
     n = score(best)[0]
     if n == len(TARGETS):
-        return best, f"it meets every target, and of the settings that do, parses and keeps the meter best"
-    return best, (f"no setting meets every target; it meets the most ({n} of {len(TARGETS)}) and, among "
-                  "those, parses and keeps the meter best (parse rate plus inner-bar share)")
+        return best, "it meets every target, and of the settings that do, parses and keeps the meter best"
+    return best, (
+        f"no setting meets every target; it meets the most ({n} of {len(TARGETS)}) and, among "
+        "those, parses and keeps the meter best (parse rate plus inner-bar share)"
+    )
 
 
 def product_defaults(rows: dict[str, dict], chosen: str, defaults: SampleConfig) -> list[str]:
@@ -147,13 +150,17 @@ def table(rows: dict[str, dict]) -> list[str]:
     row("  bars under no meter (not judged)", [f"{r['inner_bars']['unjudged_bars']:,}" for r in rs])
     row("tunes with every inner bar correct", [pct(r["inner_bars"]["tunes_all_correct"]) for r in rs])
     row("near-copies (4+ bars of one training tune)", [pct(r["near_copy_rate"]) for r in rs], "<= 3%")
-    row("longest shared run, bars (max / median)",
-        [f"{r['longest_run']['max']} / {r['longest_run']['median']:g}" for r in rs])
+    row(
+        "longest shared run, bars (max / median)",
+        [f"{r['longest_run']['max']} / {r['longest_run']['median']:g}" for r in rs],
+    )
     for name, target in (("pitch_class", ">= 0.9 of the corpus's"), ("note_length", ""), ("key", ""), ("meter", "")):
         row(f"{name.replace('_', '-')} overlap with training tunes", [f"{r[name]['overlap']:.3f}" for r in rs])
         row("  / the corpus's own (held-out vs training)", [f"{r[name]['ratio']:.2f}" for r in rs], target)
-    row("nats/char of the tunes under the model", [f"{r['nats_per_char']:.3f}" if "nats_per_char" in r else ""
-                                                    for r in rs])
+    row(
+        "nats/char of the tunes under the model",
+        [f"{r['nats_per_char']:.3f}" if "nats_per_char" in r else "" for r in rs],
+    )
     row("**targets met**", [f"{sum(met(r))} of {len(TARGETS)}" for r in rs])
     return lines
 
@@ -162,10 +169,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS))
     ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--temperatures", type=float, nargs="+", default=[0.6, 0.8, 1.0, 1.2],
-                    help="temperatures to measure (SampleConfig's default is added)")
-    ap.add_argument("--top-p", type=float, nargs="*", default=[0.9, 0.95],
-                    help="nucleus sampling values tried at the best temperature")
+    ap.add_argument(
+        "--temperatures",
+        type=float,
+        nargs="+",
+        default=[0.6, 0.8, 1.0, 1.2],
+        help="temperatures to measure (SampleConfig's default is added)",
+    )
+    ap.add_argument(
+        "--top-p",
+        type=float,
+        nargs="*",
+        default=[0.9, 0.95],
+        help="nucleus sampling values tried at the best temperature",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "quality.md"))
     ap.add_argument("--json", help="also write every summary here")
     args = ap.parse_args()
@@ -223,7 +240,8 @@ def main() -> int:
             f"unconstrained, {rows['held-out tunes']['nats_per_char']:.3f} for the held-out tunes). Generation "
             f"here ran at {con['chars_per_second']:,.0f} characters of tune a second constrained, "
             f"{free['chars_per_second']:,.0f} unconstrained (wall clock, shared machine; "
-            "`benchmarks/bench_generate.py` measures both side by side).")
+            "`benchmarks/bench_generate.py` measures both side by side)."
+        )
         default_name = f"T={defaults.temperature:g}"
         if default_name != chosen:  # the product's own defaults: SampleConfig's temperature, meter-aware on
             measure(f"{default_name}, constrained", configs[default_name].replace(constrained=True))
@@ -259,9 +277,11 @@ def main() -> int:
         f"Writing freely (no constraint), the best is **{chosen}** (temperature {chosen_cfg.temperature:g}, top-k {chosen_cfg.top_k}, top-p "
         f"{chosen_cfg.top_p:g}): {why}. "
         + (f"Targets missed there: {', '.join(missed)}." if missed else "")
-        + (f" SampleConfig's defaults are now temperature {defaults.temperature:g}, top-p {defaults.top_p:g}."
-           if (defaults.temperature, defaults.top_p) != (chosen_cfg.temperature, chosen_cfg.top_p) else
-           " These are SampleConfig's defaults."),
+        + (
+            f" SampleConfig's defaults are now temperature {defaults.temperature:g}, top-p {defaults.top_p:g}."
+            if (defaults.temperature, defaults.top_p) != (chosen_cfg.temperature, chosen_cfg.top_p)
+            else " These are SampleConfig's defaults."
+        ),
         "",
         constrained_note,
         "",
@@ -297,9 +317,11 @@ def main() -> int:
         "An independent reading: music21's view of every tune it read in this run beside rhythm.py's, "
         "first the tune's total length (what the duration rules decide), then its bars one by one:",
         "",
-        *(f"- {source}: the same total length in {c[1]:,} of {c[0]:,} tunes ({c[1] / max(c[0], 1):.1%}); "
-          f"the same bars in {c[2]:,} tunes ({c[2] / max(c[0], 1):.1%}), {c[4]:,} of {c[3]:,} bars"
-          for source, c in m21.counts.items()),
+        *(
+            f"- {source}: the same total length in {c[1]:,} of {c[0]:,} tunes ({c[1] / max(c[0], 1):.1%}); "
+            f"the same bars in {c[2]:,} tunes ({c[2] / max(c[0], 1):.1%}), {c[4]:,} of {c[3]:,} bars"
+            for source, c in m21.counts.items()
+        ),
         "",
         "Where the totals differ, music21 is wrong in every case inspected: it mishandles `::`, losing "
         "the note before it or, when music follows on the same line, "
@@ -318,8 +340,10 @@ def main() -> int:
     text = "\n".join(md)
     Path(args.out).write_text(text, encoding="utf-8")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "fit": model_fit, "seconds": seconds,
-                                               "chosen": chosen}, indent=1), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps({"rows": rows, "fit": model_fit, "seconds": seconds, "chosen": chosen}, indent=1),
+            encoding="utf-8",
+        )
     print(text)
     return 0
 

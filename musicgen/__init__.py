@@ -5,21 +5,21 @@ network itself is built only by :mod:`musicgen.model.network` (training), and mu
 midiutil and the synthesizer load when a conversion first runs.
 """
 
-from musicgen.abcnotation.tokens import Tokenizer, tokenize
-from musicgen.sound.audio import AudioError, render
-from musicgen.model.checkpoint import Checkpoint, CheckpointError, load, save
-from musicgen.config import ModelConfig, SampleConfig, TrainConfig
-from musicgen.compose.constrain import MeterConstraint
-from musicgen.sound.convert import Events, InvalidABCError, NoteEvent, Parsed, parse, to_events
-from musicgen.data.corpus import CorpusError, read_tunes, split_train_val, split_tunes
-from musicgen.model.engine import Engine
-from musicgen.sound.export import INSTRUMENTS, to_midi, to_musicxml
-from musicgen.compose.prompt import PrimerError
-from musicgen.judge.quality import Reference, check_tune, summarise
 from musicgen.abcnotation.rhythm import Bar, RhythmState, analyse
+from musicgen.abcnotation.tokens import Tokenizer, tokenize
+from musicgen.compose.constrain import MeterConstraint
+from musicgen.compose.prompt import PrimerError
 from musicgen.compose.sample import ConstraintError, Generator, Tune, sample_next
 from musicgen.compose.tracker import Tracker
+from musicgen.config import ModelConfig, SampleConfig, TrainConfig
+from musicgen.data.corpus import CorpusError, read_tunes, split_train_val, split_tunes
 from musicgen.data.vocab import UnknownCharacterError, Vocab
+from musicgen.judge.quality import Reference, check_tune, summarise
+from musicgen.model.checkpoint import Checkpoint, CheckpointError, load, save
+from musicgen.model.engine import Engine
+from musicgen.sound.audio import AudioError, render
+from musicgen.sound.convert import Events, InvalidABCError, NoteEvent, Parsed, parse, to_events
+from musicgen.sound.export import INSTRUMENTS, to_midi, to_musicxml
 
 __all__ = [
     "AudioError",

@@ -108,10 +108,16 @@ def check_header_value(field: str, value: str) -> None:
     ValueError: key 'H' is not an ABC key: give a tonic A-G, optionally # or b, then optionally a mode ...
     """
     pattern, what, hint = {
-        "K": (_KEY, "key",
-              "give a tonic A-G, optionally # or b, then optionally a mode (e.g. G, Em, F#m, Bb, Ador, Dmix)"),
-        "M": (_METER, "meter", "give beats/beat-length with a beat length of 1, 2, 4, 8, 16, 32 or 64 "
-              "(e.g. 6/8, 3/4, 2+3/8) or C or C|"),
+        "K": (
+            _KEY,
+            "key",
+            "give a tonic A-G, optionally # or b, then optionally a mode (e.g. G, Em, F#m, Bb, Ador, Dmix)",
+        ),
+        "M": (
+            _METER,
+            "meter",
+            "give beats/beat-length with a beat length of 1, 2, 4, 8, 16, 32 or 64 (e.g. 6/8, 3/4, 2+3/8) or C or C|",
+        ),
         "L": (_UNIT, "unit note length", "give 1/ and a power of two up to 64 (e.g. 1/8, 1/4, 1/16)"),
         "R": (_TUNE_TYPE, "tune type", "give a word or two in plain letters, at most 30 (e.g. jig, reel, slip jig)"),
     }[field]

@@ -14,14 +14,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 START_TIMEOUT_S = 90  # a cold start on the shared 2-core machine imports music21 and numpy
 
@@ -36,9 +41,23 @@ def free_port() -> int:
 def serve_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run the app headless on a free local port; yield (its URL, the server process); stop it after."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "app.py"),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     log = open(os.devnull, "wb")
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -91,12 +110,14 @@ def wait_for_app(page, timeout_ms: int = 90_000) -> None:  # type: ignore[no-unt
 
 def wait_idle(page, timeout_ms: int = 90_000) -> None:  # type: ignore[no-untyped-def]
     """Wait until the script has finished its run (Streamlit's status widget says 'running' meanwhile)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
 def audio_duration(page) -> float:  # type: ignore[no-untyped-def]
     """The playable duration (s) of the page's first audio element; 0 while it has no metadata."""
-    return float(page.evaluate(
-        "() => { const a = document.querySelector('audio');"
-        " return a && a.readyState >= 1 && isFinite(a.duration) ? a.duration : 0; }"))
+    return float(
+        page.evaluate(
+            "() => { const a = document.querySelector('audio');"
+            " return a && a.readyState >= 1 && isFinite(a.duration) ? a.duration : 0; }"
+        )
+    )

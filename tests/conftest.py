@@ -16,16 +16,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 
-from musicgen.model import checkpoint
-from musicgen.model.checkpoint import Checkpoint
 from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data.vocab import Vocab
+from musicgen.model import checkpoint
+from musicgen.model.checkpoint import Checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTTINGHAM = REPO_ROOT.parent / "shared" / "data" / "nottingham"
@@ -36,12 +36,12 @@ TINY_MODEL = ModelConfig(embedding_dim=8, lstm_units=8, lstm_layers=1, dropout=0
 # Six short, well-formed tunes in different meters and keys (a few hundred characters in all):
 # enough for a train/val split by tune and for a couple of tiny training epochs.
 TINY_TUNES = [
-    "X:1\nT:Jig in G\nM:6/8\nL:1/8\nK:G\nD|\"G\"GAB \"D\"AGF|\"G\"G3 G2:|",
-    "X:2\nT:Reel in D\nM:4/4\nL:1/8\nK:D\n\"D\"A2FA dAFA|\"G\"B2GB \"A\"AFED|",
-    "X:3\nT:Waltz in C\nM:3/4\nL:1/4\nK:C\n\"C\"c2 e|\"G7\"d2 B|\"C\"c3|]",
-    "X:4\nT:Hornpipe in A\nM:4/4\nL:1/8\nK:A\n(3efg|\"A\"a2ec A2ce|\"E\"dcBA GABc|",
-    "X:5\nT:Slip jig in Em\nM:9/8\nL:1/8\nK:Em\n\"Em\"E2B B2A B2c|\"D\"d2A A2G F2D:|",
-    "X:6\nT:Polka in F\nM:2/4\nL:1/8\nK:F\n\"F\"FA cA|\"C\"G2 E2|\"F\"F2 F2|]",
+    'X:1\nT:Jig in G\nM:6/8\nL:1/8\nK:G\nD|"G"GAB "D"AGF|"G"G3 G2:|',
+    'X:2\nT:Reel in D\nM:4/4\nL:1/8\nK:D\n"D"A2FA dAFA|"G"B2GB "A"AFED|',
+    'X:3\nT:Waltz in C\nM:3/4\nL:1/4\nK:C\n"C"c2 e|"G7"d2 B|"C"c3|]',
+    'X:4\nT:Hornpipe in A\nM:4/4\nL:1/8\nK:A\n(3efg|"A"a2ec A2ce|"E"dcBA GABc|',
+    'X:5\nT:Slip jig in Em\nM:9/8\nL:1/8\nK:Em\n"Em"E2B B2A B2c|"D"d2A A2G F2D:|',
+    'X:6\nT:Polka in F\nM:2/4\nL:1/8\nK:F\n"F"FA cA|"C"G2 E2|"F"F2 F2|]',
 ]
 
 
@@ -94,8 +94,10 @@ def make_checkpoint(
     """
     vocab = vocab or Vocab.from_text("".join(TINY_TUNES))
     rng = np.random.default_rng(seed)
-    weights = {name: rng.normal(0.0, 0.3, size=shape).astype(np.float32)
-               for name, shape in checkpoint.weight_shapes(model, len(vocab)).items()}
+    weights = {
+        name: rng.normal(0.0, 0.3, size=shape).astype(np.float32)
+        for name, shape in checkpoint.weight_shapes(model, len(vocab)).items()
+    }
     checkpoint.save(directory, weights, vocab, model, TrainConfig(batch_size=2, seq_len=8), metrics)
     return checkpoint.load(directory)
 
@@ -116,7 +118,13 @@ def run_musicgen() -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, PYTHONIOENCODING="utf-8")
-        return subprocess.run([sys.executable, "-m", "musicgen", *map(str, args)], cwd=REPO_ROOT, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "musicgen", *map(str, args)],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run

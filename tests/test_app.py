@@ -21,8 +21,8 @@ from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
 from musicgen.app import support as sup
-from musicgen.sound import convert
 from musicgen.compose.sample import Generator
+from musicgen.sound import convert
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP = str(REPO_ROOT / "app.py")
@@ -50,9 +50,19 @@ def app(weights: Path) -> AppTest:
 
 
 WIDGETS = {  # Settings field -> the AppTest accessor of its widget
-    "seed_char": "selectbox", "length": "slider", "temperature": "slider", "seed": "number_input",
-    "key": "selectbox", "meter": "selectbox", "tune_type": "selectbox", "primer": "text_area", "n": "slider",
-    "instrument": "selectbox", "accompaniment": "toggle", "tempo": "select_slider", "constrained": "toggle",
+    "seed_char": "selectbox",
+    "length": "slider",
+    "temperature": "slider",
+    "seed": "number_input",
+    "key": "selectbox",
+    "meter": "selectbox",
+    "tune_type": "selectbox",
+    "primer": "text_area",
+    "n": "slider",
+    "instrument": "selectbox",
+    "accompaniment": "toggle",
+    "tempo": "select_slider",
+    "constrained": "toggle",
 }
 
 
@@ -88,8 +98,11 @@ def audio_id(at: AppTest) -> str:
 
 def settings_of(at: AppTest) -> sup.Settings:
     """The settings the page's widgets show (the meter-aware switch is there only when the sampler offers it)."""
-    values = {name: getattr(at, kind)(key=f"opt_{name}").value for name, kind in WIDGETS.items()
-              if name != "constrained" or any(t.key == "opt_constrained" for t in at.toggle)}
+    values = {
+        name: getattr(at, kind)(key=f"opt_{name}").value
+        for name, kind in WIDGETS.items()
+        if name != "constrained" or any(t.key == "opt_constrained" for t in at.toggle)
+    }
     return sup.Settings(**values)
 
 
@@ -127,9 +140,15 @@ def test_compose_shows_exactly_the_tune_the_settings_give(app: AppTest, weights:
     assert len(app.session_state["history"]) == 1
 
 
-@pytest.mark.parametrize("name, first, second", [
-    ("seed", 1, 2), ("temperature", 0.5, 1.2), ("seed_char", "X", "A"), ("length", 64, 96),
-])
+@pytest.mark.parametrize(
+    "name, first, second",
+    [
+        ("seed", 1, 2),
+        ("temperature", 0.5, 1.2),
+        ("seed_char", "X", "A"),
+        ("length", 64, 96),
+    ],
+)
 def test_sampling_controls_change_the_tune(app: AppTest, weights: Path, name: str, first: Any, second: Any) -> None:
     options = {"seed": 3, name: first}
     a = shown_abc(compose(app, **options))
@@ -142,9 +161,14 @@ def test_length_caps_the_tune(app: AppTest) -> None:
     assert len(shown_abc(compose(app, seed=4, length=64))) <= 64 + 80  # the header is written before the music
 
 
-@pytest.mark.parametrize("name, value, line", [
-    ("key", "Em", "K:Em"), ("meter", "6/8", "M:6/8"), ("tune_type", "jig", "R:Jig"),
-])
+@pytest.mark.parametrize(
+    "name, value, line",
+    [
+        ("key", "Em", "K:Em"),
+        ("meter", "6/8", "M:6/8"),
+        ("tune_type", "jig", "R:Jig"),
+    ],
+)
 def test_header_controls_write_the_header(app: AppTest, name: str, value: str, line: str) -> None:
     assert line in shown_abc(compose(app, seed=6, **{name: value})).splitlines()  # R: is written capitalised
 
@@ -276,8 +300,12 @@ def test_sound_controls_change_the_audio(app: AppTest, playable_seed: int) -> No
     compose(app, seed=playable_seed, primer=REEL, length=PLAYABLE_LENGTH)
     abc = shown_abc(app)
     ids = {}
-    for instrument, accompaniment, tempo in [("piano", True, 0), ("fiddle", True, 0), ("piano", False, 0),
-                                             ("piano", True, 180)]:
+    for instrument, accompaniment, tempo in [
+        ("piano", True, 0),
+        ("fiddle", True, 0),
+        ("piano", False, 0),
+        ("piano", True, 180),
+    ]:
         set_options(app, instrument=instrument, accompaniment=accompaniment, tempo=tempo)
         app.run()
         sound = sup.make_sound(abc, instrument, accompaniment, tempo)

@@ -12,11 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from musicgen.sound import audio
-
-from musicgen.sound import convert
-
-from musicgen.sound import export
+from musicgen.sound import audio, convert, export
 from musicgen.sound.audio import AudioError
 
 # Eight notes a second apart (Q: 60 quarter notes a minute, L:1/4), melody only: each note can be told
@@ -46,7 +42,7 @@ def midi_number(freq: float) -> int:
 @pytest.fixture(scope="module")
 def jig_audio() -> tuple[np.ndarray, int, convert.Events]:
     parsed = convert.parse(JIG)
-    samples, rate = wav_samples(audio.render(convert.to_midi(parsed, "piano")))
+    samples, rate = wav_samples(audio.render(export.to_midi(parsed, "piano")))
     return samples, rate, convert.to_events(parsed)
 
 
@@ -75,7 +71,7 @@ def test_audio_is_loudness_normalised_under_the_peak_ceiling(jig_audio) -> None:
 def test_each_note_sounds_at_its_pitch() -> None:
     parsed = convert.parse(SCALE)
     ev = convert.to_events(parsed, accompaniment=False)
-    samples, rate = wav_samples(audio.render(convert.to_midi(parsed, "flute", accompaniment=False)))
+    samples, rate = wav_samples(audio.render(export.to_midi(parsed, "flute", accompaniment=False)))
     mono = samples.mean(axis=1)
     seconds_per_beat = 60 / ev.tempo_bpm
     heard = []
@@ -88,7 +84,7 @@ def test_each_note_sounds_at_its_pitch() -> None:
 
 
 def test_ogg_and_mp3_decode_to_the_same_length() -> None:
-    midi = convert.to_midi(SCALE, "flute")
+    midi = export.to_midi(SCALE, "flute")
     wav_length = len(wav_samples(audio.render(midi))[0])
     for fmt, magic in (("ogg", b"OggS"), ("mp3", None)):
         data = audio.render(midi, fmt)
@@ -106,7 +102,7 @@ def test_a_long_tune_encodes_to_ogg_without_crashing() -> None:
     code = (
         "from musicgen.sound import audio, convert\n"
         "abc = 'X:1\\nT:Long\\nM:4/4\\nL:1/4\\nQ:1/4=120\\nK:C\\n' + 'C D E F|G A B c|' * 14\n"
-        "data = audio.render(convert.to_midi(abc), 'ogg')\n"
+        "data = audio.render(export.to_midi(abc), 'ogg')\n"
         "assert data.startswith(b'OggS'), data[:4]\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -114,17 +110,17 @@ def test_a_long_tune_encodes_to_ogg_without_crashing() -> None:
 
 
 def test_lower_sample_rates_keep_length_and_pitch() -> None:
-    midi = convert.to_midi(SCALE, "flute", accompaniment=False)
+    midi = export.to_midi(SCALE, "flute", accompaniment=False)
     full, _ = wav_samples(audio.render(midi))
     low, rate = wav_samples(audio.render(midi, sample_rate=22_050))
     assert rate == 22_050 and len(low) == round(len(full) * 22_050 / audio.NATIVE_RATE)
-    first_note = low[int(0.2 * rate): int(0.8 * rate)].mean(axis=1)
+    first_note = low[int(0.2 * rate) : int(0.8 * rate)].mean(axis=1)
     spectrum = np.abs(np.fft.rfft(first_note * np.hanning(len(first_note))))
     assert midi_number(np.argmax(spectrum) * rate / len(first_note)) == 67
 
 
 def test_rendering_is_pure() -> None:
-    midi = convert.to_midi(SCALE)
+    midi = export.to_midi(SCALE)
     assert audio.render(midi) == audio.render(midi)
 
 
@@ -132,7 +128,9 @@ def silent_midi(seconds_of_nothing: float = 0.0) -> bytes:
     f = mido.MidiFile()
     track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(60))])
     if seconds_of_nothing:
-        track.append(mido.Message("control_change", control=64, value=0, time=int(seconds_of_nothing * f.ticks_per_beat)))
+        track.append(
+            mido.Message("control_change", control=64, value=0, time=int(seconds_of_nothing * f.ticks_per_beat))
+        )
     f.tracks.append(track)
     out = io.BytesIO()
     f.save(file=out)
@@ -142,37 +140,49 @@ def silent_midi(seconds_of_nothing: float = 0.0) -> bytes:
 def long_midi(seconds: float) -> bytes:
     f = mido.MidiFile()
     ticks = int(seconds * f.ticks_per_beat)
-    f.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(60)),
-                                    mido.Message("note_on", note=60, velocity=90, time=0),
-                                    mido.Message("note_off", note=60, velocity=0, time=ticks)]))
+    f.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(60)),
+                mido.Message("note_on", note=60, velocity=90, time=0),
+                mido.Message("note_off", note=60, velocity=0, time=ticks),
+            ]
+        )
+    )
     out = io.BytesIO()
     f.save(file=out)
     return out.getvalue()
 
 
-@pytest.mark.parametrize("midi, message", [
-    (b"not a midi file", "not a playable MIDI file"),
-    (silent_midi(), "the MIDI holds no notes to play"),
-    (long_midi(audio.MAX_SECONDS + 60), "the tune plays for 660 s; audio is made for at most 600 s"),
-])
+@pytest.mark.parametrize(
+    "midi, message",
+    [
+        (b"not a midi file", "not a playable MIDI file"),
+        (silent_midi(), "the MIDI holds no notes to play"),
+        (long_midi(audio.MAX_SECONDS + 60), "the tune plays for 660 s; audio is made for at most 600 s"),
+    ],
+)
 def test_what_cannot_be_rendered_raises_audio_error(midi: bytes, message: str) -> None:
     with pytest.raises(AudioError, match=message):
         audio.render(midi)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"fmt": "flac"}, ValueError, "unknown audio format 'flac'"),
-    ({"sample_rate": 96_000}, ValueError, "sample_rate must be 8000 to 48000 Hz"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"fmt": "flac"}, ValueError, "unknown audio format 'flac'"),
+        ({"sample_rate": 96_000}, ValueError, "sample_rate must be 8000 to 48000 Hz"),
+    ],
+)
 def test_bad_options_are_refused(kwargs: dict, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
-        audio.render(convert.to_midi(SCALE), **kwargs)
+        audio.render(export.to_midi(SCALE), **kwargs)
 
 
 def test_a_missing_soundfont_is_an_audio_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("MUSICGEN_SOUNDFONT", str(tmp_path / "none.sf2"))
     with pytest.raises(AudioError, match="cannot read the SoundFont"):
-        audio.render(convert.to_midi(SCALE))
+        audio.render(export.to_midi(SCALE))
 
 
 def test_the_soundfont_comes_with_the_requirements() -> None:
@@ -185,8 +195,10 @@ def test_generate_writes_midi_and_audio_beside_each_tune(tmp_path) -> None:
 
     good, bad = tmp_path / "tune_01.abc", tmp_path / "tune_02.abc"
     assert write_sound(good, SCALE, "ogg") == ".mid, .ogg"
-    assert (tmp_path / "tune_01.mid").read_bytes() == convert.to_midi(SCALE)
+    assert (tmp_path / "tune_01.mid").read_bytes() == export.to_midi(SCALE)
     assert (tmp_path / "tune_01.ogg").read_bytes().startswith(b"OggS")
     assert write_sound(tmp_path / "tune_03.abc", SCALE.rstrip("|]\n") + "|d", "mid").startswith(".mid; repaired: ")
-    assert write_sound(bad, 'X:1\nK:G\n"G GAB|\nd2|', "wav") == "no sound: line 3: unclosed chord symbol '\"' at column 1"
+    assert (
+        write_sound(bad, 'X:1\nK:G\n"G GAB|\nd2|', "wav") == "no sound: line 3: unclosed chord symbol '\"' at column 1"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tune_01.mid", "tune_01.ogg", "tune_03.mid"]

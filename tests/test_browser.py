@@ -13,9 +13,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-
-from browser_harness import (CHROMIUM, REPO_ROOT, audio_duration, launch_chromium, serve_app, wait_for_app,
-                             wait_idle)
+from browser_harness import CHROMIUM, REPO_ROOT, audio_duration, launch_chromium, serve_app, wait_for_app, wait_idle
 
 pytestmark = [
     pytest.mark.slow,
@@ -88,7 +86,8 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
     page.get_by_role("button", name="Compose").click()
     page.wait_for_function(
         "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1 && a.duration > 5; }",
-        timeout=60_000)
+        timeout=60_000,
+    )
     wait_idle(page)
     assert audio_duration(page) > 5
     assert sheet_notes(page) > 10

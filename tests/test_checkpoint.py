@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import TINY_MODEL, make_checkpoint
 
-from musicgen.model import checkpoint
-from musicgen.model.checkpoint import Checkpoint, CheckpointError
 from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data.vocab import Vocab
+from musicgen.model import checkpoint
+from musicgen.model.checkpoint import Checkpoint, CheckpointError
 
 
 def siblings(folder: Path) -> list[str]:
@@ -46,9 +46,14 @@ def test_weight_shapes_follow_the_config() -> None:
     shapes = checkpoint.weight_shapes(ModelConfig(embedding_dim=5, lstm_units=3, lstm_layers=2), 7)
     assert shapes == {
         "embedding": (7, 5),
-        "lstm_0/kernel": (5, 12), "lstm_0/recurrent_kernel": (3, 12), "lstm_0/bias": (12,),
-        "lstm_1/kernel": (3, 12), "lstm_1/recurrent_kernel": (3, 12), "lstm_1/bias": (12,),
-        "dense/kernel": (3, 7), "dense/bias": (7,),
+        "lstm_0/kernel": (5, 12),
+        "lstm_0/recurrent_kernel": (3, 12),
+        "lstm_0/bias": (12,),
+        "lstm_1/kernel": (3, 12),
+        "lstm_1/recurrent_kernel": (3, 12),
+        "lstm_1/bias": (12,),
+        "dense/kernel": (3, 7),
+        "dense/bias": (7,),
     }
 
 
@@ -86,8 +91,9 @@ def test_a_save_killed_between_its_renames_is_recovered_on_load(tmp_path: Path) 
 
 def test_save_refuses_weights_that_do_not_fit_the_config(tmp_path: Path, tiny_checkpoint: Checkpoint) -> None:
     with pytest.raises(CheckpointError, match="different models"):
-        checkpoint.save(tmp_path / "bad", tiny_checkpoint.weights, tiny_checkpoint.vocab,
-                        TINY_MODEL.replace(lstm_units=9))
+        checkpoint.save(
+            tmp_path / "bad", tiny_checkpoint.weights, tiny_checkpoint.vocab, TINY_MODEL.replace(lstm_units=9)
+        )
     assert not (tmp_path / "bad").exists()
 
 
@@ -135,8 +141,11 @@ def test_weights_with_a_flipped_byte_are_corrupt(tiny_checkpoint: Checkpoint) ->
 def test_vocab_from_another_model(tiny_checkpoint: Checkpoint) -> None:
     assert tiny_checkpoint.path is not None
     Vocab.from_text("\xb0\xe9").save(tiny_checkpoint.path / "vocab.json")  # two characters more
-    with pytest.raises(CheckpointError, match=r"weight embedding has shape .* need .*: "
-                                              r"the files come from different models; train again"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"weight embedding has shape .* need .*: "
+        r"the files come from different models; train again",
+    ):
         checkpoint.load(tiny_checkpoint.path)
 
 
@@ -159,11 +168,14 @@ def test_weights_from_another_model(tmp_path: Path, tiny_checkpoint: Checkpoint)
         checkpoint.load(tiny_checkpoint.path)
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("{broken", r"config\.json or vocab\.json is unreadable .*train again"),
-    ('{"format": 1, "model": {"units": 8}}', r"unreadable \(ModelConfig has no field\(s\) units\)"),
-    ('{"format": 99, "model": {}}', r"checkpoint format 99, expected 1"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("{broken", r"config\.json or vocab\.json is unreadable .*train again"),
+        ('{"format": 1, "model": {"units": 8}}', r"unreadable \(ModelConfig has no field\(s\) units\)"),
+        ('{"format": 99, "model": {}}', r"checkpoint format 99, expected 1"),
+    ],
+)
 def test_unreadable_config(tiny_checkpoint: Checkpoint, text: str, match: str) -> None:
     assert tiny_checkpoint.path is not None
     (tiny_checkpoint.path / "config.json").write_text(text)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from conftest import TINY_TUNES
 
-from musicgen.model.checkpoint import Checkpoint
 from musicgen.data.vocab import Vocab
+from musicgen.model.checkpoint import Checkpoint
 
 Run = Callable[..., subprocess.CompletedProcess]
 
@@ -29,21 +29,26 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_unknown_character_in_a_scored_file(run_musicgen: Run, write_abc: Callable[..., Path],
-                                            tiny_checkpoint: Checkpoint) -> None:
+def test_unknown_character_in_a_scored_file(
+    run_musicgen: Run, write_abc: Callable[..., Path], tiny_checkpoint: Checkpoint
+) -> None:
     path = write_abc(TUNE_WITH_E_ACUTE, "summer.abc")
     line = one_line_error(run_musicgen("score", path, "--weights", tiny_checkpoint.path))
     assert "tune X:1: 1 character(s) the model does not know: '\xe9' (U+00E9) at position 14" in line
     assert line.endswith("remove or replace them")
 
 
-@pytest.mark.parametrize(("content", "name"), [
-    ("", "empty.abc"),
-    ("<html><body>Not music</body></html>\n", "page.abc"),
-    (bytes(range(256)) * 4, "noise.abc"),
-])
-def test_empty_or_non_abc_file(run_musicgen: Run, write_abc: Callable[..., Path], tiny_checkpoint: Checkpoint,
-                               content: str | bytes, name: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        ("", "empty.abc"),
+        ("<html><body>Not music</body></html>\n", "page.abc"),
+        (bytes(range(256)) * 4, "noise.abc"),
+    ],
+)
+def test_empty_or_non_abc_file(
+    run_musicgen: Run, write_abc: Callable[..., Path], tiny_checkpoint: Checkpoint, content: str | bytes, name: str
+) -> None:
     path = write_abc(content, name)
     line = one_line_error(run_musicgen("score", path, "--weights", tiny_checkpoint.path))
     assert f"no ABC tunes in {path}" in line and "give files in ABC notation" in line

@@ -9,24 +9,24 @@ check is skipped when the data is absent.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicgen.compose import finish
-from musicgen.config import ModelConfig, SampleConfig
-from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
-from musicgen.data.corpus import read_tunes
-from musicgen.model.engine import random_checkpoint
-from musicgen.judge.features import header_problems
-from musicgen.judge.quality import ends_with_bar_line
 from musicgen.abcnotation.rhythm import analyse
+from musicgen.compose import finish
+from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
 from musicgen.compose.sample import Generator
 from musicgen.compose.tracker import BODY, ENDED, Tracker
+from musicgen.config import ModelConfig, SampleConfig
+from musicgen.data.corpus import read_tunes
 from musicgen.data.vocab import Vocab
+from musicgen.judge.features import header_problems
+from musicgen.judge.quality import ends_with_bar_line
+from musicgen.model.engine import random_checkpoint
 
 VOCAB = Vocab.from_text("")
 RULES = rules_for(VOCAB)
@@ -34,13 +34,19 @@ SMALL = ModelConfig(embedding_dim=12, lstm_units=16, lstm_layers=2, dropout=0.0)
 
 HEAD = "X:1\nT:Test\nM:4/4\nL:1/4\nK:D\n"  # four quarter notes a bar
 JIG_WITH_PICKUP = 'X:1\nT:Jig\nM:6/8\nL:1/8\nK:G\nD|"G"GAB "D"AGF|"G"G2B d2B|"C"c2e "D"dcB|"G"G3 G2:|\n'
-REEL_WITH_TRIPLETS_CHORDS_TIES = ('X:2\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:"D"A2FA (3Bcd AF|[DF]2 z2 d4-|d2fe dcBA|'
-                                  '"A7"^G2A2 =G2E2|"D"D8:|\n')
-TWO_PARTS_WITH_ENDINGS = (HEAD + "P:A\nd|efga|1 g3:|2 g4|abag|f3||\nP:B\nde|fgab|a2:|\n")
+REEL_WITH_TRIPLETS_CHORDS_TIES = (
+    'X:2\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:"D"A2FA (3Bcd AF|[DF]2 z2 d4-|d2fe dcBA|"A7"^G2A2 =G2E2|"D"D8:|\n'
+)
+TWO_PARTS_WITH_ENDINGS = HEAD + "P:A\nd|efga|1 g3:|2 g4|abag|f3||\nP:B\nde|fgab|a2:|\n"
 LONE_PICKUP_BEFORE_REPEAT = HEAD + "d|:efga|g3:|\nP:B\nde|fgab|a2||\n"
 SHORT_END_COMPLETED_BY_NEXT_PICKUP = HEAD + "efga|g2:|\nfe|dcBA|B2||\n"
-GOOD = [JIG_WITH_PICKUP, REEL_WITH_TRIPLETS_CHORDS_TIES, TWO_PARTS_WITH_ENDINGS, LONE_PICKUP_BEFORE_REPEAT,
-        SHORT_END_COMPLETED_BY_NEXT_PICKUP]
+GOOD = [
+    JIG_WITH_PICKUP,
+    REEL_WITH_TRIPLETS_CHORDS_TIES,
+    TWO_PARTS_WITH_ENDINGS,
+    LONE_PICKUP_BEFORE_REPEAT,
+    SHORT_END_COMPLETED_BY_NEXT_PICKUP,
+]
 
 # (what it shows, text that keeps the rules, a continuation that breaks them)
 BAD = [
@@ -222,12 +228,23 @@ def assert_keeps_the_meter(tune: str) -> None:
     assert ends_with_bar_line(tune) and not header_problems(tune), tune
 
 
-@settings(max_examples=12, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
-@given(rng=st.integers(0, 2**32), temperature=st.sampled_from([0.5, 1.0, 1.5]), top_k=st.sampled_from([0, 5]),
-       top_p=st.sampled_from([1.0, 0.9]), length=st.integers(90, 300), n=st.integers(1, 3))
-def test_every_constrained_tune_keeps_the_meter_and_ends(gen: Generator, rng: int, temperature: float, top_k: int,
-                                                         top_p: float, length: int, n: int) -> None:
+@settings(
+    max_examples=12,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    rng=st.integers(0, 2**32),
+    temperature=st.sampled_from([0.5, 1.0, 1.5]),
+    top_k=st.sampled_from([0, 5]),
+    top_p=st.sampled_from([1.0, 0.9]),
+    length=st.integers(90, 300),
+    n=st.integers(1, 3),
+)
+def test_every_constrained_tune_keeps_the_meter_and_ends(
+    gen: Generator, rng: int, temperature: float, top_k: int, top_p: float, length: int, n: int
+) -> None:
     cfg = SampleConfig(n=n, length=length, rng=rng, temperature=temperature, top_k=top_k, top_p=top_p)
     watched = Watched(VOCAB, length, n)
     tunes = gen.generate(cfg, constraint=watched)

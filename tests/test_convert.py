@@ -11,9 +11,7 @@ import time
 import mido
 import pytest
 
-from musicgen.sound import convert
-
-from musicgen.sound import export
+from musicgen.sound import convert, export
 from musicgen.sound.convert import InvalidABCError, NoteEvent
 
 # Ties across a bar, a triplet, broken rhythm, a grace note, a two-note chord, first and second endings,
@@ -81,16 +79,19 @@ def test_default_tempo_comes_from_meter_or_tune_type() -> None:
     assert (waltz.tempo_bpm, waltz.rhythm) == (130.0, "waltz")
 
 
-@pytest.mark.parametrize("tail, repaired, sentence", [
-    ('|"G"GAB [DG', '|"G"GAB [DG]', "closed the unfinished chord '[DG'"),
-    ('|"G"GAB "Am', '|"G"GAB', "removed the unfinished chord symbol '\"Am'"),
-    ('|"G"GAB {ga', '|"G"GAB', "removed the unfinished grace group '{ga'"),
-    ('|"G"GAB !tri', '|"G"GAB', "removed the unfinished decoration '!tri'"),
-    ('|"G"GAB-', '|"G"GAB', "removed the dangling '-'"),
-    ('|"G"GA>', '|"G"GA', "removed the dangling '>'"),
-])
+@pytest.mark.parametrize(
+    "tail, repaired, sentence",
+    [
+        ('|"G"GAB [DG', '|"G"GAB [DG]', "closed the unfinished chord '[DG'"),
+        ('|"G"GAB "Am', '|"G"GAB', "removed the unfinished chord symbol '\"Am'"),
+        ('|"G"GAB {ga', '|"G"GAB', "removed the unfinished grace group '{ga'"),
+        ('|"G"GAB !tri', '|"G"GAB', "removed the unfinished decoration '!tri'"),
+        ('|"G"GAB-', '|"G"GAB', "removed the dangling '-'"),
+        ('|"G"GA>', '|"G"GA', "removed the dangling '>'"),
+    ],
+)
 def test_truncated_tunes_are_repaired_and_the_repair_reported(tail: str, repaired: str, sentence: str) -> None:
-    head = "X:1\nT:Cut\nM:6/8\nL:1/8\nK:G\nD|\"G\"GAB \"D\"AGF|\"G\"G3 G2D"
+    head = 'X:1\nT:Cut\nM:6/8\nL:1/8\nK:G\nD|"G"GAB "D"AGF|"G"G3 G2D'
     p = convert.parse(head + tail)
     assert sentence + " at the end of line 6" in p.repairs[0]
     assert (head + repaired) in p.abc
@@ -121,18 +122,21 @@ def test_missing_unit_length_is_added_for_music21() -> None:
     assert [n.duration_beats for n in convert.to_events(p).melody] == [0.5, 0.5, 0.5]
 
 
-@pytest.mark.parametrize("abc, line, reason", [
-    ('X:1\nK:G\n"G GAB|\nd2|\n', 3, "unclosed chord symbol '\"' at column 1"),
-    ("X:1\nK:G\n[GB d2|\nd2|\n", 3, "unclosed chord '[' at column 1"),
-    ("X:1\nK:G\nGA{g B|\nd2|\n", 3, "unclosed grace group '{' at column 3"),
-    ("X:1\nM:100000/1\nK:C\nCDEF|\n", 2, "meter '100000/1' is out of range"),
-    ("X:1\nM:6/8\nL:eighth\nK:C\nCDEF|\n", 3, "unit note length 'eighth' is not like 1/8"),
-    ("X:1\nQ:fast\nL:1/8\nK:C\nCDEF|\n", 2, "tempo 'fast' is not like Q:1/4=120"),
-    ("X:1\nQ:1/4=1000\nL:1/8\nK:C\nCDEF|\n", 2, "tempo '1/4=1000' is out of range"),
-    ("X:1\nL:1/8\nK:Zlorp\nCDEF|\n", 3, "key 'Zlorp' is not like G, Em, Dmix or Ador"),
-    ("X:1\nL:1/8\nK:C\nCDEF|\nC99999|\nCDEF|\n", 5, "note 'C99999' is longer than 64 unit lengths"),
-    ("X:1\nL:1/8\nK:C\nCD[M:5/0]EF|\nCDEF|\n", 4, "meter '5/0' is not like 6/8"),
-])
+@pytest.mark.parametrize(
+    "abc, line, reason",
+    [
+        ('X:1\nK:G\n"G GAB|\nd2|\n', 3, "unclosed chord symbol '\"' at column 1"),
+        ("X:1\nK:G\n[GB d2|\nd2|\n", 3, "unclosed chord '[' at column 1"),
+        ("X:1\nK:G\nGA{g B|\nd2|\n", 3, "unclosed grace group '{' at column 3"),
+        ("X:1\nM:100000/1\nK:C\nCDEF|\n", 2, "meter '100000/1' is out of range"),
+        ("X:1\nM:6/8\nL:eighth\nK:C\nCDEF|\n", 3, "unit note length 'eighth' is not like 1/8"),
+        ("X:1\nQ:fast\nL:1/8\nK:C\nCDEF|\n", 2, "tempo 'fast' is not like Q:1/4=120"),
+        ("X:1\nQ:1/4=1000\nL:1/8\nK:C\nCDEF|\n", 2, "tempo '1/4=1000' is out of range"),
+        ("X:1\nL:1/8\nK:Zlorp\nCDEF|\n", 3, "key 'Zlorp' is not like G, Em, Dmix or Ador"),
+        ("X:1\nL:1/8\nK:C\nCDEF|\nC99999|\nCDEF|\n", 5, "note 'C99999' is longer than 64 unit lengths"),
+        ("X:1\nL:1/8\nK:C\nCD[M:5/0]EF|\nCDEF|\n", 4, "meter '5/0' is not like 6/8"),
+    ],
+)
 def test_malformed_abc_names_the_line_and_the_reason(abc: str, line: int, reason: str) -> None:
     with pytest.raises(InvalidABCError) as e:
         convert.parse(abc)
@@ -154,13 +158,16 @@ def test_line_numbers_count_from_the_text_given() -> None:
     assert e.value.line == 7
 
 
-@pytest.mark.parametrize("abc, reason", [
-    ("", "the text is empty"),
-    ("   \n\n", "the text is empty"),
-    ("hello world", "there is no K: line"),
-    ("X:1\nT:Only a header\nM:4/4\nL:1/8\nK:C\n", "it has no notes to play"),
-    ("X:1\nL:1/8\nK:C\nz8|z8|\n", "it has no notes to play"),
-])
+@pytest.mark.parametrize(
+    "abc, reason",
+    [
+        ("", "the text is empty"),
+        ("   \n\n", "the text is empty"),
+        ("hello world", "there is no K: line"),
+        ("X:1\nT:Only a header\nM:4/4\nL:1/8\nK:C\n", "it has no notes to play"),
+        ("X:1\nL:1/8\nK:C\nz8|z8|\n", "it has no notes to play"),
+    ],
+)
 def test_text_that_is_no_tune_is_refused_without_a_line(abc: str, reason: str) -> None:
     with pytest.raises(InvalidABCError) as e:
         convert.parse(abc)
@@ -212,10 +219,16 @@ def test_a_parse_that_swallows_the_stop_is_told_again_until_it_ends() -> None:
 def test_melody_events_play_ties_tuplets_broken_rhythm_graces_chords_and_endings() -> None:
     ev = convert.to_events(convert.parse(JIG), accompaniment=False)
     first_time = [
-        (69, 0.0, 0.75), (71, 0.75, 0.25),  # A>B
-        (73, 1.0, 1 / 3), (74, 4 / 3, 1 / 3), (76, 5 / 3, 1 / 3),  # (3cde
-        (79, 2.0, 0.125), (78, 2.125, 1.875),  # {g} then f2- tied to f2 of the next bar
-        (76, 4.0, 0.5), (67, 4.5, 1.5), (71, 4.5, 1.5),  # e, then the chord [GB]3
+        (69, 0.0, 0.75),
+        (71, 0.75, 0.25),  # A>B
+        (73, 1.0, 1 / 3),
+        (74, 4 / 3, 1 / 3),
+        (76, 5 / 3, 1 / 3),  # (3cde
+        (79, 2.0, 0.125),
+        (78, 2.125, 1.875),  # {g} then f2- tied to f2 of the next bar
+        (76, 4.0, 0.5),
+        (67, 4.5, 1.5),
+        (71, 4.5, 1.5),  # e, then the chord [GB]3
         (69, 6.0, 3.0),  # first ending
     ]
     second_time = [(p, s + 9.0, d) for p, s, d in first_time[:-1]] + [(74, 15.0, 3.0)]  # second ending
@@ -273,11 +286,11 @@ def test_to_events_leaves_the_parsed_score_untouched() -> None:
 
 
 def test_midi_has_melody_and_accompaniment_tracks_with_chosen_programs_and_tempo() -> None:
-    data = convert.to_midi(JIG, instrument="fiddle", accompaniment_instrument="guitar")
+    data = export.to_midi(JIG, instrument="fiddle", accompaniment_instrument="guitar")
     tracks = midi_tracks(data)
     assert list(tracks) == ["melody", "accompaniment"]
     programs = {name: [m.program for m in msgs if m.type == "program_change"] for name, msgs in tracks.items()}
-    assert programs == {"melody": [convert.INSTRUMENTS["fiddle"]], "accompaniment": [convert.INSTRUMENTS["guitar"]]}
+    assert programs == {"melody": [export.INSTRUMENTS["fiddle"]], "accompaniment": [export.INSTRUMENTS["guitar"]]}
     ev = convert.to_events(convert.parse(JIG))
     assert note_ons(tracks["melody"]) == [n.pitch for n in ev.melody]
     assert sorted(note_ons(tracks["accompaniment"])) == sorted(n.pitch for n in ev.accompaniment)
@@ -286,36 +299,39 @@ def test_midi_has_melody_and_accompaniment_tracks_with_chosen_programs_and_tempo
 
 
 def test_midi_tempo_option_and_accompaniment_off() -> None:
-    data = convert.to_midi(convert.parse(JIG), accompaniment=False, tempo=90)
+    data = export.to_midi(convert.parse(JIG), accompaniment=False, tempo=90)
     f = mido.MidiFile(file=io.BytesIO(data))
     assert list(midi_tracks(data)) == ["melody"]
     assert f.length == pytest.approx((18.0 + export.TAIL_BEATS) * 60 / 90, abs=0.01)
 
 
 def test_midi_is_the_same_bytes_every_time() -> None:
-    assert convert.to_midi(REEL, "flute") == convert.to_midi(REEL, "flute")
+    assert export.to_midi(REEL, "flute") == export.to_midi(REEL, "flute")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"instrument": "kazoo"}, "unknown instrument 'kazoo'; choose one of: piano"),
-    ({"accompaniment_instrument": 300}, "General MIDI programs are 0 to 127"),
-    ({"tempo": 5}, "tempo 5 is out of range"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"instrument": "kazoo"}, "unknown instrument 'kazoo'; choose one of: piano"),
+        ({"accompaniment_instrument": 300}, "General MIDI programs are 0 to 127"),
+        ({"tempo": 5}, "tempo 5 is out of range"),
+    ],
+)
 def test_bad_midi_options_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        convert.to_midi(JIG, **kwargs)
+        export.to_midi(JIG, **kwargs)
 
 
 def test_instruments_are_general_midi_programs() -> None:
-    assert {"piano", "fiddle", "flute", "accordion", "tin whistle", "guitar", "harp"} <= set(convert.INSTRUMENTS)
-    assert all(0 <= p <= 127 for p in convert.INSTRUMENTS.values())
+    assert {"piano", "fiddle", "flute", "accordion", "tin whistle", "guitar", "harp"} <= set(export.INSTRUMENTS)
+    assert all(0 <= p <= 127 for p in export.INSTRUMENTS.values())
 
 
 def test_musicxml_reads_back_with_the_same_notes() -> None:
     from music21 import converter
 
     p = convert.parse(REEL)
-    xml = convert.to_musicxml(p)
+    xml = export.to_musicxml(p)
     assert xml.startswith(b"<?xml") and b"<score-partwise" in xml
     back = converter.parseData(xml.decode("utf-8"), format="musicxml")
     pitches = lambda s: [n.pitch.midi for n in s.flatten().notes if n.isNote]  # noqa: E731
@@ -330,21 +346,24 @@ def test_downloads_hold_every_format_named_after_the_title() -> None:
 
 
 def test_events_can_be_given_to_to_midi_directly() -> None:
-    ev = convert.Events(melody=(NoteEvent(60, 0.0, 1.0, 100),), accompaniment=(), tempo_bpm=120.0, beats=1.0,
-                        meter="4/4")
-    assert note_ons(midi_tracks(convert.to_midi(ev))["melody"]) == [60]
+    ev = convert.Events(
+        melody=(NoteEvent(60, 0.0, 1.0, 100),), accompaniment=(), tempo_bpm=120.0, beats=1.0, meter="4/4"
+    )
+    assert note_ons(midi_tracks(export.to_midi(ev))["melody"]) == [60]
 
 
 def test_musicxml_takes_abc_text_too() -> None:
-    assert convert.to_musicxml(WALTZ) == convert.to_musicxml(convert.parse(WALTZ))
+    assert export.to_musicxml(WALTZ) == export.to_musicxml(convert.parse(WALTZ))
 
 
 def test_importing_musicgen_loads_neither_music21_nor_the_synthesizer() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, musicgen; musicgen.parse, musicgen.to_midi, musicgen.render; "
-            "print(sorted(m for m in ('music21', 'midiutil', 'midirenderer', 'soundfile') if m in sys.modules))")
+    code = (
+        "import sys, musicgen; musicgen.parse, musicgen.to_midi, musicgen.render; "
+        "print(sorted(m for m in ('music21', 'midiutil', 'midirenderer', 'soundfile') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr
 
@@ -354,9 +373,9 @@ def test_parses_in_several_threads_at_once_agree_with_one_at_a_time() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     tunes = [JIG, REEL, WALTZ, SECTIONS] * 3
-    alone = [convert.to_midi(t) for t in tunes]
+    alone = [export.to_midi(t) for t in tunes]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        together = list(pool.map(convert.to_midi, tunes))
+        together = list(pool.map(export.to_midi, tunes))
     assert together == alone
 
 
@@ -365,10 +384,14 @@ def test_a_first_parse_stopped_at_its_deadline_leaves_music21_working() -> None:
     import subprocess
     import sys
 
-    code = ("from musicgen.sound import convert\n"
-            f"slow = 'X:1\\nM:4/4\\nL:1/8\\nK:C\\n' + 'CDEF GABc|' * 1900\n"
-            "try:\n    convert.parse(slow, timeout=0.05)\nexcept convert.InvalidABCError as e:\n    print(e)\n"
-            f"print(len(convert.to_events(convert.parse({JIG!r})).melody))\n")
+    code = (
+        "from musicgen.sound import convert\n"
+        f"slow = 'X:1\\nM:4/4\\nL:1/8\\nK:C\\n' + 'CDEF GABc|' * 1900\n"
+        "try:\n    convert.parse(slow, timeout=0.05)\nexcept convert.InvalidABCError as e:\n    print(e)\n"
+        f"print(len(convert.to_events(convert.parse({JIG!r})).melody))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.stdout.split("\n")[:2] == ["reading it took longer than 0.05 s; it is too long or too complex to play",
-                                          "22"], out.stderr
+    assert out.stdout.split("\n")[:2] == [
+        "reading it took longer than 0.05 s; it is too long or too complex to play",
+        "22",
+    ], out.stderr

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from musicgen.sound import convert
+from musicgen.sound import convert, export
 from musicgen.sound.convert import InvalidABCError
 
 TIMEOUT = 2.0  # seconds for one parse (repairs and error bisection included)
@@ -43,17 +43,21 @@ def mutated_tunes(draw: st.DrawFn) -> str:
         j = draw(st.integers(i, min(len(text), i + 12)))
         how = draw(st.sampled_from(["delete", "insert", "replace", "duplicate", "truncate"]))
         chunk = draw(st.text(alphabet=ABC_CHARS, min_size=1, max_size=6))
-        text = {"delete": text[:i] + text[j:], "insert": text[:i] + chunk + text[i:],
-                "replace": text[:i] + chunk + text[j:], "duplicate": text[:j] + text[i:j] * 3 + text[j:],
-                "truncate": text[:i]}[how]
+        text = {
+            "delete": text[:i] + text[j:],
+            "insert": text[:i] + chunk + text[i:],
+            "replace": text[:i] + chunk + text[j:],
+            "duplicate": text[:j] + text[i:j] * 3 + text[j:],
+            "truncate": text[:i],
+        }[how]
     return text
 
 
 def midi_or_invalid(abc: str) -> str:
-    """"midi" or "invalid"; anything else (another exception, bad bytes, too slow) fails the test."""
+    """ "midi" or "invalid"; anything else (another exception, bad bytes, too slow) fails the test."""
     started = time.monotonic()
     try:
-        data = convert.to_midi(convert.parse(abc, timeout=TIMEOUT), "fiddle")
+        data = export.to_midi(convert.parse(abc, timeout=TIMEOUT), "fiddle")
         outcome = "midi"
     except InvalidABCError as e:
         assert e.reason and (e.line is None or e.line >= 1)
@@ -66,8 +70,13 @@ def midi_or_invalid(abc: str) -> str:
     return outcome
 
 
-FUZZ = settings(max_examples=500, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=500,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.mark.slow

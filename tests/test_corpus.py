@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -39,15 +39,18 @@ def test_every_normalisation_rule() -> None:
     assert normalise_tune(MESSY_TUNE) == MESSY_TUNE_NORMALISED
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("X:1\nK:C\nabc\\\ndef|", "X:1\nK:C\nabc def|"),  # continuation joins the next line with a space
-    ("X:1\nK:C\nabc\\   \ndef|", "X:1\nK:C\nabc def|"),  # spaces after the backslash are allowed
-    ("X:1\nK:C\n%%MIDI program 1\nC|", "X:1\nK:C\nC|"),  # directives are typesetting only
-    ("X:1\nK:C\n\n\nC|\n\n", "X:1\nK:C\nC|"),  # blank lines would end the tune early
-    ("X:1\nK:C\nC|\tD|  ", "X:1\nK:C\nC| D|"),  # tabs become spaces, trailing spaces go
-    ("X:1\nw: lyrics  here\nK:C", "X:1\nw:lyrics  here\nK:C"),  # only spaces after the field colon go
-    ("X:1\nK:C\nC|% end-of-line comment", "X:1\nK:C\nC|% end-of-line comment"),  # kept: not a comment line
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("X:1\nK:C\nabc\\\ndef|", "X:1\nK:C\nabc def|"),  # continuation joins the next line with a space
+        ("X:1\nK:C\nabc\\   \ndef|", "X:1\nK:C\nabc def|"),  # spaces after the backslash are allowed
+        ("X:1\nK:C\n%%MIDI program 1\nC|", "X:1\nK:C\nC|"),  # directives are typesetting only
+        ("X:1\nK:C\n\n\nC|\n\n", "X:1\nK:C\nC|"),  # blank lines would end the tune early
+        ("X:1\nK:C\nC|\tD|  ", "X:1\nK:C\nC| D|"),  # tabs become spaces, trailing spaces go
+        ("X:1\nw: lyrics  here\nK:C", "X:1\nw:lyrics  here\nK:C"),  # only spaces after the field colon go
+        ("X:1\nK:C\nC|% end-of-line comment", "X:1\nK:C\nC|% end-of-line comment"),  # kept: not a comment line
+    ],
+)
 def test_normalisation_rule(raw: str, expected: str) -> None:
     assert normalise_tune(raw) == expected
 
@@ -102,11 +105,14 @@ def test_read_tunes_falls_back_to_latin1(write_abc: Callable[..., Path]) -> None
     assert read_tunes([path]) == ["X:1\nT:Caf\xe9\nK:C\nC|"]
 
 
-@pytest.mark.parametrize(("content", "name"), [
-    ("", "empty.abc"),
-    ("just some prose, no tunes\n", "prose.abc"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "image.abc"),
-])
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        ("", "empty.abc"),
+        ("just some prose, no tunes\n", "prose.abc"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "image.abc"),
+    ],
+)
 def test_files_without_tunes_are_a_clear_error(write_abc: Callable[..., Path], content: str | bytes, name: str) -> None:
     path = write_abc(content, name)
     with pytest.raises(CorpusError, match=rf"no ABC tunes .*{name}.*X:"):

@@ -23,15 +23,12 @@ from conftest import REPO_ROOT, TINY_TUNES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen.model import checkpoint
-
-from musicgen.data import corpus
-
-from musicgen.data import dataset
+from musicgen.data import corpus, dataset
 from musicgen.data.dataset import EncodedTunes, Streams, epoch_order
+from musicgen.data.vocab import UnknownCharacterError, Vocab
+from musicgen.model import checkpoint
 from musicgen.model.distribute import DistributeError, make_strategy, read_tf_config, weights_digest
 from musicgen.model.train import TrainError, epoch_text, stream_batches
-from musicgen.data.vocab import UnknownCharacterError, Vocab
 
 WORKER_TIMEOUT = 240  # seconds for one worker process; two of them share a 2-core machine
 
@@ -68,7 +65,7 @@ def test_streams_give_the_reference_windows(tunes: list[str], n_streams: int, se
         np.testing.assert_array_equal(got_y, y)
         assert got_x.dtype == np.int32 and streams.width(t) == x.shape[1]
         for first in range(n_streams):  # any block of streams, as a replica reads it
-            np.testing.assert_array_equal(streams.window(t, slice(first, first + 2))[0], x[first:first + 2])
+            np.testing.assert_array_equal(streams.window(t, slice(first, first + 2))[0], x[first : first + 2])
 
 
 def test_encoding_matches_vocab_encode_and_names_unknown_characters(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,13 +101,19 @@ def test_an_epoch_allocates_per_tune_not_per_character() -> None:
     assert peak < 100 * len(tunes) and peak < encoded.n_chars
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{", "not valid JSON"),
-    ('{"cluster": {}}', 'TF_CONFIG needs {"cluster"'),
-    ('{"cluster": {"worker": "a:1"}, "task": {"type": "worker", "index": 0}}', "list of 'host:port' strings"),
-    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "task type 'ps' is not in the cluster"),
-    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": -1}}', "task index -1 is out of range"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{", "not valid JSON"),
+        ('{"cluster": {}}', 'TF_CONFIG needs {"cluster"'),
+        ('{"cluster": {"worker": "a:1"}, "task": {"type": "worker", "index": 0}}', "list of 'host:port' strings"),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}',
+            "task type 'ps' is not in the cluster",
+        ),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": -1}}', "task index -1 is out of range"),
+    ],
+)
 def test_bad_tf_config_is_named(text: str, message: str) -> None:
     with pytest.raises(DistributeError, match=re.escape(message)):
         read_tf_config(text)
@@ -127,8 +130,19 @@ def test_cli_refuses_multiworker_without_tf_config(tmp_path: Path) -> None:
     data = tmp_path / "tiny.abc"
     data.write_text(corpus.join_tunes(TINY_TUNES))
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    command = [sys.executable, "-m", "musicgen", "train", str(data), "--out", str(tmp_path / "out"),
-               "--batch-size", "2", "--strategy", "multiworker"]
+    command = [
+        sys.executable,
+        "-m",
+        "musicgen",
+        "train",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+        "--batch-size",
+        "2",
+        "--strategy",
+        "multiworker",
+    ]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.startswith("error: --strategy multiworker needs TF_CONFIG describing the cluster")
@@ -137,8 +151,9 @@ def test_cli_refuses_multiworker_without_tf_config(tmp_path: Path) -> None:
 
 def run_python(code: str, env: dict[str, str] | None = None, timeout: float = WORKER_TIMEOUT) -> str:
     """Run ``code`` in a fresh Python (TensorFlow configured before it starts); return its stdout."""
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -211,13 +226,30 @@ def run_workers(args: list[str], scratch: Path) -> list[str]:
     procs = []
     try:
         for index in range(2):
-            env = dict(os.environ, TMPDIR=str(scratch), PYTHONIOENCODING="utf-8", CUDA_VISIBLE_DEVICES="",
-                       TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
-                       TF_CONFIG=json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                                             "task": {"type": "worker", "index": index}}))
-            procs.append(subprocess.Popen([sys.executable, "-m", "musicgen", "train", *args, "--strategy",
-                                           "multiworker"], cwd=REPO_ROOT, env=env, text=True,
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+            env = dict(
+                os.environ,
+                TMPDIR=str(scratch),
+                PYTHONIOENCODING="utf-8",
+                CUDA_VISIBLE_DEVICES="",
+                TF_NUM_INTRAOP_THREADS="1",
+                TF_NUM_INTEROP_THREADS="1",
+                TF_CONFIG=json.dumps(
+                    {
+                        "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                        "task": {"type": "worker", "index": index},
+                    }
+                ),
+            )
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "musicgen", "train", *args, "--strategy", "multiworker"],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    text=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         outputs = [p.communicate(timeout=WORKER_TIMEOUT)[0] for p in procs]
     finally:
         for p in procs:  # a worker left alone waits for its peer forever: never leave one running
@@ -239,9 +271,29 @@ def test_two_workers_end_identical_and_only_the_chief_writes(tmp_path: Path) -> 
     scratch = tmp_path / "scratch"  # the workers' temporary folders go here
     scratch.mkdir()
     out, run = tmp_path / "out", tmp_path / "run"
-    args = [str(data), "--out", str(out), "--run-dir", str(run), "--batch-size", "4", "--seq-len", "16",
-            "--embedding-dim", "8", "--lstm-units", "8", "--lstm-layers", "1", "--dropout", "0",
-            "--val-fraction", "0.2", "--patience", "5"]
+    args = [
+        str(data),
+        "--out",
+        str(out),
+        "--run-dir",
+        str(run),
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "16",
+        "--embedding-dim",
+        "8",
+        "--lstm-units",
+        "8",
+        "--lstm-layers",
+        "1",
+        "--dropout",
+        "0",
+        "--val-fraction",
+        "0.2",
+        "--patience",
+        "5",
+    ]
 
     chief, other = run_workers(args + ["--epochs", "1"], scratch)
     assert "MultiWorkerMirroredStrategy, 2 replicas, this is worker 0" in chief
@@ -257,8 +309,13 @@ def test_two_workers_end_identical_and_only_the_chief_writes(tmp_path: Path) -> 
 
     # One device on the same global batch of streams learns the same model.
     model = ModelConfig(embedding_dim=8, lstm_units=8, lstm_layers=1, dropout=0.0)
-    alone = train([data], tmp_path / "alone", model, TrainConfig(batch_size=4, seq_len=16, epochs=1, patience=5,
-                                                                val_fraction=0.2), run_dir=tmp_path / "alone-run")
+    alone = train(
+        [data],
+        tmp_path / "alone",
+        model,
+        TrainConfig(batch_size=4, seq_len=16, epochs=1, patience=5, val_fraction=0.2),
+        run_dir=tmp_path / "alone-run",
+    )
     assert ckpt.metrics["best_val_loss"] == pytest.approx(alone["best_val_loss"], rel=1e-5)
 
     chief, other = run_workers(args + ["--epochs", "2", "--resume"], scratch)

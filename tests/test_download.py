@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from musicgen import cli
-
 from musicgen.data import download
 from musicgen.data.download import DownloadError
 
@@ -161,8 +160,9 @@ def test_only_http_addresses_are_fetched() -> None:
         download.fetch("file:///etc/passwd")
 
 
-def test_command_line_download_and_error(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line_download_and_error(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(download, "CHECKSUMS", server.checksums())  # the served copies, not upstream's
     target = tmp_path / "cli-data"
     assert cli.main(["data", "download", str(target), "--base-url", server.url, "--timeout", "5"]) == 0

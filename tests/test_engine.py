@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from musicgen.config import ModelConfig
+from musicgen.data.vocab import Vocab
 from musicgen.model import checkpoint
 from musicgen.model.checkpoint import Checkpoint
-from musicgen.config import ModelConfig
 from musicgen.model.engine import Engine, log_softmax, softmax
-from musicgen.data.vocab import Vocab
 
 VOCAB = Vocab.from_text("")
 TINY = ModelConfig(embedding_dim=8, lstm_units=6, lstm_layers=3, dropout=0.0)
@@ -64,8 +64,9 @@ def test_golden_500_steps_match_keras_two_streams() -> None:
 @pytest.mark.skipif(not (checkpoint.DEFAULT_WEIGHTS / "weights.npz").is_file(), reason="no shipped weights")
 def test_golden_500_steps_match_keras_on_shipped_weights() -> None:
     ckpt = checkpoint.load()
-    text = ("X:1\nT:Golden\nS:a test\nM:4/4\nL:1/8\nK:D\n"
-            '|:"D"A2FA dAFA|"G"B2GB dBGB|"A"A2FA "D"dfed|"A7"cABc "D"d4:|\n') * 5
+    text = (
+        'X:1\nT:Golden\nS:a test\nM:4/4\nL:1/8\nK:D\n|:"D"A2FA dAFA|"G"B2GB dBGB|"A"A2FA "D"dfed|"A7"cABc "D"d4:|\n'
+    ) * 5
     ids = ckpt.vocab.encode(text[:500])[None, :]
     np.testing.assert_allclose(engine_probabilities(ckpt, ids), keras_probabilities(ckpt, ids), atol=1e-5, rtol=0)
 
@@ -82,14 +83,17 @@ def naive_step(w: dict[str, np.ndarray], cfg: ModelConfig, ids: np.ndarray, stat
     return x @ w["dense/kernel"] + w["dense/bias"], new
 
 
-@pytest.mark.parametrize(("cfg", "k"), [
-    (TINY, 3),
-    # 4 x 50 = 200 weight rows, multiplied in chunks of 128 for 8 streams: a short last chunk
-    (ModelConfig(embedding_dim=10, lstm_units=50, lstm_layers=2, dropout=0.0), 8),
-    (ModelConfig(embedding_dim=10, lstm_units=64, lstm_layers=2, dropout=0.0), 1),
-    (ModelConfig(embedding_dim=6, lstm_units=5, lstm_layers=1, dropout=0.0), 2),  # no stacked layer
-    (ModelConfig(embedding_dim=6, lstm_units=5, lstm_layers=4, dropout=0.0), 2),
-])
+@pytest.mark.parametrize(
+    ("cfg", "k"),
+    [
+        (TINY, 3),
+        # 4 x 50 = 200 weight rows, multiplied in chunks of 128 for 8 streams: a short last chunk
+        (ModelConfig(embedding_dim=10, lstm_units=50, lstm_layers=2, dropout=0.0), 8),
+        (ModelConfig(embedding_dim=10, lstm_units=64, lstm_layers=2, dropout=0.0), 1),
+        (ModelConfig(embedding_dim=6, lstm_units=5, lstm_layers=1, dropout=0.0), 2),  # no stacked layer
+        (ModelConfig(embedding_dim=6, lstm_units=5, lstm_layers=4, dropout=0.0), 2),
+    ],
+)
 def test_engine_matches_plain_equations_over_many_steps(cfg: ModelConfig, k: int) -> None:
     ckpt = checkpoint_random(cfg, seed=1, scale=1.0 if cfg is TINY else 0.3)
     w = {name: v.astype(np.float64) for name, v in ckpt.weights.items()}

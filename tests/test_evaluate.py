@@ -4,34 +4,37 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from conftest import TINY_TUNES
 
-from musicgen.judge import features
-from musicgen.model.checkpoint import Checkpoint
+from musicgen.compose.sample import Generator
 from musicgen.config import MAX_CANDIDATES, SampleConfig
+from musicgen.judge import features
 from musicgen.judge.evaluate import evaluate, fit, generate, music21_check
 from musicgen.judge.novelty import BarIndex, body_bars
 from musicgen.judge.quality import Reference, check_tune, distributions, summarise
-from musicgen.compose.sample import Generator
+from musicgen.model.checkpoint import Checkpoint
 
 Run = Callable[..., subprocess.CompletedProcess]
 
-GOOD = "X:1\nT:Good\nM:3/4\nL:1/4\nK:G\nd|B2 c|d2 e|\"G\"f3|g3|]"
+GOOD = 'X:1\nT:Good\nM:3/4\nL:1/4\nK:G\nd|B2 c|d2 e|"G"f3|g3|]'
 NO_TITLE_BAD_METER = "X:2\nM:3/9\nK:G\nd|B2 c|d2 e|"
 BAD_KEY_NOT_FIRST = "T:Bad\nX:3\nM:3/4\nK:Hminor\nd|B2 c|"
 UNCLOSED_CHORD = "X:4\nT:Broken\nM:3/4\nL:1/4\nK:G\nd|B2 c|[d2 e|f3|\ng3|]"
 
 
-@pytest.mark.parametrize("tune, problems", [
-    (GOOD, []),
-    (NO_TITLE_BAD_METER, ["no T:", "M: is not a meter"]),
-    (BAD_KEY_NOT_FIRST, ["X: is not the first line", "K: is not a key"]),
-    ("X:5\nT:No key\nM:2/4\nL:1/5\nabc|", ["L: is not a unit note length", "no K:"]),
-])
+@pytest.mark.parametrize(
+    "tune, problems",
+    [
+        (GOOD, []),
+        (NO_TITLE_BAD_METER, ["no T:", "M: is not a meter"]),
+        (BAD_KEY_NOT_FIRST, ["X: is not the first line", "K: is not a key"]),
+        ("X:5\nT:No key\nM:2/4\nL:1/5\nabc|", ["L: is not a unit note length", "no K:"]),
+    ],
+)
 def test_header_problems(tune: str, problems: list[str]) -> None:
     assert features.header_problems(tune) == problems
 
@@ -40,15 +43,18 @@ def test_header_ends_at_the_first_key_line() -> None:
     assert features.header_fields("X:1\nT:a\nK:G\nM:6/8\nT:b\nabc|") == {"X": "1", "T": "a", "K": "G"}
 
 
-@pytest.mark.parametrize("value, name, altered", [
-    ("D", "D", {"F": 1, "C": 1}),
-    ("Gm", "Gm", {"B": -1, "E": -1}),
-    ("Ador", "Ador", {"F": 1}),
-    ("E phrygian", "Ephr", {}),
-    ("C# minor", "C#m", {"F": 1, "C": 1, "G": 1, "D": 1}),
-    ("Bb", "Bb", {"B": -1, "E": -1}),
-    ("G clef=treble", "G", {"F": 1}),
-])
+@pytest.mark.parametrize(
+    "value, name, altered",
+    [
+        ("D", "D", {"F": 1, "C": 1}),
+        ("Gm", "Gm", {"B": -1, "E": -1}),
+        ("Ador", "Ador", {"F": 1}),
+        ("E phrygian", "Ephr", {}),
+        ("C# minor", "C#m", {"F": 1, "C": 1, "G": 1, "D": 1}),
+        ("Bb", "Bb", {"B": -1, "E": -1}),
+        ("G clef=treble", "G", {"F": 1}),
+    ],
+)
 def test_keys(value: str, name: str, altered: dict[str, int]) -> None:
     assert features.parse_key(value) == (name, altered)
 
@@ -73,16 +79,21 @@ def test_body_bars_drop_symbols_spaces_fields_and_line_breaks() -> None:
     assert body_bars(tune) == ["GABc2d", "e2dB2G", "A2Bc2A"]
 
 
-TRAINING = ["X:1\nT:A\nM:3/4\nL:1/4\nK:G\n|:GAB|c2d|e2d|B2G|A2B|c2A|B2G|A3:|",
-            "X:2\nT:B\nM:3/4\nL:1/4\nK:D\n|:DEF|G2A|B2A|F3:|"]
+TRAINING = [
+    "X:1\nT:A\nM:3/4\nL:1/4\nK:G\n|:GAB|c2d|e2d|B2G|A2B|c2A|B2G|A3:|",
+    "X:2\nT:B\nM:3/4\nL:1/4\nK:D\n|:DEF|G2A|B2A|F3:|",
+]
 
 
-@pytest.mark.parametrize("tune, run", [
-    ("X:9\nT:Four bars, new chords and spacing\nK:G\n\"C\"c2 d|\"Em\"e2d|B2 G|\nA2B|d3|]", 4),
-    ("X:9\nT:Three bars\nK:G\nc2d|e2d|B2G|d3|]", 3),
-    ("X:9\nT:Two bars of each training tune\nK:G\nc2d|e2d|DEF|G2A|]", 2),
-    ("X:9\nT:Nothing shared\nK:G\nz3|z3|]", 0),
-])
+@pytest.mark.parametrize(
+    "tune, run",
+    [
+        ('X:9\nT:Four bars, new chords and spacing\nK:G\n"C"c2 d|"Em"e2d|B2 G|\nA2B|d3|]', 4),
+        ("X:9\nT:Three bars\nK:G\nc2d|e2d|B2G|d3|]", 3),
+        ("X:9\nT:Two bars of each training tune\nK:G\nc2d|e2d|DEF|G2A|]", 2),
+        ("X:9\nT:Nothing shared\nK:G\nz3|z3|]", 0),
+    ],
+)
 def test_longest_run_shared_with_one_training_tune(tune: str, run: int) -> None:
     index = BarIndex(TRAINING)
     assert index.longest_run(tune) == run and index.is_near_copy(tune) == (run >= 4)
@@ -99,11 +110,17 @@ def test_summary_of_hand_checked_tunes() -> None:
     assert report["clean_ending_rate"] == pytest.approx(2 / 3)
     # GOOD: d| B2c | d2e | f3 | g3 |] -> 3 inner bars, all right; the copy: 6 inner bars, all right;
     # NO_TITLE_BAD_METER has no valid meter, so nothing of it is judged
-    assert report["inner_bars"] == {"bars": 9, "correct": 9, "share": 1.0, "unjudged_bars": 3,
-                                    "tunes_all_correct": pytest.approx(2 / 3)}
+    assert report["inner_bars"] == {
+        "bars": 9,
+        "correct": 9,
+        "share": 1.0,
+        "unjudged_bars": 3,
+        "tunes_all_correct": pytest.approx(2 / 3),
+    }
     assert report["near_copy_rate"] == pytest.approx(1 / 3) and report["longest_run"]["max"] == 8
     assert report["pitch_class"]["corpus_self_overlap"] == pytest.approx(
-        features.overlap(distributions([GOOD])["pitch_class"], distributions(TRAINING)["pitch_class"]))
+        features.overlap(distributions([GOOD])["pitch_class"], distributions(TRAINING)["pitch_class"])
+    )
 
 
 @pytest.mark.slow  # music21's import and first parse take several seconds
@@ -136,11 +153,13 @@ def test_fit_reports_both_models_on_the_held_out_tunes(tiny_checkpoint: Checkpoi
     assert result["ratio"] == pytest.approx(result["lstm_nats"] / result["ngram_nats"])
 
 
-def test_evaluate_files_as_json(run_musicgen: Run, write_abc: Callable[..., Path], tiny_abc: Path,
-                                tiny_checkpoint: Checkpoint) -> None:
+def test_evaluate_files_as_json(
+    run_musicgen: Run, write_abc: Callable[..., Path], tiny_abc: Path, tiny_checkpoint: Checkpoint
+) -> None:
     path = write_abc(GOOD + "\n\n" + NO_TITLE_BAD_METER + "\n", "judged.abc")
-    result = run_musicgen("evaluate", path, "--weights", tiny_checkpoint.path, "--train-data", tiny_abc,
-                          "--no-parse", "--json")
+    result = run_musicgen(
+        "evaluate", path, "--weights", tiny_checkpoint.path, "--train-data", tiny_abc, "--no-parse", "--json"
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["summary"]["tunes"] == 2 and out["summary"]["header_rate"] == 0.5
@@ -148,11 +167,26 @@ def test_evaluate_files_as_json(run_musicgen: Run, write_abc: Callable[..., Path
     assert [t["abc"] for t in out["tunes"]] == [GOOD, NO_TITLE_BAD_METER]
 
 
-def test_evaluate_generated_tunes_as_a_table(run_musicgen: Run, tiny_abc: Path, tiny_checkpoint: Checkpoint,
-                                             tmp_path: Path) -> None:
+def test_evaluate_generated_tunes_as_a_table(
+    run_musicgen: Run, tiny_abc: Path, tiny_checkpoint: Checkpoint, tmp_path: Path
+) -> None:
     out = tmp_path / "judged.abc"
-    result = run_musicgen("evaluate", "--n", "4", "--length", "40", "--rng", "3", "--weights",
-                          tiny_checkpoint.path, "--train-data", tiny_abc, "--no-fit", "--out", out)
+    result = run_musicgen(
+        "evaluate",
+        "--n",
+        "4",
+        "--length",
+        "40",
+        "--rng",
+        "3",
+        "--weights",
+        tiny_checkpoint.path,
+        "--train-data",
+        tiny_abc,
+        "--no-fit",
+        "--out",
+        out,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("4 tunes from") and "rng 3" in result.stdout
     for row in ("parses as written (music21)", "inner bars correct", "near-copies", "pitch-class overlap"):
@@ -160,10 +194,22 @@ def test_evaluate_generated_tunes_as_a_table(run_musicgen: Run, tiny_abc: Path, 
     assert out.read_text().count("\n\n") == 4
 
 
-def test_constrained_is_passed_to_the_generator(run_musicgen: Run, tiny_abc: Path,
-                                                tiny_checkpoint: Checkpoint) -> None:
-    result = run_musicgen("evaluate", "--n", "2", "--length", "30", "--constrained", "--weights",
-                          tiny_checkpoint.path, "--train-data", tiny_abc, "--no-fit", "--no-parse", "--json")
+def test_constrained_is_passed_to_the_generator(run_musicgen: Run, tiny_abc: Path, tiny_checkpoint: Checkpoint) -> None:
+    result = run_musicgen(
+        "evaluate",
+        "--n",
+        "2",
+        "--length",
+        "30",
+        "--constrained",
+        "--weights",
+        tiny_checkpoint.path,
+        "--train-data",
+        tiny_abc,
+        "--no-fit",
+        "--no-parse",
+        "--json",
+    )
     if result.returncode == 0:
         assert json.loads(result.stdout)["settings"]["constrained"] is True
     else:  # a generator without meter-aware decoding says so in one line

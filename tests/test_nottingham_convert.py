@@ -18,12 +18,8 @@ import mido
 import numpy as np
 import pytest
 
-from musicgen.sound import audio
-
-from musicgen.sound import convert
-
-from musicgen.sound import events
 from musicgen.data.corpus import read_tunes
+from musicgen.sound import audio, convert, events, export
 
 TARGET_SHARE = 0.995  # of the tunes that must convert without error
 AUDIO_EVERY = 40  # render audio for every 40th tune (24 tunes): synthesis is the slow part
@@ -70,7 +66,7 @@ def test_nottingham_tunes_convert_to_midi_with_every_note(tunes: list[str]) -> N
         title = tune.split("\n")[1]
         try:
             parsed = convert.parse(tune, timeout=30)  # a generous limit: the machine may be busy
-            midi = convert.to_midi(parsed, "fiddle")
+            midi = export.to_midi(parsed, "fiddle")
         except convert.InvalidABCError as e:
             failed.append(f"{title}: {e}")
             continue
@@ -85,7 +81,7 @@ def test_nottingham_tunes_convert_to_midi_with_every_note(tunes: list[str]) -> N
 @pytest.mark.slow
 def test_a_sample_of_nottingham_tunes_renders_to_audio(tunes: list[str]) -> None:
     for tune in tunes[::AUDIO_EVERY]:
-        midi = convert.to_midi(tune, "fiddle", accompaniment_instrument="accordion")
+        midi = export.to_midi(tune, "fiddle", accompaniment_instrument="accordion")
         samples = audio.render_samples(midi)
         seconds = len(samples) / audio.NATIVE_RATE
         assert seconds == pytest.approx(audio.midi_seconds(midi), abs=0.05), tune.split("\n")[1]

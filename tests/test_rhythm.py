@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen.data import corpus
-from musicgen.abcnotation.tokens import Token, Tokenizer, tokenize
 from musicgen.abcnotation.rhythm import RhythmState, analyse
+from musicgen.abcnotation.tokens import Token, Tokenizer, tokenize
+from musicgen.data import corpus
 
 F = Fraction
 
@@ -35,7 +35,9 @@ RULES = {
     "chord: its first note's length times its own": ("X:1\nM:3/4\nL:1/8\nK:G\n[CEG]2 [C2E]2 [CE]/[CE]/|", ["7/8"]),
     "rests z and x; ties take no time": ("X:1\nM:3/4\nL:1/8\nK:G\nz2 A-A x2|", ["3/4"]),
     "grace notes, symbols, annotations, decorations take none": (
-        'X:1\nM:3/4\nL:1/8\nK:G\n{ga}"G"A2 "^loud"!trill!B2 ~c .d H e|', ["7/8"]),
+        'X:1\nM:3/4\nL:1/8\nK:G\n{ga}"G"A2 "^loud"!trill!B2 ~c .d H e|',
+        ["7/8"],
+    ),
     "multi-bar rest fills one bar": ("X:1\nM:3/4\nK:G\nZ4|", ["3/4"]),
     "bars go on across line breaks": ("X:1\nM:3/4\nL:1/8\nK:G\nABC\nDEF|", ["3/4"]),
     "inline meter and unit changes": ("X:1\nM:3/4\nL:1/8\nK:G\n[M:2/4]ABCD|[L:1/4]AB|", ["1/2", "1/2"]),
@@ -58,8 +60,13 @@ def test_every_bar_line_kind_closes_a_bar_and_only_repeats_and_doubles_end_secti
 def test_pick_ups_may_be_short_but_inner_bars_must_fill_the_measure() -> None:
     r = analyse("X:1\nM:6/8\nL:1/8\nK:D\nA|:d2e fed|c2d B2:|\n|:f|d2e f2|g3 a3|]")
     assert [(str(b.duration), b.inner, b.correct) for b in r.bars] == [
-        ("1/8", False, True), ("3/4", False, True), ("5/8", False, True),
-        ("1/8", False, True), ("5/8", True, False), ("3/4", False, True)]
+        ("1/8", False, True),
+        ("3/4", False, True),
+        ("5/8", False, True),
+        ("1/8", False, True),
+        ("5/8", True, False),
+        ("3/4", False, True),
+    ]
     assert (len(r.checked), r.inner_correct, r.all_inner_correct) == (1, 0, False)
 
 
@@ -71,20 +78,31 @@ def test_edge_bars_must_not_overfill_the_measure() -> None:
 def test_variant_endings_close_their_sections() -> None:
     bars = analyse("X:1\nM:2/4\nL:1/8\nK:G\n|:AB|cdef|[1 g2:|[2 gf e2|]").bars
     assert [(str(b.duration), b.first, b.last) for b in bars] == [
-        ("1/4", True, False), ("1/2", False, False), ("1/4", False, True), ("1/2", True, True)]
+        ("1/4", True, False),
+        ("1/2", False, False),
+        ("1/4", False, True),
+        ("1/2", True, True),
+    ]
 
 
 def test_empty_bars_are_not_bars_and_keep_the_section_open() -> None:
     bars = analyse("X:1\nM:2/4\nL:1/8\nK:G\nd2|: || |:B2c2|d4|]").bars
-    assert [(str(b.duration), b.first, b.last) for b in bars] == [("1/4", True, True), ("1/2", True, False),
-                                                                 ("1/2", False, True)]
+    assert [(str(b.duration), b.first, b.last) for b in bars] == [
+        ("1/4", True, True),
+        ("1/2", True, False),
+        ("1/2", False, True),
+    ]
 
 
 def test_a_part_or_meter_change_ends_a_section_even_inside_a_bar() -> None:
     r = analyse("X:1\nM:6/4\nL:1/4\nK:D\nd3 ccd|d3\nP:B\nM:4/4\nA2 |d4|d2 d2|]")
     assert [(str(b.duration), b.first, b.last, b.correct) for b in r.bars] == [
-        ("3/2", True, False, True), ("3/4", False, True, True), ("1/2", True, False, True),
-        ("1", False, False, True), ("1", False, True, True)]
+        ("3/2", True, False, True),
+        ("3/4", False, True, True),
+        ("1/2", True, False, True),
+        ("1", False, False, True),
+        ("1", False, True, True),
+    ]
 
 
 def test_a_field_left_at_the_end_of_a_music_line_is_read_as_a_field() -> None:
@@ -123,14 +141,17 @@ def test_rhythm_state_follows_a_bar_one_token_at_a_time() -> None:
     assert [b.duration for b in state.bars] == [F(3, 4)] and state.duration == 0
 
 
-@pytest.mark.parametrize("text, kinds", [
-    ("|[1 A", ["bar", "ending", "space", "note"]),
-    (":|2 A", ["bar", "space", "note"]),
-    ("[K:G][CE]2[|", ["inline_field", "chord", "bar"]),
-    ('"A7/c+"^^A,,', ["symbol", "note"]),
-    ("M:6/8\nK:G", ["field", "newline", "field"]),
-    ("A:|", ["field"]),  # a line that starts with a letter and a colon is a field line (ABC standard)
-])
+@pytest.mark.parametrize(
+    "text, kinds",
+    [
+        ("|[1 A", ["bar", "ending", "space", "note"]),
+        (":|2 A", ["bar", "space", "note"]),
+        ("[K:G][CE]2[|", ["inline_field", "chord", "bar"]),
+        ('"A7/c+"^^A,,', ["symbol", "note"]),
+        ("M:6/8\nK:G", ["field", "newline", "field"]),
+        ("A:|", ["field"]),  # a line that starts with a letter and a colon is a field line (ABC standard)
+    ],
+)
 def test_tokens(text: str, kinds: list[str]) -> None:
     assert [t.kind for t in tokenize(text)] == kinds
 
@@ -167,15 +188,35 @@ def test_nottingham_inner_bars_are_right_but_for_two_tunes_with_errors_in_the_da
 
 
 # Pieces of music with their length in eighth notes (L:1/8), and things that take no time.
-TIMED_PIECES = [("A", F(1)), ("B2", F(2)), ("c/", F(1, 2)), ("d3/2", F(3, 2)), ("e//", F(1, 4)), ("z", F(1)),
-                ("x2", F(2)), ("[CEG]", F(1)), ("[C2E]/", F(1)), ("A>B", F(2)), ("c<<d", F(2)),
-                ("(3ABc", F(2)), ("(3:2:2Bc", F(4, 3)), ("^F,", F(1)), ("_b'2", F(2)), ("G-G", F(2))]
+TIMED_PIECES = [
+    ("A", F(1)),
+    ("B2", F(2)),
+    ("c/", F(1, 2)),
+    ("d3/2", F(3, 2)),
+    ("e//", F(1, 4)),
+    ("z", F(1)),
+    ("x2", F(2)),
+    ("[CEG]", F(1)),
+    ("[C2E]/", F(1)),
+    ("A>B", F(2)),
+    ("c<<d", F(2)),
+    ("(3ABc", F(2)),
+    ("(3:2:2Bc", F(4, 3)),
+    ("^F,", F(1)),
+    ("_b'2", F(2)),
+    ("G-G", F(2)),
+]
 TIMELESS = ['"G"', '"^ff"', "{ga}", "!trill!", "~", ".", "H", " ", "y", "`", "\\\n"]
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.sampled_from(TIMED_PIECES), st.sampled_from(TIMELESS)), min_size=1,
-                         max_size=6), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.lists(st.tuples(st.sampled_from(TIMED_PIECES), st.sampled_from(TIMELESS)), min_size=1, max_size=6),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_bar_lengths_are_the_sum_of_their_pieces(bars: list[list[tuple[tuple[str, Fraction], str]]]) -> None:
     body = "|".join("".join(timeless + text for (text, _), timeless in bar) for bar in bars) + "|]"
     expected = [sum((length for (_, length), _ in bar), F(0)) / 8 for bar in bars]

@@ -12,11 +12,11 @@ import threading
 import numpy as np
 import pytest
 
-from musicgen.config import MAX_LENGTH, ModelConfig, SampleConfig
-from musicgen.model.engine import Engine, random_checkpoint, softmax
 from musicgen.compose.prompt import MAX_TITLE, PrimerError
 from musicgen.compose.sample import ConstraintError, Generator, Tune, sample_next
+from musicgen.config import MAX_LENGTH, ModelConfig, SampleConfig
 from musicgen.data.vocab import UnknownCharacterError, Vocab
+from musicgen.model.engine import Engine, random_checkpoint, softmax
 
 VOCAB = Vocab.from_text("")
 SMALL = ModelConfig(embedding_dim=12, lstm_units=16, lstm_layers=2, dropout=0.0)
@@ -62,8 +62,9 @@ LOGITS = np.log(np.array([0.05, 0.4, 0.25, 0.2, 0.1]))
 
 
 def test_sample_next_follows_the_distribution() -> None:
-    np.testing.assert_allclose(frequencies(LOGITS, 40_000, temperature=1.0, top_k=0, top_p=1.0),
-                               np.exp(LOGITS), atol=0.01)
+    np.testing.assert_allclose(
+        frequencies(LOGITS, 40_000, temperature=1.0, top_k=0, top_p=1.0), np.exp(LOGITS), atol=0.01
+    )
 
 
 @pytest.mark.parametrize("t", [0.5, 2.0])
@@ -125,12 +126,20 @@ def test_length_out_of_range_is_rejected(length: int) -> None:
         SampleConfig(length=length)
 
 
-@pytest.mark.parametrize(("field", "value", "words"), [
-    ("temperature", 0.0, "temperature must be above 0"), ("top_p", 0.0, "top_p must be above 0"),
-    ("top_k", -1, "top_k must be"), ("n", 0, "n must be"), ("seed_char", "XY", "seed_char must be one character"),
-    ("key", "H", "key 'H' is not an ABC key"), ("meter", "6/7", "meter '6/7' is not an ABC meter"),
-    ("unit_length", "1/3", "unit note length '1/3'"), ("tune_type", "jig\nK:C", "tune type"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("temperature", 0.0, "temperature must be above 0"),
+        ("top_p", 0.0, "top_p must be above 0"),
+        ("top_k", -1, "top_k must be"),
+        ("n", 0, "n must be"),
+        ("seed_char", "XY", "seed_char must be one character"),
+        ("key", "H", "key 'H' is not an ABC key"),
+        ("meter", "6/7", "meter '6/7' is not an ABC meter"),
+        ("unit_length", "1/3", "unit note length '1/3'"),
+        ("tune_type", "jig\nK:C", "tune type"),
+    ],
+)
 def test_bad_settings_are_named(field: str, value: object, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         SampleConfig(**{field: value})
@@ -231,12 +240,15 @@ def test_primer_with_settings_gets_the_missing_fields_before_its_key(gen: Genera
     assert t.abc.startswith("X:1\nT:") and "\nK:G\n|:GABc dedB|" in t.abc
 
 
-@pytest.mark.parametrize(("cfg", "words"), [
-    (SampleConfig(primer="X:1\nT:A\nK:D\n", key="G"), "the primer says 'K:D' but the settings say K:G"),
-    (SampleConfig(primer="|:GABc|"), "no K: line"),
-    (SampleConfig(primer="X:1\nK:G\nabc\n\nX:2\nK:D\n"), "holds 2 tunes"),
-    (SampleConfig(key="G", seed_char="a"), "seed_char 'a' cannot start"),
-])
+@pytest.mark.parametrize(
+    ("cfg", "words"),
+    [
+        (SampleConfig(primer="X:1\nT:A\nK:D\n", key="G"), "the primer says 'K:D' but the settings say K:G"),
+        (SampleConfig(primer="|:GABc|"), "no K: line"),
+        (SampleConfig(primer="X:1\nK:G\nabc\n\nX:2\nK:D\n"), "holds 2 tunes"),
+        (SampleConfig(key="G", seed_char="a"), "seed_char 'a' cannot start"),
+    ],
+)
 def test_primer_problems_are_explained(gen: Generator, cfg: SampleConfig, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         gen.generate(cfg)
@@ -269,8 +281,7 @@ def test_constrained_builds_the_meter_aware_constraint(gen: Generator) -> None:
 def test_tunes_say_whether_meter_aware_writing_held(gen: Generator) -> None:
     clean, slurred = "X:1\nT:A\nM:6/8\nK:D\nDFA d2B|", "X:1\nT:A\nM:6/8\nK:D\n(DFA) d2B|"
     assert all(t.meter_aware for t in gen.generate(SampleConfig(n=2, length=60, primer=clean, constrained=True)))
-    assert not any(t.meter_aware for t in gen.generate(SampleConfig(n=2, length=60, primer=slurred,
-                                                                    constrained=True)))
+    assert not any(t.meter_aware for t in gen.generate(SampleConfig(n=2, length=60, primer=slurred, constrained=True)))
     assert not any(t.meter_aware for t in gen.generate(SampleConfig(n=2, length=60, primer=clean)))
 
 

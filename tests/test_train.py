@@ -20,10 +20,9 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT, TINY_MODEL, TINY_TUNES
 
-from musicgen.model import checkpoint
-
-from musicgen.data import corpus
 from musicgen.config import TrainConfig
+from musicgen.data import corpus
+from musicgen.model import checkpoint
 from musicgen.model.engine import Engine
 from musicgen.model.train import TrainError, epoch_text, stream_batches, train
 
@@ -101,11 +100,23 @@ def test_engine_gives_the_keras_model_probabilities(trained: dict[str, Any]) -> 
 @pytest.mark.slow
 def test_resume_with_other_settings_is_refused(trained: dict[str, Any]) -> None:
     with pytest.raises(TrainError, match="was started with other settings or data; resume with the same ones"):
-        train([trained["data"]], trained["out"], TINY_MODEL, TINY_TRAIN.replace(seq_len=16),
-              run_dir=trained["run"], resume=True)
+        train(
+            [trained["data"]],
+            trained["out"],
+            TINY_MODEL,
+            TINY_TRAIN.replace(seq_len=16),
+            run_dir=trained["run"],
+            resume=True,
+        )
     with pytest.raises(TrainError, match="other settings or data"):
-        train([trained["data"]], trained["out"], TINY_MODEL.replace(lstm_units=4), TINY_TRAIN,
-              run_dir=trained["run"], resume=True)
+        train(
+            [trained["data"]],
+            trained["out"],
+            TINY_MODEL.replace(lstm_units=4),
+            TINY_TRAIN,
+            run_dir=trained["run"],
+            resume=True,
+        )
 
 
 @pytest.mark.slow
@@ -165,9 +176,32 @@ def test_sigkill_mid_epoch_then_resume(tmp_path: Path) -> None:
     data = tmp_path / "many.abc"
     data.write_text(many_tunes(60))
     out, run = tmp_path / "out", tmp_path / "run"
-    command = [sys.executable, "-m", "musicgen.model.train", str(data), "--out", str(out), "--run-dir", str(run),
-               "--epochs", "3", "--batch-size", "2", "--seq-len", "8", "--embedding-dim", "8",
-               "--lstm-units", "8", "--lstm-layers", "1", "--dropout", "0", "--patience", "5"]
+    command = [
+        sys.executable,
+        "-m",
+        "musicgen.model.train",
+        str(data),
+        "--out",
+        str(out),
+        "--run-dir",
+        str(run),
+        "--epochs",
+        "3",
+        "--batch-size",
+        "2",
+        "--seq-len",
+        "8",
+        "--embedding-dim",
+        "8",
+        "--lstm-units",
+        "8",
+        "--lstm-layers",
+        "1",
+        "--dropout",
+        "0",
+        "--patience",
+        "5",
+    ]
     proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         output = Output(proc)

@@ -94,17 +94,25 @@ def check_and_repair(abc: str) -> Checked:
     _repair_end(lines, key_at - first, number, repairs)
     unit = _check_lines(lines, number)
     added = None
-    music_at = next((i for i in range(key_at - first + 1, len(lines)) if not re.match(r"[A-Za-z]:|%", lines[i])),
-                    len(lines))
+    music_at = next(
+        (i for i in range(key_at - first + 1, len(lines)) if not re.match(r"[A-Za-z]:|%", lines[i])), len(lines)
+    )
     if not any(re.match(r"[LM]:", s) for s in lines[:music_at]):
         added = key_at - first  # music21 refuses notes before any L: or M:, though ABC defaults to 1/8
         lines.insert(added, "L:1/8")
         repairs.append("added L:1/8 before the K: line (the ABC default unit note length, which music21 needs)")
     text = "\n".join(lines)
     fields = {m[1]: m[2].strip() for m in reversed(list(re.finditer(r"^([TR]):(.*)$", text, re.M)))}
-    return Checked(text=text, repairs=tuple(repairs), unfinished_last_bar=_ends_unbarred(lines, key_at - first),
-                   unit_note_length=unit, title=fields.get("T", ""), rhythm=fields.get("R", "").lower(),
-                   first_line=first + 1, added_line=added)
+    return Checked(
+        text=text,
+        repairs=tuple(repairs),
+        unfinished_last_bar=_ends_unbarred(lines, key_at - first),
+        unit_note_length=unit,
+        title=fields.get("T", ""),
+        rhythm=fields.get("R", "").lower(),
+        first_line=first + 1,
+        added_line=added,
+    )
 
 
 def _tune_bounds(lines: list[str]) -> tuple[int, int]:
@@ -124,8 +132,11 @@ def _tune_end(lines: list[str], key_at: int, repairs: list[str]) -> int:
             rest = [s for s in lines[i:] if s.strip()]
             if rest:
                 more = sum(1 for s in rest if s.startswith("X:"))
-                repairs.append(f"the text holds {more + 1} tunes; only the first was used" if more else
-                               "text after the blank line that ends the tune was ignored")
+                repairs.append(
+                    f"the text holds {more + 1} tunes; only the first was used"
+                    if more
+                    else "text after the blank line that ends the tune was ignored"
+                )
             return i
     return len(lines)
 
@@ -155,8 +166,10 @@ def _repair_end(lines: list[str], key_at: int, number, repairs: list[str]) -> No
                 repairs.append(f"closed the unfinished chord '{fragment.strip()}' at the end of line {number(last)}")
             else:
                 line = line[:col].rstrip()
-                repairs.append(f"removed the unfinished {_OPENER_NAMES[text]} '{fragment.strip()}' "
-                               f"at the end of line {number(last)}")
+                repairs.append(
+                    f"removed the unfinished {_OPENER_NAMES[text]} '{fragment.strip()}' "
+                    f"at the end of line {number(last)}"
+                )
             break
         col += len(text)
     tokens = T.tokenize(line)
@@ -268,8 +281,12 @@ def _check_field(name: str, value: str):  # type: ignore[no-untyped-def]
     elif name == "K":
         tonic = value.split()[0] if value.split() else ""
         m = re.match(r"[A-G][#b]?", tonic)
-        if tonic and tonic.lower() not in ("none", "hp") and not (m and _MODE.match(tonic[m.end():])) \
-                and "=" not in tonic:
+        if (
+            tonic
+            and tonic.lower() not in ("none", "hp")
+            and not (m and _MODE.match(tonic[m.end() :]))
+            and "=" not in tonic
+        ):
             raise ValueError(f"key '{value}' is not like G, Em, Dmix or Ador")
     return None
 
@@ -289,7 +306,7 @@ def _check_tempo(value: str) -> None:
 
 def _ends_unbarred(lines: list[str], key_at: int) -> bool:
     """Whether the last music token of the tune is not a bar line."""
-    for line in reversed(lines[key_at + 1:]):
+    for line in reversed(lines[key_at + 1 :]):
         if re.match(r"[A-Za-z]:|%", line):
             continue
         kinds = [k for k, _ in T.tokenize(line) if k not in (T.SPACE, T.COMMENT, T.CONTINUATION)]

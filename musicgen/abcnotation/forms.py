@@ -49,8 +49,9 @@ for _s, _t in sorted(SUFFIX_TICKS.items(), key=lambda kv: len(kv[0]), reverse=Tr
     SHORTEST_SUFFIX[_t] = _s
 
 # "::" is left out: music21 loses the note written right before it ("A::"); ":|:" says the same
-BAR_LINES = frozenset({"|", "||", "|]", "|:", ":|", ":|:", ":||", ":||:", "||:",
-                       "|1", "|2", ":|2", "|[1", "|[2", ":|[2"})
+BAR_LINES = frozenset(
+    {"|", "||", "|]", "|:", ":|", ":|:", ":||", ":||:", "||:", "|1", "|2", ":|2", "|[1", "|[2", ":|[2"}
+)
 BAR_PREFIXES = frozenset(b[:i] for b in BAR_LINES for i in range(1, len(b) + 1))
 END_BARS = frozenset({"|]", "||", ":|", ":||"})  # bar lines that may end a tune
 ENDINGS = frozenset({"[1", "[2"})
@@ -217,7 +218,11 @@ def written_ticks(kind: str, text: str) -> int | None:
     inner, outer = text[1:close], text[close + 1 :]
     notes = CHORD_NOTE.findall(inner)
     suffix = notes[0][3] if notes else ""
-    if (not 1 <= len(notes) <= MAX_CHORD_NOTES or "".join(map("".join, notes)) != inner or (suffix and outer)
-            or any(n[3] != suffix or not octave_ok(n[1], n[2]) for n in notes)):
+    if (
+        not 1 <= len(notes) <= MAX_CHORD_NOTES
+        or "".join(map("".join, notes)) != inner
+        or (suffix and outer)
+        or any(n[3] != suffix or not octave_ok(n[1], n[2]) for n in notes)
+    ):
         return None
     return SUFFIX_TICKS.get(suffix + outer)

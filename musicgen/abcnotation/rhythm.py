@@ -35,9 +35,9 @@ the section there. Not handled: several voices (``V:``) are read as one.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Sequence
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.meter import Meter, default_unit, parse_meter, parse_unit
@@ -112,7 +112,7 @@ class RhythmState:
         factor, left = self._tuplet
         return factor * self._broken if left > 0 else self._broken
 
-    def fork(self) -> "RhythmState":
+    def fork(self) -> RhythmState:
         """A copy to try tokens on without changing this one. It keeps only the last bar and note
         (all that later tokens read), so forking costs the same early and late in a tune."""
         twin = object.__new__(RhythmState)
@@ -273,9 +273,14 @@ def corpus_bar_report(tunes: Sequence[str]) -> dict[str, float | int]:
     checked = sum(len(r.checked) for r in rhythms)
     correct = sum(r.inner_correct for r in rhythms)
     whole = sum(r.all_inner_correct for r in rhythms)
-    return {"tunes": len(tunes), "inner_bars": checked, "inner_bars_correct": correct,
-            "inner_bar_share": correct / checked if checked else 0.0,
-            "tunes_all_correct": whole, "tune_share": whole / len(tunes) if tunes else 0.0}
+    return {
+        "tunes": len(tunes),
+        "inner_bars": checked,
+        "inner_bars_correct": correct,
+        "inner_bar_share": correct / checked if checked else 0.0,
+        "tunes_all_correct": whole,
+        "tune_share": whole / len(tunes) if tunes else 0.0,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -291,9 +296,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         show, paths = int(paths[i + 1]), paths[:i] + paths[i + 2 :]
     tunes = read_tunes(paths)
     rep = corpus_bar_report(tunes)
-    print(f"{rep['tunes']} tunes: {rep['inner_bars_correct']}/{rep['inner_bars']} inner bars correct "
-          f"({rep['inner_bar_share']:.2%}); every inner bar correct in {rep['tunes_all_correct']} tunes "
-          f"({rep['tune_share']:.2%})")
+    print(
+        f"{rep['tunes']} tunes: {rep['inner_bars_correct']}/{rep['inner_bars']} inner bars correct "
+        f"({rep['inner_bar_share']:.2%}); every inner bar correct in {rep['tunes_all_correct']} tunes "
+        f"({rep['tune_share']:.2%})"
+    )
     for tune in tunes:
         for bar in analyse(tune).checked:
             if show > 0 and not bar.correct:

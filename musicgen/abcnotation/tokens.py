@@ -92,7 +92,7 @@ class Tokenizer:
         """Whether the pending text starts a line (where a letter and a colon begin a field)."""
         return self._line_start
 
-    def copy(self) -> "Tokenizer":
+    def copy(self) -> Tokenizer:
         """An independent tokenizer in the same state: to try text without committing to it."""
         twin = Tokenizer()
         twin._buffer, twin._line_start = self._buffer, self._line_start

@@ -1,2 +1,4 @@
-"""What the Streamlit ``app.py`` needs that is not Streamlit: settings and permalinks, the composer session, rendering of ABC and sound for the page. It may import every layer below it; it never imports Streamlit itself.
+"""What the Streamlit ``app.py`` needs that is not Streamlit: settings and permalinks, the composer session,
+rendering of ABC and sound for the page. It may import every layer below it; it never imports Streamlit
+itself.
 """

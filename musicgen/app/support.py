@@ -16,24 +16,24 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
-
-from musicgen.sound import audio
-
-from musicgen.sound import convert
-
-from musicgen.sound import export
+from typing import Any
 
 from musicgen.abcnotation import rhythm
+from musicgen.compose.sample import ConstraintError, Generator
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import join_tunes
-from musicgen.compose.sample import ConstraintError, Generator
+from musicgen.sound import audio, convert, export
 
 _DEFAULT = SampleConfig()
 # The ranges the app's widgets offer; a permalink value outside them is reported and not used.
 RANGES: dict[str, tuple[float, float]] = {
-    "length": (1, 2000), "temperature": (0.1, 1.5), "seed": (0, 999_999), "n": (1, 8), "tempo": (0, 240),
+    "length": (1, 2000),
+    "temperature": (0.1, 1.5),
+    "seed": (0, 999_999),
+    "n": (1, 8),
+    "tempo": (0, 240),
 }
 PARSE_TIMEOUT_S = 20.0  # music21 on a long, odd tune; beyond this the tune is reported unreadable
 AUDIO_FORMAT = "wav"  # every browser plays it; rendering needs no encoder
@@ -53,17 +53,25 @@ class Settings:
     tune_type: str = ""  # "" lets the model choose
     primer: str = ""  # ABC to continue ("continue my tune")
     n: int = _DEFAULT.n  # candidates written side by side
-    instrument: str = "piano"  # a name in convert.INSTRUMENTS
+    instrument: str = "piano"  # a name in export.INSTRUMENTS
     accompaniment: bool = True  # chord accompaniment from the tune's chord symbols
     tempo: int = 0  # beats a minute in the tune's own beat (see make_sound); 0 keeps its Q: or a default
-    constrained: bool = True  # meter-aware generation (bars that add up): on, as measured better (benchmarks/quality.md)
+    constrained: bool = (
+        True  # meter-aware generation (bars that add up): on, as measured better (benchmarks/quality.md)
+    )
 
     def sample_config(self) -> SampleConfig:
         """The sampler's config; raises ValueError (a sentence) for out-of-range choices."""
         options: dict[str, Any] = dict(
-            length=self.length, temperature=self.temperature, rng=self.seed, n=self.n,
-            seed_char=self.seed_char or None, key=self.key or None, meter=self.meter or None,
-            tune_type=self.tune_type or None, primer=self.primer,
+            length=self.length,
+            temperature=self.temperature,
+            rng=self.seed,
+            n=self.n,
+            seed_char=self.seed_char or None,
+            key=self.key or None,
+            meter=self.meter or None,
+            tune_type=self.tune_type or None,
+            primer=self.primer,
             constrained=self.constrained,
         )
         return _DEFAULT.replace(**options)
@@ -110,7 +118,7 @@ def from_query(query: Mapping[str, str]) -> tuple[Settings, int, list[str]]:
             values[f.name] = _parse_value(raw, type(getattr(default, f.name)), RANGES.get(f.name))
         except ValueError as e:
             problems.append(f"{f.name}={raw!r} {e}")
-    if "instrument" in values and values["instrument"] not in convert.INSTRUMENTS:
+    if "instrument" in values and values["instrument"] not in export.INSTRUMENTS:
         problems.append(f"instrument={values.pop('instrument')!r} is not an instrument of this app")
     pick = 0
     if "pick" in query:
@@ -176,28 +184,48 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
     try:
         parsed = convert.parse(abc, timeout=PARSE_TIMEOUT_S)
     except convert.InvalidABCError as e:
-        return Sound(bars=bar_counts(abc), parse_error=(
-            f"This tune cannot be read as music ({e}). Compose again with a new seed or a lower "
-            "temperature; its ABC text is still below to read and download."))
-    facts = dict(title=parsed.title or "", meter=parsed.meter or "", key=parsed.key or "",
-                 repairs=tuple(parsed.repairs), bars=bar_counts(abc))
+        return Sound(
+            bars=bar_counts(abc),
+            parse_error=(
+                f"This tune cannot be read as music ({e}). Compose again with a new seed or a lower "
+                "temperature; its ABC text is still below to read and download."
+            ),
+        )
+    facts = dict(
+        title=parsed.title or "",
+        meter=parsed.meter or "",
+        key=parsed.key or "",
+        repairs=tuple(parsed.repairs),
+        bars=bar_counts(abc),
+    )
     quarters = tempo * parsed.beat  # the converter counts quarter notes
     if tempo and not export.MIN_TEMPO <= quarters <= export.MAX_TEMPO:
         beat = f"beats of {parsed.beat:g} quarter notes" if parsed.beat != 1 else "quarter-note beats"
-        return Sound(**facts, audio_error=(
-            f"A tempo of {tempo} beats a minute does not fit this tune's {parsed.meter} ({beat}): choose "
-            f"{export.MIN_TEMPO / parsed.beat:.0f} to {export.MAX_TEMPO / parsed.beat:.0f}, or the tune's own."))
+        return Sound(
+            **facts,
+            audio_error=(
+                f"A tempo of {tempo} beats a minute does not fit this tune's {parsed.meter} ({beat}): choose "
+                f"{export.MIN_TEMPO / parsed.beat:.0f} to {export.MAX_TEMPO / parsed.beat:.0f}, or the tune's own."
+            ),
+        )
     try:
-        midi = convert.to_midi(parsed, instrument=instrument, accompaniment=accompaniment, tempo=quarters or None)
+        midi = export.to_midi(parsed, instrument=instrument, accompaniment=accompaniment, tempo=quarters or None)
     except (convert.InvalidABCError, ValueError) as e:
-        return Sound(**facts, audio_error=(
-            f"No MIDI or audio could be made from this tune ({e}). Its ABC text is below to download; "
-            "try another instrument or compose again."))
+        return Sound(
+            **facts,
+            audio_error=(
+                f"No MIDI or audio could be made from this tune ({e}). Its ABC text is below to download; "
+                "try another instrument or compose again."
+            ),
+        )
     try:
         sound = audio.render(midi, fmt=AUDIO_FORMAT)
     except audio.AudioError as e:
-        return Sound(**facts, midi=midi, audio_error=(
-            f"The audio could not be rendered ({e}). The ABC and MIDI files below still hold the tune."))
+        return Sound(
+            **facts,
+            midi=midi,
+            audio_error=(f"The audio could not be rendered ({e}). The ABC and MIDI files below still hold the tune."),
+        )
     return Sound(**facts, midi=midi, audio=sound)
 
 
@@ -248,7 +276,7 @@ def offers_constrained(gen: Generator) -> bool:
 
 def musicxml(abc: str) -> bytes:
     """The tune as MusicXML (for notation programs); raises convert.InvalidABCError."""
-    return convert.to_musicxml(convert.parse(abc, timeout=PARSE_TIMEOUT_S))
+    return export.to_musicxml(convert.parse(abc, timeout=PARSE_TIMEOUT_S))
 
 
 def bar_counts(abc: str) -> tuple[int, int]:
@@ -278,18 +306,38 @@ def badges(sound: Sound, ended: bool, final_bar: bool) -> list[Badge]:
     >>> [b.label for b in badges(Sound(parse_error="no notes", bars=(0, 0)), ended=True, final_bar=False)]
     ['does not parse', 'no whole bars to check', 'ends mid-bar']
     """
-    marks = [Badge("parses" if sound.parses else "does not parse", sound.parses,
-                   "music21 reads the ABC and finds notes" if sound.parses else sound.parse_error or "")]
+    marks = [
+        Badge(
+            "parses" if sound.parses else "does not parse",
+            sound.parses,
+            "music21 reads the ABC and finds notes" if sound.parses else sound.parse_error or "",
+        )
+    ]
     if sound.bars is not None:
         good, total = sound.bars
-        marks.append(Badge(f"bars {good}/{total}" if total else "no whole bars to check", total > 0 and good == total,
-                           "inner bars whose notes add up to the meter (first and last bars of a part may be short)"))
+        marks.append(
+            Badge(
+                f"bars {good}/{total}" if total else "no whole bars to check",
+                total > 0 and good == total,
+                "inner bars whose notes add up to the meter (first and last bars of a part may be short)",
+            )
+        )
     if not ended:
-        marks.append(Badge("cut off at the length limit", False,
-                           "the tune reached the length limit: raise the length for a complete tune"))
+        marks.append(
+            Badge(
+                "cut off at the length limit",
+                False,
+                "the tune reached the length limit: raise the length for a complete tune",
+            )
+        )
     else:
-        marks.append(Badge("ends cleanly" if final_bar else "ends mid-bar", final_bar,
-                           "the model ended the tune itself" + (" on a bar line" if final_bar else ", without a bar line")))
+        marks.append(
+            Badge(
+                "ends cleanly" if final_bar else "ends mid-bar",
+                final_bar,
+                "the model ended the tune itself" + (" on a bar line" if final_bar else ", without a bar line"),
+            )
+        )
     return marks
 
 
@@ -336,7 +384,7 @@ def char_label(ch: str) -> str:
     return {"": "random", " ": "space", "\n": "new line"}.get(ch, ch)
 
 
-KEPT_LINES = frozenset("ABCDFGHIKLMNOPQRSTUVWXZmrsw" "abcdefgABCDEFG")  # ABC 2.1 field letters; notes
+KEPT_LINES = frozenset("ABCDFGHIKLMNOPQRSTUVWXZmrswabcdefgABCDEFG")  # ABC 2.1 field letters; notes
 
 
 def sheet_text(abc: str) -> str:
@@ -348,8 +396,11 @@ def sheet_text(abc: str) -> str:
     >>> sheet_text("X:1\nT:A\nY:AB\nK:D\nd2|\nE:|\n")  # a line of music may start with a note and :|
     'X:1\nT:A\nK:D\nd2|\nE:|\n'
     """
-    return "".join(line for line in abc.splitlines(keepends=True)
-                   if not (line[1:2] == ":" and line[:1].isalpha() and line[:1] not in KEPT_LINES))
+    return "".join(
+        line
+        for line in abc.splitlines(keepends=True)
+        if not (line[1:2] == ":" and line[:1].isalpha() and line[:1] not in KEPT_LINES)
+    )
 
 
 def card_parts(card: str) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 # sub-command -> (module, one-line help). Modules are imported only when needed,
 # so `musicgen generate` never pays for TensorFlow.
@@ -25,18 +25,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("musicgen.model.train", "train a model on ABC files"),
     "score": ("musicgen.judge.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
     "card": ("musicgen.judge.card", "write a checkpoint's model card and loss plot from its metrics"),
-    "evaluate": ("musicgen.judge.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
+    "evaluate": (
+        "musicgen.judge.evaluate",
+        "quality of generated tunes (or ABC files): parse, bars, novelty, closeness",
+    ),
 }
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The errors that mean bad input or a missing file, not a bug: shown as one line."""
-    from musicgen.model.checkpoint import CheckpointError
     from musicgen.data.corpus import CorpusError
+    from musicgen.model.checkpoint import CheckpointError
 
     errors: list[type[BaseException]] = [CheckpointError, CorpusError, ValueError, OSError]
-    for module, name in (("musicgen.model.train", "TrainError"), ("musicgen.data.download", "DownloadError"),
-                         ("musicgen.sound.convert", "InvalidABCError")):
+    for module, name in (
+        ("musicgen.model.train", "TrainError"),
+        ("musicgen.data.download", "DownloadError"),
+        ("musicgen.sound.convert", "InvalidABCError"),
+    ):
         try:
             errors.append(getattr(importlib.import_module(module), name))
         except (ImportError, AttributeError):
@@ -45,7 +51,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="musicgen", description="Compose folk tunes in ABC notation with a character LSTM.")
+    parser = argparse.ArgumentParser(
+        prog="musicgen", description="Compose folk tunes in ABC notation with a character LSTM."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = next((a for a in argv if a in COMMANDS), None)
     for name, (module, help_text) in COMMANDS.items():

@@ -15,63 +15,128 @@ import argparse
 import sys
 from pathlib import Path
 
+from musicgen.compose.sample import Generator, Tune
+from musicgen.config import MAX_CANDIDATES, MAX_LENGTH, MAX_PRIMER, MAX_TEMPERATURE, SampleConfig
 from musicgen.model import checkpoint
 from musicgen.model.checkpoint import write_atomic
-from musicgen.config import MAX_CANDIDATES, MAX_LENGTH, MAX_PRIMER, MAX_TEMPERATURE, SampleConfig
-from musicgen.compose.sample import Generator, Tune
 
 _D = SampleConfig()  # the defaults shown in --help
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = "Compose new folk tunes in ABC notation. Every option has a sensible default: try it bare."
-    p.add_argument("--n", type=int, default=_D.n, metavar="N",
-                   help=f"how many tunes to compose at once (1 to {MAX_CANDIDATES}; default {_D.n})")
-    p.add_argument("--length", type=int, default=_D.length, metavar="CHARS",
-                   help=f"the longest a tune may grow, in characters of ABC (1 to {MAX_LENGTH}; default "
-                   f"{_D.length}). A tune usually ends by itself well before: most folk tunes take 300-600. "
-                   "A tune that reaches the limit is cut off there")
-    p.add_argument("--temperature", type=float, default=_D.temperature, metavar="T",
-                   help=f"how adventurous the tunes are (above 0, at most {MAX_TEMPERATURE}; default "
-                   f"{_D.temperature}). Lower (0.5) gives plainer, safer, more repetitive tunes; 1 plays as "
-                   "the model learnt; higher (1.3) is wilder and makes more mistakes")
-    p.add_argument("--top-k", type=int, default=_D.top_k, metavar="K",
-                   help="at each step, choose only among the K likeliest next characters (0, the default, "
-                   "means no limit; 1 always takes the likeliest, giving one tune whatever --rng)")
-    p.add_argument("--top-p", type=float, default=_D.top_p, metavar="P",
-                   help="at each step, choose only among the likeliest next characters that together "
-                   "make up this share of the chances (e.g. 0.9 drops the unlikely tail; 1, the default, keeps all)")
-    p.add_argument("--key", help="the key, as an ABC K: field: G, D, Em, F#m, Bb, Ador, Dmix ... "
-                   "(default: the model chooses)")
-    p.add_argument("--meter", help="the time signature, as an ABC M: field: 6/8, 4/4, 3/4, 9/8, C, C| ... "
-                   "(default: the tune type's usual meter, or the model chooses)")
-    p.add_argument("--unit-length", metavar="L", help="the default note length, as an ABC L: field: 1/8, "
-                   "1/4, 1/16 (default: the model chooses)")
-    p.add_argument("--tune-type", metavar="TYPE", help="the kind of tune, written as an R: field: jig, reel, "
-                   "hornpipe, waltz, polka, slip jig ... It also sets the usual meter when --meter is not given "
-                   "(a jig is in 6/8)")
-    p.add_argument("--primer", type=Path, metavar="FILE",
-                   help=f"an ABC file holding the start of one tune (header lines, first bars, or both; at most "
-                   f"{MAX_PRIMER:,} characters) for the model to carry on from. --key/--meter/... add the header "
-                   "lines it lacks and must agree with those it has")
-    p.add_argument("--seed-char", default=_D.seed_char, metavar="C",
-                   help="the very first character of each tune when no header options or primer are given. "
-                   "'X' (the default) starts a tune with its header, as tunes are written; any other character "
-                   "starts mid-music; 'random' picks one at random for each tune")
-    p.add_argument("--rng", type=int, default=_D.rng, metavar="SEED",
-                   help=f"the random seed (a whole number, default {_D.rng}): the same seed and options give the "
-                   "very same tunes; change it for new ones")
-    p.add_argument("--constrained", action=argparse.BooleanOptionalAction, default=True,
-                   help="meter-aware writing (the default): every bar adds up to the meter and every tune ends "
-                   "with its section finished; --no-constrained lets the model write freely")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="folder to write the tunes into, one file each (tune_01.abc, tune_02.abc, ...; files "
-                   "of those names are replaced). Default: print the tunes")
-    p.add_argument("--sound", choices=["ogg", "wav", "mp3", "mid", "none"], default="ogg",
-                   help="with --out, also write each tune as MIDI (.mid) and as audio in this format (default "
-                   "ogg); 'mid' writes MIDI only, 'none' only the .abc files")
-    p.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), metavar="DIR",
-                   help="the trained model's folder (default: the model shipped with musicgen)")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=_D.n,
+        metavar="N",
+        help=f"how many tunes to compose at once (1 to {MAX_CANDIDATES}; default {_D.n})",
+    )
+    p.add_argument(
+        "--length",
+        type=int,
+        default=_D.length,
+        metavar="CHARS",
+        help=f"the longest a tune may grow, in characters of ABC (1 to {MAX_LENGTH}; default "
+        f"{_D.length}). A tune usually ends by itself well before: most folk tunes take 300-600. "
+        "A tune that reaches the limit is cut off there",
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=_D.temperature,
+        metavar="T",
+        help=f"how adventurous the tunes are (above 0, at most {MAX_TEMPERATURE}; default "
+        f"{_D.temperature}). Lower (0.5) gives plainer, safer, more repetitive tunes; 1 plays as "
+        "the model learnt; higher (1.3) is wilder and makes more mistakes",
+    )
+    p.add_argument(
+        "--top-k",
+        type=int,
+        default=_D.top_k,
+        metavar="K",
+        help="at each step, choose only among the K likeliest next characters (0, the default, "
+        "means no limit; 1 always takes the likeliest, giving one tune whatever --rng)",
+    )
+    p.add_argument(
+        "--top-p",
+        type=float,
+        default=_D.top_p,
+        metavar="P",
+        help="at each step, choose only among the likeliest next characters that together "
+        "make up this share of the chances (e.g. 0.9 drops the unlikely tail; 1, the default, keeps all)",
+    )
+    p.add_argument(
+        "--key", help="the key, as an ABC K: field: G, D, Em, F#m, Bb, Ador, Dmix ... (default: the model chooses)"
+    )
+    p.add_argument(
+        "--meter",
+        help="the time signature, as an ABC M: field: 6/8, 4/4, 3/4, 9/8, C, C| ... "
+        "(default: the tune type's usual meter, or the model chooses)",
+    )
+    p.add_argument(
+        "--unit-length",
+        metavar="L",
+        help="the default note length, as an ABC L: field: 1/8, 1/4, 1/16 (default: the model chooses)",
+    )
+    p.add_argument(
+        "--tune-type",
+        metavar="TYPE",
+        help="the kind of tune, written as an R: field: jig, reel, "
+        "hornpipe, waltz, polka, slip jig ... It also sets the usual meter when --meter is not given "
+        "(a jig is in 6/8)",
+    )
+    p.add_argument(
+        "--primer",
+        type=Path,
+        metavar="FILE",
+        help=f"an ABC file holding the start of one tune (header lines, first bars, or both; at most "
+        f"{MAX_PRIMER:,} characters) for the model to carry on from. --key/--meter/... add the header "
+        "lines it lacks and must agree with those it has",
+    )
+    p.add_argument(
+        "--seed-char",
+        default=_D.seed_char,
+        metavar="C",
+        help="the very first character of each tune when no header options or primer are given. "
+        "'X' (the default) starts a tune with its header, as tunes are written; any other character "
+        "starts mid-music; 'random' picks one at random for each tune",
+    )
+    p.add_argument(
+        "--rng",
+        type=int,
+        default=_D.rng,
+        metavar="SEED",
+        help=f"the random seed (a whole number, default {_D.rng}): the same seed and options give the "
+        "very same tunes; change it for new ones",
+    )
+    p.add_argument(
+        "--constrained",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="meter-aware writing (the default): every bar adds up to the meter and every tune ends "
+        "with its section finished; --no-constrained lets the model write freely",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder to write the tunes into, one file each (tune_01.abc, tune_02.abc, ...; files "
+        "of those names are replaced). Default: print the tunes",
+    )
+    p.add_argument(
+        "--sound",
+        choices=["ogg", "wav", "mp3", "mid", "none"],
+        default="ogg",
+        help="with --out, also write each tune as MIDI (.mid) and as audio in this format (default "
+        "ogg); 'mid' writes MIDI only, 'none' only the .abc files",
+    )
+    p.add_argument(
+        "--weights",
+        default=str(checkpoint.DEFAULT_WEIGHTS),
+        metavar="DIR",
+        help="the trained model's folder (default: the model shipped with musicgen)",
+    )
 
 
 def config_from(args: argparse.Namespace) -> SampleConfig:
@@ -87,9 +152,19 @@ def config_from(args: argparse.Namespace) -> SampleConfig:
             primer = data.decode("latin-1")  # old ABC files are often Latin-1
     seed_char = None if args.seed_char == "random" else args.seed_char
     return SampleConfig(
-        length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        seed_char=seed_char, rng=args.rng, key=args.key, meter=args.meter, unit_length=args.unit_length,
-        tune_type=args.tune_type, primer=primer, n=args.n, constrained=args.constrained,
+        length=args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed_char=seed_char,
+        rng=args.rng,
+        key=args.key,
+        meter=args.meter,
+        unit_length=args.unit_length,
+        tune_type=args.tune_type,
+        primer=primer,
+        n=args.n,
+        constrained=args.constrained,
     )
 
 
@@ -139,6 +214,5 @@ def run(args: argparse.Namespace) -> int:
     for path, tune in zip(write_tunes(tunes, args.out), tunes):
         how = "ended by itself" if tune.ended else f"cut at {cfg.length} characters"
         sound = "" if args.sound == "none" else f"; {write_sound(path, tune.abc, args.sound)}"
-        print(f"{path}  ({tune.n_chars} characters, {how}, {tune.nats_per_char:.2f} nats/char{sound})",
-              file=sys.stderr)
+        print(f"{path}  ({tune.n_chars} characters, {how}, {tune.nats_per_char:.2f} nats/char{sound})", file=sys.stderr)
     return 0

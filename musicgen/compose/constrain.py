@@ -39,7 +39,8 @@ so far already broke the rules, to no constraint at all; ``fallbacks`` counts bo
 from __future__ import annotations
 
 import threading
-from typing import Callable, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,9 +57,11 @@ MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their co
 
 
 # what the app shows and the CLI prints for a tune that meter-aware writing could not hold (MeterConstraint.held)
-FREE_WRITING = ("Meter-aware writing was off: the primer has a bar that does not add up, or something the bar "
-                "checker does not follow (slurs, broken rhythm such as A>B, grace notes, no M: line), so the "
-                "model wrote freely and the bars may not add up.")
+FREE_WRITING = (
+    "Meter-aware writing was off: the primer has a bar that does not add up, or something the bar "
+    "checker does not follow (slurs, broken rhythm such as A>B, grace notes, no M: line), so the "
+    "model wrote freely and the bars may not add up."
+)
 
 
 class Table(NamedTuple):

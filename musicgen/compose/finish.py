@@ -27,8 +27,23 @@ from __future__ import annotations
 from functools import cache, lru_cache
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.forms import (BAR_LINES, BODY_FIELDS, CHORD_NOTE, METERS, NOTE, SHORTEST_SUFFIX, SUFFIX_TICKS, TICK, UNITS,
-                       cheapest_note, completions, fill_chars, note_chars, suffix_completion, value_completion)
+from musicgen.abcnotation.forms import (
+    BAR_LINES,
+    BODY_FIELDS,
+    CHORD_NOTE,
+    METERS,
+    NOTE,
+    SHORTEST_SUFFIX,
+    SUFFIX_TICKS,
+    TICK,
+    UNITS,
+    cheapest_note,
+    completions,
+    fill_chars,
+    note_chars,
+    suffix_completion,
+    value_completion,
+)
 from musicgen.abcnotation.meter import parse_meter, parse_unit
 from musicgen.compose.tracker import ENDED, HEADER, Tracker
 
@@ -157,12 +172,22 @@ def _tail_here(t: Tracker) -> int | None:
     r = t.rhythm
     room, full = t.bar_ticks()
     f = r.next_factor
-    return _tail(t, room, full, t.tok.at_line_start, r.tuplet_left, f.numerator, f.denominator, t.tuplet_ticks,
-                 t.needs_note or t.tied)
+    return _tail(
+        t,
+        room,
+        full,
+        t.tok.at_line_start,
+        r.tuplet_left,
+        f.numerator,
+        f.denominator,
+        t.tuplet_ticks,
+        t.needs_note or t.tied,
+    )
 
 
-def _tail(t: Tracker, room: int, full: int, line_start: bool, left: int, q: int, p: int, written: int | None,
-          oblig: bool) -> int | None:
+def _tail(
+    t: Tracker, room: int, full: int, line_start: bool, left: int, q: int, p: int, written: int | None, oblig: bool
+) -> int | None:
     """Ending from between tokens with ``room`` ticks left in the bar and ``left`` notes of an open tuplet
     (each ``q/p`` of its written length ``written``; None: any one length) to come."""
     if left:  # the tuplet's notes first, all of one written length
@@ -175,13 +200,33 @@ def _tail(t: Tracker, room: int, full: int, line_start: bool, left: int, q: int,
         return best
     can_end = room == full and not oblig and t.can_end()
     owed = t.ticks(t.owed) - (full - room) if t.owed else None
-    return tail_cost(room, full, room < full, oblig, line_start, can_end, t.has_inner or t.inner_candidate(),
-                     t.rhythm.opens_section, owed, t.short_end_ok())
+    return tail_cost(
+        room,
+        full,
+        room < full,
+        oblig,
+        line_start,
+        can_end,
+        t.has_inner or t.inner_candidate(),
+        t.rhythm.opens_section,
+        owed,
+        t.short_end_ok(),
+    )
 
 
 @lru_cache(maxsize=1 << 16)
-def tail_cost(room: int, full: int, timed: bool, oblig: bool, line_start: bool, can_end: bool, inner_after: bool,
-              first: bool, owed: int | None = None, short_end: bool = True) -> int | None:
+def tail_cost(
+    room: int,
+    full: int,
+    timed: bool,
+    oblig: bool,
+    line_start: bool,
+    can_end: bool,
+    inner_after: bool,
+    first: bool,
+    owed: int | None = None,
+    short_end: bool = True,
+) -> int | None:
     """Characters of one way to end a tune between tokens, with ``room`` ticks left in a bar of ``full``.
 
     ``timed``: the bar holds a note; ``oblig``: a note must come (after a chord symbol or tie);

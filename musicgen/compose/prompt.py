@@ -33,9 +33,19 @@ MAX_TITLE = 60  # characters of a model-written title; Nottingham's longest is 4
 
 # the meter a tune type is played in, when the musician names the type but not the meter
 USUAL_METER = {
-    "jig": "6/8", "double jig": "6/8", "single jig": "6/8", "slip jig": "9/8", "slide": "12/8",
-    "reel": "4/4", "hornpipe": "4/4", "strathspey": "4/4", "schottische": "4/4", "barndance": "4/4",
-    "waltz": "3/4", "mazurka": "3/4", "polka": "2/4",
+    "jig": "6/8",
+    "double jig": "6/8",
+    "single jig": "6/8",
+    "slip jig": "9/8",
+    "slide": "12/8",
+    "reel": "4/4",
+    "hornpipe": "4/4",
+    "strathspey": "4/4",
+    "schottische": "4/4",
+    "barndance": "4/4",
+    "waltz": "3/4",
+    "mazurka": "3/4",
+    "polka": "2/4",
 }
 
 FIELD_LINE = re.compile(r"^[A-Za-z]:")  # a header field line (music lines may hold "|:" but start otherwise)
@@ -100,6 +110,7 @@ def _join(lines: list[str], ends_open: bool) -> str:
     """Header lines as text, each ended by a newline unless the last one is left open for the model."""
     text = "\n".join(lines)
     return text if ends_open or not lines else text + "\n"
+
 
 def _chosen_fields(cfg: SampleConfig) -> dict[str, str]:
     """The header fields the settings ask for, in the order the model learnt them (K: last)."""

@@ -66,13 +66,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from musicgen.model import checkpoint
-from musicgen.model.checkpoint import Checkpoint
+from musicgen.compose.prompt import FIELD_LINE, MAX_TITLE, Prompt, build_prompt
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import TUNE_END
-from musicgen.model.engine import Engine, log_prob_of, one_blas_thread
-from musicgen.compose.prompt import FIELD_LINE, MAX_TITLE, Prompt, build_prompt
 from musicgen.data.vocab import UnknownCharacterError, Vocab
+from musicgen.model import checkpoint
+from musicgen.model.checkpoint import Checkpoint
+from musicgen.model.engine import Engine, log_prob_of, one_blas_thread
 
 if TYPE_CHECKING:
     from musicgen.compose.constrain import MeterConstraint
@@ -190,7 +190,7 @@ class Generator:
         self.engine = Engine(ckpt)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Generator":
+    def load(cls, path: str | Path | None = None) -> Generator:
         """A generator over the checkpoint folder at ``path`` (default: the shipped weights)."""
         return cls(checkpoint.load(path))
 
@@ -198,8 +198,10 @@ class Generator:
         """``cfg.n`` tunes, generated together; raises ValueError subclasses with a sentence on bad input."""
         built = self._meter_constraint(cfg) if cfg.constrained and constraint is None else None
         constraint = built if constraint is None else constraint
-        for where, text in (("the primer", cfg.primer.replace("\r", "\n").replace("\t", " ")),
-                            ("seed_char", cfg.seed_char or "")):  # tabs and CRs are normalised away
+        for where, text in (
+            ("the primer", cfg.primer.replace("\r", "\n").replace("\t", " ")),
+            ("seed_char", cfg.seed_char or ""),
+        ):  # tabs and CRs are normalised away
             unknown = self.vocab.unknown(text)
             if unknown:
                 raise UnknownCharacterError(text, unknown, where)
@@ -211,7 +213,7 @@ class Generator:
             return tunes
         return [dataclasses.replace(t, meter_aware=built.held(s)) for s, t in enumerate(tunes)]
 
-    def _meter_constraint(self, cfg: SampleConfig) -> "MeterConstraint":
+    def _meter_constraint(self, cfg: SampleConfig) -> MeterConstraint:
         """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.compose.constrain`)."""
         from musicgen.compose.constrain import MeterConstraint
 
@@ -320,8 +322,7 @@ class _Run:
                     stream.in_title, stream.forced = False, list(self.tail) + [self.nl]
             elif ch == self.nl and ids[-1] == self.nl:
                 stream.ended = True  # a blank line
-            elif (ch == self.colon and ids[-1] == self.x and ids[-2] == self.nl
-                  and len(ids) - len(TUNE_END) >= 3):
+            elif ch == self.colon and ids[-1] == self.x and ids[-2] == self.nl and len(ids) - len(TUNE_END) >= 3:
                 stream.ended = True  # a new X: line (not this tune's own)
         ids.append(ch)
         if self.constraint is not None:
@@ -334,8 +335,9 @@ class _Run:
         if stream.ended and text.endswith("X:"):
             text = text[:-2]
         n = stream.sampled
-        return Tune(tidy(text, s + 1, keep=self.prompt.head + self.prompt.tail), stream.nats / max(n, 1), n,
-                    stream.ended)
+        return Tune(
+            tidy(text, s + 1, keep=self.prompt.head + self.prompt.tail), stream.nats / max(n, 1), n, stream.ended
+        )
 
 
 def tidy(text: str, number: int = 1, keep: str = "") -> str:

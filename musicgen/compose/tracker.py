@@ -41,13 +41,30 @@ lead nowhere and finish before a length cap.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
-from typing import Mapping
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.forms import (BAR_LINES, BAR_PREFIXES, BODY_FIELDS, CHORD_INNER, CHORD_NOTE, END_BARS, ENDINGS,
-                       HEADER_FIELDS, MAX_CHORD_NOTES, NOTE, SUFFIX_PREFIXES, SUFFIX_TICKS, TICK, TUPLETS, octave_ok,
-                       symbol_ok, value_completion, written_ticks)
+from musicgen.abcnotation.forms import (
+    BAR_LINES,
+    BAR_PREFIXES,
+    BODY_FIELDS,
+    CHORD_INNER,
+    CHORD_NOTE,
+    END_BARS,
+    ENDINGS,
+    HEADER_FIELDS,
+    MAX_CHORD_NOTES,
+    NOTE,
+    SUFFIX_PREFIXES,
+    SUFFIX_TICKS,
+    TICK,
+    TUPLETS,
+    octave_ok,
+    symbol_ok,
+    value_completion,
+    written_ticks,
+)
 from musicgen.abcnotation.meter import Meter
 from musicgen.abcnotation.rhythm import RhythmState, is_section_bar
 
@@ -130,7 +147,7 @@ class Tracker:
         full = meter.beats * TICK * u.denominator // (meter.unit * u.numerator)  # type: ignore[union-attr]
         return full - self.ticks(self.rhythm.duration), full
 
-    def fork(self) -> "Tracker":
+    def fork(self) -> Tracker:
         """An independent copy: to try characters without changing this one."""
         twin = object.__new__(Tracker)
         twin.__dict__.update(self.__dict__)
@@ -151,20 +168,38 @@ class Tracker:
             r = self.rhythm
             if self.phase != BODY or r.meter is None or r.unit is None:
                 fields = ("".join(sorted(set(self.fields) & set("XTMLK"))), min(len(self.fields), MAX_HEADER_LINES))
-                self._core = (self.phase, fields, r.meter, _pair(r.unit), self.wrap,  # the body's start depends on them
-                              tuple(sorted(self.required.items())))
+                self._core = (
+                    self.phase,
+                    fields,
+                    r.meter,
+                    _pair(r.unit),
+                    self.wrap,  # the body's start depends on them
+                    tuple(sorted(self.required.items())),
+                )
                 return self._core
             room, full = self.bar_ticks()
             opens, left, factor = r.opens_section, r.tuplet_left, r.next_factor
             early = not self.has_inner and not self.inner_candidate()  # the way to the end still needs bars
             self._core = (
-                BODY, full if early or (opens and self.owed) else room == full, room, opens, left,
+                BODY,
+                full if early or (opens and self.owed) else room == full,
+                room,
+                opens,
+                left,
                 (factor.numerator, factor.denominator) if left else None,
-                None if self.has_inner else not early, self.ticks(self.pickup) if early and not opens else None,
-                self.ticks(self.owed) if opens else None, self.in_volta if opens else self.full_bars > 0,
-                self.has_inner, self.end_ok if room == full else None,
-                self.must_end, self.wrap, self.needs_note, self.tuplet_ticks if left else None,
-                _LAST.get(self.last, self.last), self.tied)
+                None if self.has_inner else not early,
+                self.ticks(self.pickup) if early and not opens else None,
+                self.ticks(self.owed) if opens else None,
+                self.in_volta if opens else self.full_bars > 0,
+                self.has_inner,
+                self.end_ok if room == full else None,
+                self.must_end,
+                self.wrap,
+                self.needs_note,
+                self.tuplet_ticks if left else None,
+                _LAST.get(self.last, self.last),
+                self.tied,
+            )
         return self._core
 
     def key_text(self) -> str:
@@ -253,8 +288,17 @@ class Tracker:
 
     def can_end(self) -> bool:
         """Whether a blank line may end the tune now (after a closed bar, with an inner bar)."""
-        return (self.phase == BODY and self.ok and self.rhythm.duration == 0 and self.last == T.BAR and self.end_ok
-                and self.has_inner and not self.tied and not self.needs_note and self.rhythm.tuplet_left == 0)
+        return (
+            self.phase == BODY
+            and self.ok
+            and self.rhythm.duration == 0
+            and self.last == T.BAR
+            and self.end_ok
+            and self.has_inner
+            and not self.tied
+            and not self.needs_note
+            and self.rhythm.tuplet_left == 0
+        )
 
     def short_end_ok(self, bar: str = "|]") -> bool:
         """The current bar may close short with the section bar line ``bar``: as the last of a section that has
@@ -275,9 +319,13 @@ class Tracker:
         if not seen:
             allowed = f == "X"
         else:
-            allowed = (f in HEADER_FIELDS and f != "X" and not (f in "ML" and f in seen)
-                       and (len(seen) < MAX_HEADER_LINES or f in "TMK" and f not in seen)
-                       and (f != "K" or ("T" in seen and "M" in seen)))
+            allowed = (
+                f in HEADER_FIELDS
+                and f != "X"
+                and not (f in "ML" and f in seen)
+                and (len(seen) < MAX_HEADER_LINES or f in "TMK" and f not in seen)
+                and (f != "K" or ("T" in seen and "M" in seen))
+            )
         rest = self.value_rest(f, value) if allowed else None
         return rest is not None and (rest == "" or not complete)
 
@@ -325,8 +373,14 @@ class Tracker:
 
     def _may_field(self, f: str, value: str, complete: bool) -> bool:
         rest = value_completion(f, value) if f in BODY_FIELDS else None
-        return (rest is not None and (rest == "" or not complete) and self.rhythm.duration == 0 and not self.tied
-                and self._may_newline() and not self.must_end)
+        return (
+            rest is not None
+            and (rest == "" or not complete)
+            and self.rhythm.duration == 0
+            and not self.tied
+            and self._may_newline()
+            and not self.must_end
+        )
 
     def _body_token(self, t: T.Token, line_start: bool) -> bool:
         kind, text = t

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 TUNE_END = "\n\n"  # what follows every tune in training text: a blank line ends a tune
 MAX_FILE_BYTES = 50_000_000  # refuse bigger single files: surely not a tune collection
@@ -112,8 +112,10 @@ def read_tunes(paths: Iterable[str | Path]) -> list[str]:
         tunes.extend(found)
     if not tunes:
         names = ", ".join(str(f) for f in files[:3])
-        raise CorpusError(f"no ABC tunes in {names} (empty, or no line starts with 'X:'): "
-                          "give files in ABC notation, each tune starting with an X: line")
+        raise CorpusError(
+            f"no ABC tunes in {names} (empty, or no line starts with 'X:'): "
+            "give files in ABC notation, each tune starting with an X: line"
+        )
     return tunes
 
 

@@ -22,14 +22,15 @@ after window. Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from musicgen.data.corpus import TUNE_END
-from musicgen.model.distribute import per_replica_batch
 from musicgen.data.vocab import Vocab
+from musicgen.model.distribute import per_replica_batch
 
 ENCODE_CHUNK = 1 << 20  # characters encoded at a time: bounds the temporary UTF-32 copy to a few MB
 
@@ -51,7 +52,7 @@ class EncodedTunes:
     starts: np.ndarray
 
     @classmethod
-    def encode(cls, tunes: Sequence[str], vocab: Vocab) -> "EncodedTunes":
+    def encode(cls, tunes: Sequence[str], vocab: Vocab) -> EncodedTunes:
         """Encode ``tunes`` (raises :class:`~musicgen.data.vocab.UnknownCharacterError` like ``Vocab.encode``).
 
         >>> enc = EncodedTunes.encode(["X:1\\nK:C", "X:2"], Vocab.from_text("X:12\\nKC"))
@@ -72,7 +73,7 @@ class EncodedTunes:
         return cls(ids, starts)
 
     @classmethod
-    def of_ids(cls, ids: np.ndarray) -> "EncodedTunes":
+    def of_ids(cls, ids: np.ndarray) -> EncodedTunes:
         """Already-encoded text taken as one piece (no copy).
 
         >>> EncodedTunes.of_ids(np.arange(5)).starts.tolist()
@@ -127,8 +128,10 @@ class Streams:
         self.n_streams, self.seq_len = n_streams, seq_len
         self.stream_len = self.n_chars // n_streams
         if self.stream_len < 2:
-            raise StreamError(f"{self.n_chars} characters are too few for {n_streams} streams: "
-                              "use more tunes or a smaller --batch-size")
+            raise StreamError(
+                f"{self.n_chars} characters are too few for {n_streams} streams: "
+                "use more tunes or a smaller --batch-size"
+            )
         # the last character of a stream is only ever a target
         self.n_windows = -(-(self.stream_len - 1) // seq_len)
 

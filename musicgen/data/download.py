@@ -24,8 +24,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 BASE_URL = "https://raw.githubusercontent.com/jukedeck/nottingham-dataset/master/ABC_cleaned/"
 # sha256 of ABC_cleaned/* at commit 0992bb6cd864f6d4b90d6663e08c0ef53ffaa08f (unchanged since bcb2afc).
@@ -78,8 +78,9 @@ def fetch(url: str, timeout: float = TIMEOUT_S, max_bytes: int = MAX_FILE_BYTES)
             announced = response.headers.get("Content-Length")
             expected = int(announced) if announced and announced.isdigit() else None
             if expected is not None and expected > max_bytes:
-                raise DownloadError(f"{url}: the server offers {expected:,} bytes, "
-                                    f"more than the {max_bytes:,} expected")
+                raise DownloadError(
+                    f"{url}: the server offers {expected:,} bytes, more than the {max_bytes:,} expected"
+                )
             parts: list[bytes] = []
             size = 0
             while chunk := response.read(CHUNK):
@@ -159,17 +160,21 @@ def _move_into_place(tmp: Path, directory: Path) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    d = sub.add_parser("download", help="fetch the Nottingham ABC files and verify their sha256",
-                       description=__doc__.split("\n")[0])
+    d = sub.add_parser(
+        "download", help="fetch the Nottingham ABC files and verify their sha256", description=__doc__.split("\n")[0]
+    )
     d.add_argument("dir", help="folder to put the .abc files in (created if needed)")
     d.add_argument("--base-url", default=BASE_URL, help=f"where the files are (default {BASE_URL})")
-    d.add_argument("--timeout", type=float, default=TIMEOUT_S,
-                   help=f"seconds per network wait (default {TIMEOUT_S:.0f})")
+    d.add_argument(
+        "--timeout", type=float, default=TIMEOUT_S, help=f"seconds per network wait (default {TIMEOUT_S:.0f})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     files = download(args.dir, args.base_url, timeout=args.timeout)
     size = sum(f.stat().st_size for f in files)
-    print(f"{len(files)} files ({size:,} bytes) verified in {args.dir}; "
-          f"train with: musicgen train {args.dir} --out weights/mymodel")
+    print(
+        f"{len(files)} files ({size:,} bytes) verified in {args.dir}; "
+        f"train with: musicgen train {args.dir} --out weights/mymodel"
+    )
     return 0

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -35,8 +35,9 @@ class UnknownCharacterError(ValueError):
         shown = ", ".join(f"{c!r} (U+{ord(c):04X}) at position {first[c]}" for c in unknown[:10])
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         prefix = f"{where}: " if where else ""  # which text, when the caller checks several
-        super().__init__(f"{prefix}{len(unknown)} character(s) the model does not know: {shown}{more}; "
-                         "remove or replace them")
+        super().__init__(
+            f"{prefix}{len(unknown)} character(s) the model does not know: {shown}{more}; remove or replace them"
+        )
         self.unknown = list(unknown)
 
 
@@ -55,7 +56,7 @@ class Vocab:
         self._points, self._point_ids = points[order], order.astype(np.int32)
 
     @classmethod
-    def from_text(cls, text: str) -> "Vocab":
+    def from_text(cls, text: str) -> Vocab:
         return cls(sorted(set(text) | BASE_CHARS))
 
     def __len__(self) -> int:
@@ -95,12 +96,12 @@ class Vocab:
         return json.dumps({"chars": self.chars}, ensure_ascii=True, indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "Vocab":
+    def from_json(cls, text: str) -> Vocab:
         return cls(json.loads(text)["chars"])
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_json(), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vocab":
+    def load(cls, path: str | Path) -> Vocab:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))

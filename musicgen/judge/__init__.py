@@ -1,2 +1,4 @@
-"""How good a tune or a model is: musical features, novelty against the training tunes, per-tune quality checks, model fit beside an n-gram baseline, the model card and the evaluate run. It may import every layer below it (compose, sound, model, data, abcnotation, config); never app or cli.
+"""How good a tune or a model is: musical features, novelty against the training tunes, per-tune quality checks,
+model fit beside an n-gram baseline, the model card and the evaluate run. It may import every layer below it
+(compose, sound, model, data, abcnotation, config); never app or cli.
 """

@@ -14,10 +14,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from musicgen.judge.score import Fit, model_fit, ngram_fit, recorded_split, report
 from musicgen.model import checkpoint
 from musicgen.model.checkpoint import Checkpoint
 from musicgen.model.engine import Engine
-from musicgen.judge.score import Fit, model_fit, ngram_fit, recorded_split, report
 
 
 def train_command(ckpt: Checkpoint) -> str:
@@ -27,10 +27,14 @@ def train_command(ckpt: Checkpoint) -> str:
     out = f"weights/{ckpt.path.name}" if ckpt.path else "weights/NAME"
     parts = [f"musicgen train {paths} --out {out}"]
     if t is not None:
-        parts.append(f"--batch-size {t.batch_size} --seq-len {t.seq_len} --learning-rate {t.learning_rate} "
-                     f"--epochs {t.epochs} --patience {t.patience} --val-fraction {t.val_fraction} --seed {t.seed}")
-    parts.append(f"--embedding-dim {m.embedding_dim} --lstm-units {m.lstm_units} "
-                 f"--lstm-layers {m.lstm_layers} --dropout {m.dropout}")
+        parts.append(
+            f"--batch-size {t.batch_size} --seq-len {t.seq_len} --learning-rate {t.learning_rate} "
+            f"--epochs {t.epochs} --patience {t.patience} --val-fraction {t.val_fraction} --seed {t.seed}"
+        )
+    parts.append(
+        f"--embedding-dim {m.embedding_dim} --lstm-units {m.lstm_units} "
+        f"--lstm-layers {m.lstm_layers} --dropout {m.dropout}"
+    )
     return " \\\n    ".join(parts)
 
 
@@ -81,10 +85,10 @@ Embedding({len(ckpt.vocab)}, {m.embedding_dim}) -> {m.lstm_layers} x [LSTM({m.ls
 (every character of the training text, plus printable ASCII and newline).
 
 ## Data
-{', '.join(data.get('paths', []))}: {data.get('tunes')} tunes, normalised by `musicgen.data.corpus` (comments dropped,
+{", ".join(data.get("paths", []))}: {data.get("tunes")} tunes, normalised by `musicgen.data.corpus` (comments dropped,
 continuations joined, trailing spaces and blank lines inside tunes removed). Split by whole tune, by the hash of
-the tune's text: {data.get('train_tunes')} train tunes ({data.get('train_chars', 0):,} characters),
-{data.get('val_tunes')} val tunes ({data.get('val_chars', 0):,} characters).
+the tune's text: {data.get("train_tunes")} train tunes ({data.get("train_chars", 0):,} characters),
+{data.get("val_tunes")} val tunes ({data.get("val_chars", 0):,} characters).
 
 ## Training
 Trained by the project's own command:
@@ -94,11 +98,11 @@ Trained by the project's own command:
 ```
 
 Stateful truncated back-propagation: the train tunes (reshuffled each epoch) joined into one text, cut into
-{t.batch_size if t else '?'} parallel streams, {t.seq_len if t else '?'} characters per window; Adam (gradient norm
+{t.batch_size if t else "?"} parallel streams, {t.seq_len if t else "?"} characters per window; Adam (gradient norm
 clipped at 5), learning rate halved after an epoch without a better val loss, early stopping after
-{t.patience if t else '?'} such epochs; the best epoch is kept. Best val loss **{metrics.get('best_val_loss', float('nan')):.4f}
-nats/char at epoch {metrics.get('best_epoch')}** of {metrics.get('epochs_run')}. Training time
-{metrics.get('train_seconds', 0) / 60:.1f} minutes on {metrics.get('hardware', 'unknown hardware')}.
+{t.patience if t else "?"} such epochs; the best epoch is kept. Best val loss **{metrics.get("best_val_loss", float("nan")):.4f}
+nats/char at epoch {metrics.get("best_epoch")}** of {metrics.get("epochs_run")}. Training time
+{metrics.get("train_seconds", 0) / 60:.1f} minutes on {metrics.get("hardware", "unknown hardware")}.
 
 ![train and val loss per epoch](loss.png)
 

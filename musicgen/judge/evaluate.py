@@ -20,20 +20,19 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from musicgen.model import checkpoint
-
-from musicgen.data import corpus
+from musicgen.compose.sample import UNTITLED, Generator
 from musicgen.config import MAX_CANDIDATES, SampleConfig
-from musicgen.model.engine import Engine
+from musicgen.data import corpus
 from musicgen.judge.features import header_fields
 from musicgen.judge.quality import ParseCheck, Reference, TuneCheck, check_dicts, check_tune, summarise
-from musicgen.compose.sample import UNTITLED, Generator
 from musicgen.judge.score import model_fit, ngram_fit, recorded_split
+from musicgen.model import checkpoint
+from musicgen.model.engine import Engine
 
 MAX_TUNES = 10_000  # tunes one evaluation may generate: bounds its time (about an hour on two cores)
 PARSE_TIMEOUT = 10.0  # seconds music21 may spend on one tune; Nottingham tunes take well under one
@@ -102,12 +101,19 @@ def fit(ckpt: checkpoint.Checkpoint, train: Sequence[str], val: Sequence[str]) -
     """Nats/char of the checkpoint and of a 5-gram baseline on the held-out tunes."""
     lstm = model_fit(Engine(ckpt), val)
     base = ngram_fit(train, val, len(ckpt.vocab))
-    return {"tunes": len(val), "chars": lstm.chars, "lstm_nats": lstm.nats, "ngram_nats": base.nats,
-            "ngram": base.name, "ratio": lstm.nats / base.nats}
+    return {
+        "tunes": len(val),
+        "chars": lstm.chars,
+        "lstm_nats": lstm.nats,
+        "ngram_nats": base.nats,
+        "ngram": base.name,
+        "ratio": lstm.nats / base.nats,
+    }
 
 
-def evaluate(tunes: Sequence[str], ref: Reference, parse: ParseCheck | None,
-             ended: Sequence[bool | None] | None = None) -> tuple[dict, list[TuneCheck]]:
+def evaluate(
+    tunes: Sequence[str], ref: Reference, parse: ParseCheck | None, ended: Sequence[bool | None] | None = None
+) -> tuple[dict, list[TuneCheck]]:
     """Check every tune and summarise; ``ended`` (given for generated tunes) says which stopped by themselves."""
     flags = list(ended) if ended is not None else [None] * len(tunes)
     checks = [check_tune(t, ref, parse, e) for t, e in zip(tunes, flags)]
@@ -136,14 +142,23 @@ def format_table(report: dict, title: str) -> str:
         ("  bars under no meter (not judged)", f"{bars['unjudged_bars']:,}", ""),
         ("tunes with every inner bar correct", _pct(bars["tunes_all_correct"]), ""),
         ("near-copies (4+ bars of one tune)", _pct(report["near_copy_rate"]), "<= 3%"),
-        ("longest shared run (bars)", f"max {report['longest_run']['max']}, median {report['longest_run']['median']:g}", ""),
+        (
+            "longest shared run (bars)",
+            f"max {report['longest_run']['max']}, median {report['longest_run']['median']:g}",
+            "",
+        ),
     ]
     for name in ("pitch_class", "note_length", "key", "meter"):
         if name in report:
             d = report[name]
             target = ">= 0.9 of corpus" if name == "pitch_class" else ""
-            rows.append((f"{name.replace('_', '-')} overlap (corpus)",
-                         f"{d['overlap']:.3f} ({d['corpus_self_overlap']:.3f}; {d['ratio']:.2f}x)", target))
+            rows.append(
+                (
+                    f"{name.replace('_', '-')} overlap (corpus)",
+                    f"{d['overlap']:.3f} ({d['corpus_self_overlap']:.3f}; {d['ratio']:.2f}x)",
+                    target,
+                )
+            )
     if "fit" in report:
         f = report["fit"]
         rows.append(("held-out nats/char: LSTM | " + f["ngram"], f"{f['lstm_nats']:.4f} | {f['ngram_nats']:.4f}", ""))
@@ -177,16 +192,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=200, help="tunes to generate (default 200)")
     defaults = SampleConfig()
     p.add_argument("--rng", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--temperature", type=float, default=defaults.temperature,
-                   help=f"sampling temperature (default {defaults.temperature:g})")
-    p.add_argument("--top-k", type=int, default=defaults.top_k, help=f"top-k sampling, 0 = off (default {defaults.top_k})")
-    p.add_argument("--top-p", type=float, default=defaults.top_p,
-                   help=f"nucleus sampling, 1 = off (default {defaults.top_p:g})")
-    p.add_argument("--length", type=int, default=defaults.length,
-                   help=f"most characters the model writes per tune (default {defaults.length})")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=defaults.temperature,
+        help=f"sampling temperature (default {defaults.temperature:g})",
+    )
+    p.add_argument(
+        "--top-k", type=int, default=defaults.top_k, help=f"top-k sampling, 0 = off (default {defaults.top_k})"
+    )
+    p.add_argument(
+        "--top-p", type=float, default=defaults.top_p, help=f"nucleus sampling, 1 = off (default {defaults.top_p:g})"
+    )
+    p.add_argument(
+        "--length",
+        type=int,
+        default=defaults.length,
+        help=f"most characters the model writes per tune (default {defaults.length})",
+    )
     p.add_argument("--constrained", action="store_true", help="meter-aware decoding")
-    p.add_argument("--parse-timeout", type=float, default=PARSE_TIMEOUT,
-                   help=f"seconds music21 may take per tune (default {PARSE_TIMEOUT:g})")
+    p.add_argument(
+        "--parse-timeout",
+        type=float,
+        default=PARSE_TIMEOUT,
+        help=f"seconds music21 may take per tune (default {PARSE_TIMEOUT:g})",
+    )
     p.add_argument("--no-parse", action="store_true", help="skip the music21 check (fast)")
     p.add_argument("--no-fit", action="store_true", help="skip nats/char on the held-out tunes")
     p.add_argument("--out", help="save the judged tunes to this ABC file")
@@ -207,14 +237,22 @@ def run(args: argparse.Namespace) -> int:
         settings["files"] = [str(f) for f in args.files]
         title = f"{len(tunes)} tunes from {', '.join(settings['files'])}"
     else:
-        cfg = SampleConfig(length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                           rng=args.rng, constrained=args.constrained)
+        cfg = SampleConfig(
+            length=args.length,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            rng=args.rng,
+            constrained=args.constrained,
+        )
         generated = generate(Generator(ckpt), cfg, args.n)  # the very weights the fit is measured on
         clock.lap("generation")
         tunes, ended = [t for t, _ in generated], [e for _, e in generated]
         settings |= {"n": args.n} | {k: v for k, v in cfg.to_dict().items() if k != "n"}
-        title = (f"{len(tunes)} tunes from {args.weights} (temperature {cfg.temperature:g}, top-k {cfg.top_k}, "
-                 f"top-p {cfg.top_p:g}, rng {cfg.rng}{', constrained' if cfg.constrained else ''})")
+        title = (
+            f"{len(tunes)} tunes from {args.weights} (temperature {cfg.temperature:g}, top-k {cfg.top_k}, "
+            f"top-p {cfg.top_p:g}, rng {cfg.rng}{', constrained' if cfg.constrained else ''})"
+        )
     parse = None if args.no_parse else music21_check(args.parse_timeout)
     report, checks = evaluate(tunes, ref, parse, ended)
     report["targets_met"] = targets_met(report)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.meter import parse_meter, parse_unit
@@ -24,10 +24,36 @@ from musicgen.abcnotation.rhythm import analyse
 
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
-_MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7,
-                 "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7}
-_MODES = {"": ("", 0), "maj": ("", 0), "ion": ("", 0), "m": ("m", -3), "min": ("m", -3), "aeo": ("m", -3),
-          "mix": ("mix", -1), "dor": ("dor", -2), "phr": ("phr", -4), "lyd": ("lyd", 1), "loc": ("loc", -5)}
+_MAJOR_FIFTHS = {
+    "C": 0,
+    "G": 1,
+    "D": 2,
+    "A": 3,
+    "E": 4,
+    "B": 5,
+    "F#": 6,
+    "C#": 7,
+    "F": -1,
+    "Bb": -2,
+    "Eb": -3,
+    "Ab": -4,
+    "Db": -5,
+    "Gb": -6,
+    "Cb": -7,
+}
+_MODES = {
+    "": ("", 0),
+    "maj": ("", 0),
+    "ion": ("", 0),
+    "m": ("m", -3),
+    "min": ("m", -3),
+    "aeo": ("m", -3),
+    "mix": ("mix", -1),
+    "dor": ("dor", -2),
+    "phr": ("phr", -4),
+    "lyd": ("lyd", 1),
+    "loc": ("loc", -5),
+}
 _SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
 # tonic, mode, explicit accidentals, then parameters such as clef=treble (ignored)
 _KEY = re.compile(r"\s*([A-Ga-g][#b]?)\s*([A-Za-z]*)((?:\s+(?:\^\^|\^|__|_|=)[A-Ga-g])*)(?:\s+\w+=\S*)*\s*$")

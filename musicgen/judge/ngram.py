@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class KneserNey:
@@ -59,6 +59,9 @@ class KneserNey:
         out = []
         for t in texts:
             full = context + t
-            s = sum(math.log(self.prob(full[i], full[max(0, i - self.order + 1) : i])) for i in range(len(context), len(full)))
+            s = sum(
+                math.log(self.prob(full[i], full[max(0, i - self.order + 1) : i]))
+                for i in range(len(context), len(full))
+            )
             out.append((s, len(t)))
         return out

@@ -21,7 +21,7 @@ place that bar occurs (a few hundred at most in the Nottingham tunes).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 from musicgen.abcnotation import tokens as T
 
@@ -34,8 +34,9 @@ def body_bars(tune: str) -> list[str]:
     bars: list[str] = []
     current: list[str] = []
     tokens = T.tokenize(tune)
-    start = next((i + 1 for i, (kind, text) in enumerate(tokens) if kind == T.FIELD and text.startswith("K:")),
-                 len(tokens))
+    start = next(
+        (i + 1 for i, (kind, text) in enumerate(tokens) if kind == T.FIELD and text.startswith("K:")), len(tokens)
+    )
     for kind, text in tokens[start:]:
         if kind == T.BAR:
             if current:

@@ -16,13 +16,13 @@ beside the corpus's own figure (held-out tunes against training tunes) as the ce
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
 
 from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.rhythm import analyse
 from musicgen.judge.features import header_problems, key_and_meter, note_lengths, overlap, pitch_classes, shares
 from musicgen.judge.novelty import NEAR_COPY_BARS, BarIndex
-from musicgen.abcnotation.rhythm import analyse
 
 ParseCheck = Callable[[str], tuple[str, tuple[str, ...]]]  # -> (why it does not parse or "", repairs it needed)
 
@@ -91,12 +91,21 @@ def check_tune(tune: str, ref: Reference, parse: ParseCheck | None, ended: bool 
     wrong = [b.text for b in rhythm.checked if not b.correct]
     key, meter = key_and_meter(tune)
     return TuneCheck(
-        parses=None if parse is None else not error, parse_error=error, repairs=list(repairs),
+        parses=None if parse is None else not error,
+        parse_error=error,
+        repairs=list(repairs),
         header_problems=header_problems(tune),
-        ended=ended, final_bar=ends_with_bar_line(tune), inner_bars=len(rhythm.checked),
-        inner_correct=rhythm.inner_correct, unjudged_bars=sum(b.expected is None for b in rhythm.bars),
-        longest_run=ref.index.longest_run(tune), key=key, meter=meter,
-        chars=len(tune), wrong_bars=wrong[:3])
+        ended=ended,
+        final_bar=ends_with_bar_line(tune),
+        inner_bars=len(rhythm.checked),
+        inner_correct=rhythm.inner_correct,
+        unjudged_bars=sum(b.expected is None for b in rhythm.bars),
+        longest_run=ref.index.longest_run(tune),
+        key=key,
+        meter=meter,
+        chars=len(tune),
+        wrong_bars=wrong[:3],
+    )
 
 
 def _rate(flags: Sequence[bool]) -> float:
@@ -123,10 +132,13 @@ def summarise(checks: Sequence[TuneCheck], ref: Reference, tunes: Sequence[str] 
         "ended_rate": _rate([bool(c.ended) for c in checks]) if any(c.ended is not None for c in checks) else None,
         "final_bar_rate": _rate([c.final_bar for c in checks]),
         "clean_ending_rate": _rate([c.clean_ending for c in checks]),
-        "inner_bars": {"bars": bars, "correct": correct, "share": correct / bars if bars else 0.0,
-                       "unjudged_bars": sum(c.unjudged_bars for c in checks),
-                       "tunes_all_correct": _rate([c.inner_bars > 0 and c.inner_correct == c.inner_bars
-                                                   for c in checks])},
+        "inner_bars": {
+            "bars": bars,
+            "correct": correct,
+            "share": correct / bars if bars else 0.0,
+            "unjudged_bars": sum(c.unjudged_bars for c in checks),
+            "tunes_all_correct": _rate([c.inner_bars > 0 and c.inner_correct == c.inner_bars for c in checks]),
+        },
         "near_copy_rate": _rate([r >= NEAR_COPY_BARS for r in runs]),
         "longest_run": {"max": max(runs, default=0), "median": statistics.median(runs) if runs else 0},
     }
@@ -134,8 +146,13 @@ def summarise(checks: Sequence[TuneCheck], ref: Reference, tunes: Sequence[str] 
         dists = distributions(tunes)
         for name, d in dists.items():
             got, ceiling = overlap(d, ref.dists[name]), ref.self_overlap[name]
-            report[name] = {"overlap": got, "corpus_self_overlap": ceiling,
-                            "ratio": got / ceiling if ceiling else 0.0, "top": _top(d), "corpus_top": _top(ref.dists[name])}
+            report[name] = {
+                "overlap": got,
+                "corpus_self_overlap": ceiling,
+                "ratio": got / ceiling if ceiling else 0.0,
+                "top": _top(d),
+                "corpus_top": _top(ref.dists[name]),
+            }
     return report
 
 

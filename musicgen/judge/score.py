@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
-
-from musicgen.model import checkpoint
 
 from musicgen.data import corpus
+from musicgen.data.vocab import UnknownCharacterError
+from musicgen.judge.ngram import KneserNey
+from musicgen.model import checkpoint
 from musicgen.model.checkpoint import Checkpoint, CheckpointError
 from musicgen.model.engine import Engine
-from musicgen.judge.ngram import KneserNey
-from musicgen.data.vocab import UnknownCharacterError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -122,9 +122,7 @@ def load(directory: str | Path | None = None) -> Checkpoint:
     if not directory.exists() and old.is_dir():  # a save was killed between its two renames
         old.rename(directory)
     if not directory.is_dir():
-        raise CheckpointError(
-            f"no weights folder at {directory}: give --weights a folder written by 'musicgen train'"
-        )
+        raise CheckpointError(f"no weights folder at {directory}: give --weights a folder written by 'musicgen train'")
     missing = [f for f in FILES if not (directory / f).is_file()]
     if missing:
         raise CheckpointError(

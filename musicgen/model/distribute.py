@@ -31,8 +31,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -67,8 +68,9 @@ def read_tf_config(text: str | None) -> dict[str, Any] | None:
     cluster = config.get("cluster") if isinstance(config, dict) else None
     task = config.get("task") if isinstance(config, dict) else None
     if not isinstance(cluster, dict) or not cluster or not isinstance(task, dict):
-        raise DistributeError('TF_CONFIG needs {"cluster": {"worker": ["host:port", ...]}, '
-                              '"task": {"type": "worker", "index": i}}')
+        raise DistributeError(
+            'TF_CONFIG needs {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": i}}'
+        )
     for role, addresses in cluster.items():
         if not isinstance(addresses, list) or not all(isinstance(a, str) and ":" in a for a in addresses):
             raise DistributeError(f"TF_CONFIG: cluster[{role!r}] must be a list of 'host:port' strings")
@@ -76,8 +78,9 @@ def read_tf_config(text: str | None) -> dict[str, Any] | None:
     if role not in cluster:
         raise DistributeError(f"TF_CONFIG: task type {role!r} is not in the cluster ({', '.join(cluster)})")
     if not isinstance(index, int) or not 0 <= index < len(cluster[role]):
-        raise DistributeError(f"TF_CONFIG: task index {index} is out of range: the cluster lists "
-                              f"{len(cluster[role])} {role!r} task(s)")
+        raise DistributeError(
+            f"TF_CONFIG: task index {index} is out of range: the cluster lists {len(cluster[role])} {role!r} task(s)"
+        )
     return {"cluster": cluster, "task": {"type": role, "index": index}}
 
 
@@ -105,9 +108,11 @@ def make_strategy(name: str, environ: Mapping[str, str] = os.environ) -> Any:
     if name not in STRATEGIES:
         raise DistributeError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
     if name == "multiworker" and read_tf_config(environ.get("TF_CONFIG")) is None:
-        raise DistributeError("--strategy multiworker needs TF_CONFIG describing the cluster on every machine, "
-                              'e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-                              '"task": {"type": "worker", "index": 0}}')
+        raise DistributeError(
+            "--strategy multiworker needs TF_CONFIG describing the cluster on every machine, "
+            'e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}}'
+        )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as musicgen.model.network: no C++ start-up chatter
     import tensorflow as tf
 
@@ -156,8 +161,9 @@ def per_replica_batch(global_batch: int, replicas: int) -> int:
     musicgen.model.distribute.DistributeError: --batch-size 30 does not split evenly over 4 replicas: use a multiple of 4
     """
     if global_batch % replicas:
-        raise DistributeError(f"--batch-size {global_batch} does not split evenly over {replicas} replicas: "
-                              f"use a multiple of {replicas}")
+        raise DistributeError(
+            f"--batch-size {global_batch} does not split evenly over {replicas} replicas: use a multiple of {replicas}"
+        )
     return global_batch // replicas
 
 
@@ -217,10 +223,14 @@ def check_per_replica_state(model: Any) -> None:
     for layer in model.layers:
         for v in getattr(layer, "states", None) or []:
             value = getattr(v, "value", v)
-            if (isinstance(value, tf.distribute.DistributedValues)
-                    and value.synchronization != tf.VariableSynchronization.ON_READ):
-                raise DistributeError(f"{layer.name}: its state variable is shared by all replicas; "
-                                      "this Keras version names it differently: update STATE_VARIABLE")
+            if (
+                isinstance(value, tf.distribute.DistributedValues)
+                and value.synchronization != tf.VariableSynchronization.ON_READ
+            ):
+                raise DistributeError(
+                    f"{layer.name}: its state variable is shared by all replicas; "
+                    "this Keras version names it differently: update STATE_VARIABLE"
+                )
 
 
 def step_functions(model: Any, strategy: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
@@ -275,8 +285,9 @@ def writable_dirs(strategy: Any, *dirs: Path) -> Iterator[tuple[Path, ...]]:
     if is_chief(strategy):
         yield dirs
         return
-    scratch = Path(tempfile.mkdtemp(prefix=f"musicgen-{strategy.cluster_resolver.task_type}"
-                                           f"{strategy.cluster_resolver.task_id}-"))
+    scratch = Path(
+        tempfile.mkdtemp(prefix=f"musicgen-{strategy.cluster_resolver.task_type}{strategy.cluster_resolver.task_id}-")
+    )
     try:
         yield tuple(scratch / f"{i}-{d.name}" for i, d in enumerate(dirs))
     finally:

@@ -39,13 +39,13 @@ callers at once.
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from musicgen.model.checkpoint import Checkpoint, weight_shapes
 from musicgen.config import ModelConfig
 from musicgen.data.vocab import Vocab
+from musicgen.model.checkpoint import Checkpoint, weight_shapes
 
 State = list[tuple[np.ndarray, np.ndarray]]  # (h, c) per layer, each (K, units)
 
@@ -87,11 +87,11 @@ class Engine:
         return slice(max(i - 1, 0) * u, (i + 1) * u) if i < self.layers else slice((i - 1) * u, i * u + 1)
 
     @classmethod
-    def random(cls, cfg: ModelConfig, vocab: Vocab, seed: int = 0) -> "Engine":
+    def random(cls, cfg: ModelConfig, vocab: Vocab, seed: int = 0) -> Engine:
         """An engine over random weights (for tests of the machinery, not of music)."""
         return cls(random_checkpoint(cfg, vocab, seed))
 
-    def stepper(self, k: int) -> "Stepper":
+    def stepper(self, k: int) -> Stepper:
         """Fresh working memory for ``k`` streams, all starting from the zero state."""
         return Stepper(self, k)
 
@@ -196,7 +196,7 @@ class Stepper:
         self.before, self.after = calls[:at], calls[at + 1 :]
 
     @classmethod
-    def from_state(cls, engine: Engine, state: State) -> "Stepper":
+    def from_state(cls, engine: Engine, state: State) -> Stepper:
         st = cls(engine, state[0][0].shape[0])
         u = engine.units
         for i, (h, c) in enumerate(state):
@@ -208,7 +208,7 @@ class Stepper:
         u = self.engine.units
         return [(self.h[i * u : (i + 1) * u].T.copy(), self.c[i].T.copy()) for i in range(self.engine.layers)]
 
-    def select(self, rows: np.ndarray | Sequence[int]) -> "Stepper":
+    def select(self, rows: np.ndarray | Sequence[int]) -> Stepper:
         """A new stepper holding only these streams (in this order; a row may repeat)."""
         rows = np.asarray(rows, dtype=np.int64)
         st = Stepper(self.engine, len(rows))

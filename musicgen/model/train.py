@@ -32,20 +32,16 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from musicgen.model import checkpoint
-
-from musicgen.data import corpus
-
-from musicgen.data import dataset
-
-from musicgen.model import distribute
 from musicgen.config import ModelConfig, TrainConfig
+from musicgen.data import corpus, dataset
 from musicgen.data.vocab import Vocab
+from musicgen.model import checkpoint, distribute
 
 
 class TrainError(RuntimeError):
@@ -85,8 +81,9 @@ def _run_epoch(model: Any, strategy: Any, step_fn: Any, streams: dataset.Streams
     from musicgen.model.network import reset_state
 
     # A live bar on a terminal; one summary line per pass in a log file (no \r and colour codes).
-    bar = keras.utils.Progbar(streams.n_windows, stateful_metrics=["loss", "acc"], unit_name="step",
-                              verbose=1 if sys.stdout.isatty() else 2)
+    bar = keras.utils.Progbar(
+        streams.n_windows, stateful_metrics=["loss", "acc"], unit_name="step", verbose=1 if sys.stdout.isatty() else 2
+    )
     windows = iter(dataset.distributed_windows(streams, strategy))
     reset_state(model)
     total_loss = total_acc = 0.0
@@ -154,8 +151,15 @@ def train(
 
     from musicgen.model.network import named_weights
 
-    state: dict[str, Any] = {"epoch": 0, "history": [], "best_val_loss": None, "best_epoch": 0, "stale": 0,
-                             "learning_rate": cfg.learning_rate, "seconds": 0.0}
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "history": [],
+        "best_val_loss": None,
+        "best_epoch": 0,
+        "stale": 0,
+        "learning_rate": cfg.learning_rate,
+        "seconds": 0.0,
+    }
     state_file = run_dir / "state.json"
     if resume:
         if not state_file.is_file():
@@ -173,9 +177,11 @@ def train(
         model = distribute.training_model(model_cfg, len(vocab), cfg, strategy)
     state["config"] = _run_config(model_cfg, cfg, vocab)
     train_step, test_step = distribute.step_functions(model, strategy)
-    print(f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
-          f"{model.count_params():,} parameters; run folder {run_dir}; {distribute.describe(strategy, task=True)}",
-          flush=True)
+    print(
+        f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
+        f"{model.count_params():,} parameters; run folder {run_dir}; {distribute.describe(strategy, task=True)}",
+        flush=True,
+    )
     with distribute.writable_dirs(strategy, out, run_dir) as (out_here, run_here):  # throw-away ones off the chief
         run_here.mkdir(parents=True, exist_ok=True)
         while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
@@ -188,14 +194,22 @@ def train(
             train_loss, train_acc = _run_epoch(model, strategy, train_step, train_streams, "train")
             val_loss, val_acc = _run_epoch(model, strategy, test_step, val_streams, "val")
             state["seconds"] += time.perf_counter() - started
-            state["history"].append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                                     "val_loss": val_loss, "val_acc": val_acc,
-                                     "learning_rate": state["learning_rate"]})
+            state["history"].append(
+                {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "train_acc": train_acc,
+                    "val_loss": val_loss,
+                    "val_acc": val_acc,
+                    "learning_rate": state["learning_rate"],
+                }
+            )
             state["epoch"] = epoch
             if state["best_val_loss"] is None or val_loss < state["best_val_loss"]:
                 weights = named_weights(model)
-                state.update(best_val_loss=val_loss, best_epoch=epoch, stale=0,
-                             weights_sha256=distribute.weights_digest(weights))
+                state.update(
+                    best_val_loss=val_loss, best_epoch=epoch, stale=0, weights_sha256=distribute.weights_digest(weights)
+                )
                 checkpoint.save(out_here, weights, vocab, model_cfg, cfg, _metrics(state, data_info, strategy))
                 print(f"  best so far: saved {out}", flush=True)
             else:
@@ -208,8 +222,11 @@ def train(
         metrics = _metrics(state, data_info, strategy)
         checkpoint.save(out_here, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
     where = f"weights in {out}" if distribute.is_chief(strategy) else "the chief wrote the weights"
-    print(f"done: best val loss {state['best_val_loss']:.4f} nats/char at epoch {state['best_epoch']}; "
-          f"{where} (sha256 {state['weights_sha256'][:16]})", flush=True)
+    print(
+        f"done: best val loss {state['best_val_loss']:.4f} nats/char at epoch {state['best_epoch']}; "
+        f"{where} (sha256 {state['weights_sha256'][:16]})",
+        flush=True,
+    )
     return metrics
 
 
@@ -269,15 +286,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lstm-units", type=int, default=m.lstm_units, help=f"default {m.lstm_units}")
     p.add_argument("--lstm-layers", type=int, default=m.lstm_layers, help=f"default {m.lstm_layers}")
     p.add_argument("--dropout", type=float, default=m.dropout, help=f"default {m.dropout}")
-    p.add_argument("--strategy", choices=distribute.STRATEGIES, default="default",
-                   help="default: one device; mirrored: every GPU of this machine; multiworker: every machine "
-                        "in TF_CONFIG (see musicgen.model.distribute)")
+    p.add_argument(
+        "--strategy",
+        choices=distribute.STRATEGIES,
+        default="default",
+        help="default: one device; mirrored: every GPU of this machine; multiworker: every machine "
+        "in TF_CONFIG (see musicgen.model.distribute)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     model_cfg = ModelConfig(args.embedding_dim, args.lstm_units, args.lstm_layers, args.dropout)
-    cfg = TrainConfig(batch_size=args.batch_size, seq_len=args.seq_len, learning_rate=args.learning_rate,
-                      epochs=args.epochs, patience=args.patience, val_fraction=args.val_fraction, seed=args.seed)
+    cfg = TrainConfig(
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        patience=args.patience,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+    )
     train(args.data, args.out, model_cfg, cfg, run_dir=args.run_dir, resume=args.resume, strategy=args.strategy)
     return 0
 

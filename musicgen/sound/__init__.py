@@ -1,2 +1,4 @@
-"""From ABC to sound: music21 parsing into note and chord events, the chord accompaniment, MIDI and MusicXML export, and audio through a SoundFont synthesizer. It may import abcnotation and config; never compose, judge or app.
+"""From ABC to sound: music21 parsing into note and chord events, the chord accompaniment, MIDI and MusicXML
+export, and audio through a SoundFont synthesizer. It may import abcnotation and config; never compose, judge
+or app.
 """

@@ -19,7 +19,7 @@ sits in E2..D#3 and the chord in E3..D#4, below a folk melody.
 from __future__ import annotations
 
 import bisect
-from typing import Sequence
+from collections.abc import Sequence
 
 from musicgen.sound.events import EPS, NoteEvent
 
@@ -27,10 +27,31 @@ BASS_LOW, CHORD_LOW = 40, 52  # E2, E3: lowest MIDI note of each register (one o
 BASS_VELOCITY, FIFTH_VELOCITY, CHORD_VELOCITY = 80, 72, 60  # the chord softer than the bass and the melody
 
 # Quarter notes a minute when the tune gives no Q:. A tune type (R:) first, then the meter.
-_TEMPO_BY_TYPE = {"slip jig": 165, "jig": 165, "slide": 180, "reel": 200, "hornpipe": 160, "polka": 140,
-                  "waltz": 130, "mazurka": 130, "march": 112, "schottische": 140, "strathspey": 120}
-_TEMPO_BY_METER = {"6/8": 165, "9/8": 165, "12/8": 180, "3/8": 150, "4/4": 160, "2/2": 180, "2/4": 140,
-                   "3/4": 130, "3/2": 180, "6/4": 180}
+_TEMPO_BY_TYPE = {
+    "slip jig": 165,
+    "jig": 165,
+    "slide": 180,
+    "reel": 200,
+    "hornpipe": 160,
+    "polka": 140,
+    "waltz": 130,
+    "mazurka": 130,
+    "march": 112,
+    "schottische": 140,
+    "strathspey": 120,
+}
+_TEMPO_BY_METER = {
+    "6/8": 165,
+    "9/8": 165,
+    "12/8": 180,
+    "3/8": 150,
+    "4/4": 160,
+    "2/2": 180,
+    "2/4": 140,
+    "3/4": 130,
+    "3/2": 180,
+    "6/4": 180,
+}
 DEFAULT_TEMPO = 120.0
 
 Chord = tuple[int, tuple[int, ...]]  # (bass pitch class, pitch classes of the chord)

@@ -68,8 +68,10 @@ def soundfont_path() -> Path:
         return Path(override)
     spec = importlib.util.find_spec("pretty_midi")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise AudioError("no SoundFont: install the requirements (pretty_midi carries TimGM6mb.sf2) "
-                         "or set MUSICGEN_SOUNDFONT to an .sf2 file")
+        raise AudioError(
+            "no SoundFont: install the requirements (pretty_midi carries TimGM6mb.sf2) "
+            "or set MUSICGEN_SOUNDFONT to an .sf2 file"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "TimGM6mb.sf2"
 
 

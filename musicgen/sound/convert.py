@@ -39,9 +39,10 @@ import ctypes
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from musicgen.abcnotation import check
 from musicgen.abcnotation.check import InvalidABCError
@@ -52,8 +53,15 @@ if TYPE_CHECKING:  # music21 is imported lazily: see the module docstring
 
 DEFAULT_TIMEOUT = 5.0  # seconds for one parse, repairs and error bisection included
 
-__all__ = ["DEFAULT_TIMEOUT", "Events", "InvalidABCError", "NoteEvent", "Parsed", "parse", "to_events",
-           "to_midi", "to_musicxml", "INSTRUMENTS"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Events",
+    "InvalidABCError",
+    "NoteEvent",
+    "Parsed",
+    "parse",
+    "to_events",
+]
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,7 @@ def _stop(worker: threading.Thread) -> None:
         worker.join(STOP_EVERY_S)
 
 
-def _music21_parse(text: str) -> "stream.Score":
+def _music21_parse(text: str) -> stream.Score:
     from music21 import converter, stream
 
     parsed = converter.parseData(text, format="abc")
@@ -142,7 +150,7 @@ def _first_failing_line(lines: list[str], deadline: float) -> int | None:
     while bad - ok > 1:
         mid = (ok + bad) // 2
         try:
-            _call_before(deadline, lambda: _music21_parse("\n".join(lines[:mid]) + "\n"))
+            _call_before(deadline, lambda n=mid: _music21_parse("\n".join(lines[:n]) + "\n"))
             ok = mid
         except _Timeout:
             return None
@@ -170,8 +178,9 @@ def parse(abc: str, timeout: float = DEFAULT_TIMEOUT) -> Parsed:
     try:
         score = _call_before(deadline, lambda: _music21_parse(checked.text))
     except _Timeout:
-        raise InvalidABCError(None, f"reading it took longer than {timeout:g} s; it is too long or too "
-                                    "complex to play") from None
+        raise InvalidABCError(
+            None, f"reading it took longer than {timeout:g} s; it is too long or too complex to play"
+        ) from None
     except Exception as e:
         line = _first_failing_line(checked.text.split("\n"), deadline)
         raise InvalidABCError(checked.original_line(line), _reason(e)) from None
@@ -186,8 +195,7 @@ def parse(abc: str, timeout: float = DEFAULT_TIMEOUT) -> Parsed:
     return _described(score, text, tuple(repairs), checked)
 
 
-def _complete_last_bar(checked: check.Checked, score: "stream.Score",
-                       deadline: float) -> tuple[str, "stream.Score", str]:
+def _complete_last_bar(checked: check.Checked, score: stream.Score, deadline: float) -> tuple[str, stream.Score, str]:
     """Pad a cut-off last bar with a rest so the tune ends on a whole bar.
 
     A short last bar that completes its section's pick-up (``d|...|G2``) is right, and stays;
@@ -226,12 +234,17 @@ def _beats_words(q: Fraction) -> str:
     return f"{text} beat" + ("" if q == 1 else "s")
 
 
-def _described(score: "stream.Score", text: str, repairs: tuple[str, ...], checked: check.Checked) -> Parsed:
+def _described(score: stream.Score, text: str, repairs: tuple[str, ...], checked: check.Checked) -> Parsed:
     from music21 import chord, harmony, note
 
     flat = score.flatten()
-    n_notes = sum(1 for n in flat.notes if isinstance(n, (note.Note, chord.Chord))
-                  and not isinstance(n, harmony.Harmony) and (n.quarterLength > 0 or n.duration.isGrace))
+    n_notes = sum(
+        1
+        for n in flat.notes
+        if isinstance(n, (note.Note, chord.Chord))
+        and not isinstance(n, harmony.Harmony)
+        and (n.quarterLength > 0 or n.duration.isGrace)
+    )
     if n_notes == 0:
         raise InvalidABCError(None, "it has no notes to play")
     if score.highestTime > MAX_BEATS:
@@ -244,15 +257,20 @@ def _described(score: "stream.Score", text: str, repairs: tuple[str, ...], check
     bpm = mark.getQuarterBPM() if mark is not None else None
     tempo_ok = bpm is not None and check.MIN_BPM <= bpm <= check.MAX_BPM
     return Parsed(
-        score=score, abc=text, repairs=repairs,
+        score=score,
+        abc=text,
+        repairs=repairs,
         title=score.metadata.title if score.metadata and score.metadata.title else checked.title,
-        meter=meter, key=_key_name(flat), rhythm=checked.rhythm,
+        meter=meter,
+        key=_key_name(flat),
+        rhythm=checked.rhythm,
         tempo_bpm=float(bpm) if tempo_ok else default_tempo(meter, checked.rhythm),
-        tempo_from_abc=tempo_ok, beat=float(ts.beatDuration.quarterLength) if ts is not None else 1.0,
+        tempo_from_abc=tempo_ok,
+        beat=float(ts.beatDuration.quarterLength) if ts is not None else 1.0,
     )
 
 
-def _key_name(flat: "stream.Stream") -> str:
+def _key_name(flat: stream.Stream) -> str:
     ks = flat.getElementsByClass("KeySignature").first()
     if ks is None:
         return "none"
@@ -268,13 +286,3 @@ def to_events(parsed: Parsed, accompaniment: bool = True) -> Events:
     grace notes played just before their note (see :mod:`musicgen.sound.events`), and, when asked,
     an accompaniment made from the chord symbols to fit the meter (:mod:`musicgen.sound.accompaniment`)."""
     return from_score(parsed.score, parsed.tempo_bpm, parsed.meter, accompaniment)
-
-
-def __getattr__(name: str) -> Any:
-    """``to_midi``, ``to_musicxml`` and ``INSTRUMENTS`` live in :mod:`musicgen.sound.export`; they are
-    offered here too, looked up on first use because export itself builds on this module."""
-    if name in ("to_midi", "to_musicxml", "INSTRUMENTS"):
-        from musicgen.sound import export
-
-        return getattr(export, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

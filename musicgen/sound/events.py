@@ -22,8 +22,9 @@ accents the first beat of a bar (100), other beats (90) and off-beats (82).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from musicgen.abcnotation.check import InvalidABCError
 
@@ -137,11 +138,20 @@ def written_bars(part: Any) -> list[Bar]:
             notes.append((at, el, accent))
         left, right = getattr(m, "leftBarline", None), getattr(m, "rightBarline", None)
         end = isinstance(right, m21bar.Repeat) and right.direction == "end"
-        out.append(Bar(length, grid, beat, full, notes, chords,
-                       start_repeat=isinstance(left, m21bar.Repeat) and left.direction == "start",
-                       end_repeat=(int(right.times or 2) if end else 0),
-                       section_end=end or (right is not None and right.type in _SECTION_BARS),
-                       endings=endings.get(id(m), frozenset())))
+        out.append(
+            Bar(
+                length,
+                grid,
+                beat,
+                full,
+                notes,
+                chords,
+                start_repeat=isinstance(left, m21bar.Repeat) and left.direction == "start",
+                end_repeat=(int(right.times or 2) if end else 0),
+                section_end=end or (right is not None and right.type in _SECTION_BARS),
+                endings=endings.get(id(m), frozenset()),
+            )
+        )
     return out
 
 
@@ -178,8 +188,9 @@ def from_score(score: Any, tempo_bpm: float, meter: str, accompaniment: bool = T
         total = max(total, at)
     raw.sort(key=lambda r: r[0])  # stable: grace notes stay before the note they ornament
     backing = tuple(accompany(chords, grid_bars)) if accompaniment else ()
-    return Events(melody=tuple(join_ties_and_graces(raw)), accompaniment=backing, tempo_bpm=tempo_bpm,
-                  beats=total, meter=meter)
+    return Events(
+        melody=tuple(join_ties_and_graces(raw)), accompaniment=backing, tempo_bpm=tempo_bpm, beats=total, meter=meter
+    )
 
 
 def join_ties_and_graces(raw: Sequence[tuple[float, int, Any, int]]) -> list[NoteEvent]:

@@ -20,17 +20,42 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Union
 
 from musicgen.sound.convert import Events, Parsed, parse, to_events
 
 # User-facing names -> General MIDI program (0-based).
 INSTRUMENTS: dict[str, int] = {
-    "piano": 0, "harpsichord": 6, "music box": 10, "vibraphone": 11, "marimba": 12, "dulcimer": 15,
-    "organ": 19, "accordion": 21, "harmonica": 22, "bandoneon": 23, "nylon guitar": 24, "guitar": 25,
-    "bass": 32, "fiddle": 40, "viola": 41, "cello": 42, "harp": 46, "strings": 48, "choir": 52,
-    "trumpet": 56, "french horn": 60, "oboe": 68, "bassoon": 70, "clarinet": 71, "piccolo": 72,
-    "flute": 73, "recorder": 74, "pan flute": 75, "tin whistle": 78, "ocarina": 79, "banjo": 105,
+    "piano": 0,
+    "harpsichord": 6,
+    "music box": 10,
+    "vibraphone": 11,
+    "marimba": 12,
+    "dulcimer": 15,
+    "organ": 19,
+    "accordion": 21,
+    "harmonica": 22,
+    "bandoneon": 23,
+    "nylon guitar": 24,
+    "guitar": 25,
+    "bass": 32,
+    "fiddle": 40,
+    "viola": 41,
+    "cello": 42,
+    "harp": 46,
+    "strings": 48,
+    "choir": 52,
+    "trumpet": 56,
+    "french horn": 60,
+    "oboe": 68,
+    "bassoon": 70,
+    "clarinet": 71,
+    "piccolo": 72,
+    "flute": 73,
+    "recorder": 74,
+    "pan flute": 75,
+    "tin whistle": 78,
+    "ocarina": 79,
+    "banjo": 105,
     "bagpipe": 109,
 }
 MELODY_CHANNEL, ACCOMPANIMENT_CHANNEL = 0, 1
@@ -38,7 +63,7 @@ ARTICULATION = 0.92  # share of a melody note's written length that sounds
 TAIL_BEATS = 2.0  # silence after the last note, in which it rings out
 MIN_TEMPO, MAX_TEMPO = 20, 400  # quarter notes a minute
 
-Source = Union[str, Parsed, Events]
+Source = str | Parsed | Events
 
 
 def program(instrument: str | int) -> int:
@@ -68,8 +93,13 @@ def events_of(source: Source, accompaniment: bool = True) -> Events:
     return to_events(parse(source) if isinstance(source, str) else source, accompaniment=accompaniment)
 
 
-def to_midi(abc_or_parsed: Source, instrument: str | int = "piano", accompaniment: bool = True,
-            tempo: float | None = None, accompaniment_instrument: str | int = "piano") -> bytes:
+def to_midi(
+    abc_or_parsed: Source,
+    instrument: str | int = "piano",
+    accompaniment: bool = True,
+    tempo: float | None = None,
+    accompaniment_instrument: str | int = "piano",
+) -> bytes:
     """A Standard MIDI File (format 1) of the tune: melody track, then accompaniment track.
 
     ``tempo`` is in quarter notes a minute; None keeps the tune's own (Q: or a default).
@@ -150,9 +180,14 @@ def file_stem(title: str) -> str:
     return stem[:60].rstrip("-") or "tune"
 
 
-def downloads(parsed: Parsed, instrument: str | int = "piano", accompaniment: bool = True,
-              tempo: float | None = None, accompaniment_instrument: str | int = "piano",
-              audio_format: str | None = "ogg") -> dict[str, bytes]:
+def downloads(
+    parsed: Parsed,
+    instrument: str | int = "piano",
+    accompaniment: bool = True,
+    tempo: float | None = None,
+    accompaniment_instrument: str | int = "piano",
+    audio_format: str | None = "ogg",
+) -> dict[str, bytes]:
     """Every download of a tune, by file name: .abc, .mid, MusicXML and (unless None) audio."""
     stem = file_stem(parsed.title)
     midi = to_midi(parsed, instrument, accompaniment, tempo, accompaniment_instrument)
