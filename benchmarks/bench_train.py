@@ -41,15 +41,10 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from musicgen.config import ModelConfig, TrainConfig  # noqa: E402
-from musicgen.data import (
-    corpus,  # noqa: E402
-    dataset,  # noqa: E402
-)
+from musicgen.data import corpus, dataset  # noqa: E402
 from musicgen.data.vocab import Vocab  # noqa: E402
-from musicgen.model import (
-    distribute,  # noqa: E402
-    train,  # noqa: E402
-)
+from musicgen.model import distribute, train  # noqa: E402
+from musicgen.model.windows import distributed_windows  # noqa: E402
 
 FILE_BYTES = 10_000_000  # corpus files of about 10 MB (read_tunes refuses single files over 50 MB)
 TOKENS = np.array(
@@ -198,7 +193,7 @@ def epoch_now(encoded: dataset.EncodedTunes, cfg: TrainConfig, figures: dict[str
 
     start = time.perf_counter()
     streams = dataset.Streams(encoded, dataset.epoch_order(len(encoded), cfg.seed, 1), cfg.batch_size, cfg.seq_len)
-    windows = iter(dataset.distributed_windows(streams, tf.distribute.get_strategy()))
+    windows = iter(distributed_windows(streams, tf.distribute.get_strategy()))
     x, _ = next(windows)
     figures["first_window_s"] = time.perf_counter() - start
     figures["chars"] = int(tf.size(x))
@@ -215,7 +210,7 @@ def training_speed(encoded: dataset.EncodedTunes, vocab_size: int, device: str, 
     model = distribute.training_model(ModelConfig(), vocab_size, cfg, strategy)
     train_step, _ = distribute.step_functions(model, strategy)
     streams = dataset.Streams(encoded, None, cfg.batch_size, cfg.seq_len)
-    windows = iter(dataset.distributed_windows(streams, strategy))
+    windows = iter(distributed_windows(streams, strategy))
     for _ in range(3):
         float(train_step(next(windows))[0])
     start = time.perf_counter()

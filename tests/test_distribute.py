@@ -165,7 +165,8 @@ def test_distributed_windows_feed_each_replica_its_own_streams() -> None:
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from musicgen.data.dataset import EncodedTunes, Streams, distributed_windows
+from musicgen.data.dataset import EncodedTunes, Streams
+from musicgen.model.windows import distributed_windows
 streams = Streams(EncodedTunes.of_ids(np.arange(1000) % 251), None, n_streams=6, seq_len=7)
 ok = []
 for strategy in (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):

@@ -42,6 +42,7 @@ from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data import corpus, dataset
 from musicgen.data.vocab import Vocab
 from musicgen.model import checkpoint, distribute
+from musicgen.model.windows import distributed_windows
 
 
 class TrainError(RuntimeError):
@@ -84,7 +85,7 @@ def _run_epoch(model: Any, strategy: Any, step_fn: Any, streams: dataset.Streams
     bar = keras.utils.Progbar(
         streams.n_windows, stateful_metrics=["loss", "acc"], unit_name="step", verbose=1 if sys.stdout.isatty() else 2
     )
-    windows = iter(dataset.distributed_windows(streams, strategy))
+    windows = iter(distributed_windows(streams, strategy))
     reset_state(model)
     total_loss = total_acc = 0.0
     total_chars = 0
