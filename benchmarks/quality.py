@@ -167,7 +167,7 @@ def table(rows: dict[str, dict]) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS))
+    ap.add_argument("--weights", default=str(checkpoint.shipped_weights()))
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument(
         "--temperatures",

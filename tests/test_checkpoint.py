@@ -197,3 +197,40 @@ def test_write_atomic_replaces_whole_files(tmp_path: Path, monkeypatch: pytest.M
         checkpoint.write_atomic(target, b"three")
     assert target.read_bytes() == b"two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_weights_lookup_prefers_the_variable_then_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = make_checkpoint(tmp_path / "mine").path
+    cwd = tmp_path / "project"
+    make_checkpoint(cwd / "weights" / "nottingham")
+    shipped = tmp_path / "site" / "musicgen" / "weights" / "nottingham"
+    monkeypatch.setattr(checkpoint, "shipped_weights", lambda: shipped)
+    assert checkpoint.default_weights({checkpoint.ENV_VAR: str(mine)}, cwd) == mine
+    assert checkpoint.default_weights({}, cwd) == cwd / "weights" / "nottingham"
+    make_checkpoint(shipped)
+    assert checkpoint.default_weights({}, tmp_path / "elsewhere") == shipped
+    monkeypatch.setenv(checkpoint.ENV_VAR, str(mine))
+    assert checkpoint.load().path == mine  # load() without a folder follows the same order
+
+
+def test_weights_lookup_names_every_place_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = tmp_path / "site" / "musicgen" / "weights" / "nottingham"
+    monkeypatch.setattr(checkpoint, "shipped_weights", lambda: shipped)
+    with pytest.raises(CheckpointError) as e:
+        checkpoint.default_weights({}, tmp_path / "here")
+    assert "MUSICGEN_WEIGHTS is unset" in str(e.value)
+    assert f"{tmp_path / 'here' / 'weights' / 'nottingham'}, {shipped}" in str(e.value)
+    assert "give --weights or set MUSICGEN_WEIGHTS" in str(e.value)
+
+
+def test_a_mistyped_variable_does_not_fall_back_to_another_model(tmp_path: Path) -> None:
+    make_checkpoint(tmp_path / "weights" / "nottingham")
+    with pytest.raises(CheckpointError, match=r"no weights folder at .*typo \(named by MUSICGEN_WEIGHTS\)"):
+        checkpoint.default_weights({checkpoint.ENV_VAR: str(tmp_path / "typo")}, tmp_path)
+
+
+def test_the_shipped_weights_are_found_from_the_source_tree() -> None:
+    assert checkpoint.SOURCE_TREE is not None  # the tests run from a clone
+    assert checkpoint.shipped_weights() == checkpoint.SOURCE_TREE / "weights" / "nottingham"

@@ -3,14 +3,17 @@ and what to do, never a traceback. Run as a real subprocess, so anything printed
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import TINY_TUNES
+from conftest import REPO_ROOT, TINY_TUNES
 
+from musicgen.cli import COMMANDS
 from musicgen.data.vocab import Vocab
 from musicgen.model.checkpoint import Checkpoint
 
@@ -97,3 +100,37 @@ def test_config_json_is_checked_too(run_musicgen: Run, tiny_abc: Path, tiny_chec
     config.write_text(json.dumps(dict(json.loads(config.read_text()), format=7)))
     line = one_line_error(run_musicgen("score", tiny_abc, "--weights", tiny_checkpoint.path))
     assert "checkpoint format 7, expected 1" in line
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_command_is_one_module_of_the_cli_folder(command: str) -> None:
+    module = importlib.import_module(COMMANDS[command][0])
+    assert module.__name__ == f"musicgen.cli.{command}"
+    assert callable(module.add_arguments) and callable(module.run)
+
+
+def test_argparse_stays_in_the_cli_folder() -> None:
+    package = REPO_ROOT / "musicgen"
+    users = []
+    for path in sorted(package.rglob("*.py")):
+        if path.parent == package / "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if "argparse" in names:
+                users.append(str(path.relative_to(REPO_ROOT)))
+    assert users == [], "the library takes plain arguments; the command line lives in musicgen/cli/"
+
+
+def test_a_weights_variable_naming_nothing_is_one_line(
+    run_musicgen: Run, tiny_abc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUSICGEN_WEIGHTS", str(tmp_path / "gone"))
+    line = one_line_error(run_musicgen("score", tiny_abc))
+    assert f"no weights folder at {tmp_path / 'gone'} (named by MUSICGEN_WEIGHTS)" in line
+
+
+def test_train_runs_as_python_dash_m(run_musicgen: Run, tmp_path: Path) -> None:
+    line = one_line_error(run_musicgen("train", tmp_path / "none.abc", "--out", tmp_path / "out"))
+    assert "none.abc: no such file or folder" in line

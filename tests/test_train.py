@@ -23,7 +23,7 @@ from conftest import REPO_ROOT, TINY_MODEL, TINY_TUNES
 from musicgen.config import TrainConfig
 from musicgen.data import corpus
 from musicgen.model import checkpoint
-from musicgen.model.engine import Engine
+from musicgen.model.engine import Engine, softmax
 from musicgen.model.train import TrainError, epoch_text, stream_batches, train
 
 TINY_TRAIN = TrainConfig(batch_size=2, seq_len=8, epochs=2, patience=5, val_fraction=0.2)
@@ -88,12 +88,8 @@ def test_engine_gives_the_keras_model_probabilities(trained: dict[str, Any]) -> 
     set_named_weights(model, ckpt.weights)
     ids = ckpt.vocab.encode("\n\n" + TINY_TUNES[0])
     keras_probs = np.asarray(model(ids[None, :], training=False))[0]
-    engine = Engine(ckpt)
-    state = engine.initial_state(1)
-    engine_probs = []
-    for i in ids:
-        probs, state = engine.step(np.array([i]), state)
-        engine_probs.append(probs[0])
+    st = Engine(ckpt).stepper(1)
+    engine_probs = [softmax(st.step(np.array([i])))[0] for i in ids]
     np.testing.assert_allclose(np.array(engine_probs), keras_probs, rtol=1e-4, atol=1e-6)
 
 
@@ -179,7 +175,8 @@ def test_sigkill_mid_epoch_then_resume(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "musicgen.model.train",
+        "musicgen",
+        "train",
         str(data),
         "--out",
         str(out),

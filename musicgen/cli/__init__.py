@@ -1,13 +1,18 @@
 """The ``musicgen`` command: one sub-command per capability of the package.
 
-    musicgen generate --out DIR     compose tunes, one .abc file each (see musicgen.cli.generate)
-    musicgen data download DIR      fetch and verify the Nottingham ABC files
-    musicgen train DATA --out DIR   train a model (see musicgen.model.train)
-    musicgen score FILES            nats/char of a checkpoint beside an n-gram baseline
+    musicgen generate --out DIR     compose tunes, one .abc file each        (musicgen.cli.generate)
+    musicgen data download DIR      fetch and verify the Nottingham ABC files (musicgen.cli.data)
+    musicgen train DATA --out DIR   train a model                             (musicgen.cli.train)
+    musicgen score FILES            nats/char beside an n-gram baseline       (musicgen.cli.score)
+    musicgen card                   a checkpoint's model card and loss plot   (musicgen.cli.card)
+    musicgen evaluate               how good the generated tunes are          (musicgen.cli.evaluate)
+    python -m musicgen ...          the same, without the installed script
 
-Each sub-command lives in its own module, which provides ``add_arguments(parser)``
-and ``run(args) -> exit code``. Errors the user can fix are printed as one line
-(``error: ...``) with exit code 2, never as a traceback.
+Each sub-command lives in its own module here, which provides ``add_arguments(parser)``
+and ``run(args) -> exit code`` and leaves the work to the library (argparse stays in
+this folder). Errors the user can fix are printed as one line (``error: ...``) with
+exit code 2, never as a traceback. The top layer: it may import every layer below it
+(judge, compose, sound, model, data, abcnotation, config); nothing else imports it.
 """
 
 from __future__ import annotations
@@ -21,15 +26,17 @@ from collections.abc import Sequence
 # so `musicgen generate` never pays for TensorFlow.
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("musicgen.cli.generate", "compose new tunes and write them as ABC files"),
-    "data": ("musicgen.data.download", "download the Nottingham Music Database (ABC) and verify it"),
-    "train": ("musicgen.model.train", "train a model on ABC files"),
-    "score": ("musicgen.judge.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
-    "card": ("musicgen.judge.card", "write a checkpoint's model card and loss plot from its metrics"),
-    "evaluate": (
-        "musicgen.judge.evaluate",
-        "quality of generated tunes (or ABC files): parse, bars, novelty, closeness",
-    ),
+    "data": ("musicgen.cli.data", "download the Nottingham Music Database (ABC) and verify it"),
+    "train": ("musicgen.cli.train", "train a model on ABC files"),
+    "score": ("musicgen.cli.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
+    "card": ("musicgen.cli.card", "write a checkpoint's model card and loss plot from its metrics"),
+    "evaluate": ("musicgen.cli.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
 }
+# The --weights help of every command that reads a model: where musicgen.model.checkpoint looks without it.
+WEIGHTS_HELP = (
+    "the trained model's folder (default: $MUSICGEN_WEIGHTS if set, else ./weights/nottingham if there, "
+    "else the model shipped with musicgen)"
+)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -15,9 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from musicgen.cli import WEIGHTS_HELP
 from musicgen.compose.sample import Generator, Tune
 from musicgen.config import MAX_CANDIDATES, MAX_LENGTH, MAX_PRIMER, MAX_TEMPERATURE, SampleConfig
-from musicgen.model import checkpoint
 from musicgen.model.checkpoint import write_atomic
 
 _D = SampleConfig()  # the defaults shown in --help
@@ -131,12 +131,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="with --out, also write each tune as MIDI (.mid) and as audio in this format (default "
         "ogg); 'mid' writes MIDI only, 'none' only the .abc files",
     )
-    p.add_argument(
-        "--weights",
-        default=str(checkpoint.DEFAULT_WEIGHTS),
-        metavar="DIR",
-        help="the trained model's folder (default: the model shipped with musicgen)",
-    )
+    p.add_argument("--weights", metavar="DIR", help=WEIGHTS_HELP)
 
 
 def config_from(args: argparse.Namespace) -> SampleConfig:

@@ -1,6 +1,6 @@
 """Download the Nottingham Music Database (cleaned ABC) and verify every file.
 
-    musicgen data download DIR [--base-url URL] [--timeout SECONDS]
+    musicgen data download DIR [--base-url URL] [--timeout SECONDS]    (the command: musicgen.cli.data)
 
 The 14 ``ABC_cleaned/*.abc`` files of the public ``jukedeck/nottingham-dataset``
 repository are fetched over HTTPS and checked against the sha256 sums below.
@@ -14,7 +14,6 @@ The data is released under the GNU GPLv3 (as its repository states).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import os
@@ -156,25 +155,3 @@ def _move_into_place(tmp: Path, directory: Path) -> None:
         return
     for f in sorted(tmp.iterdir()):
         os.replace(f, directory / f.name)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    d = sub.add_parser(
-        "download", help="fetch the Nottingham ABC files and verify their sha256", description=__doc__.split("\n")[0]
-    )
-    d.add_argument("dir", help="folder to put the .abc files in (created if needed)")
-    d.add_argument("--base-url", default=BASE_URL, help=f"where the files are (default {BASE_URL})")
-    d.add_argument(
-        "--timeout", type=float, default=TIMEOUT_S, help=f"seconds per network wait (default {TIMEOUT_S:.0f})"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    files = download(args.dir, args.base_url, timeout=args.timeout)
-    size = sum(f.stat().st_size for f in files)
-    print(
-        f"{len(files)} files ({size:,} bytes) verified in {args.dir}; "
-        f"train with: musicgen train {args.dir} --out weights/mymodel"
-    )
-    return 0

@@ -1,6 +1,6 @@
 """Write a checkpoint's model card (MODEL_CARD.md) and its loss plot (loss.png).
 
-    musicgen card --weights weights/nottingham [--notes NOTES.md]
+    musicgen card --weights weights/nottingham [--notes NOTES.md]   (the command: musicgen.cli.card)
 
 Everything in the card is read from the checkpoint (config.json, metrics.json)
 or measured here: the val tunes are re-derived from the recorded data and split,
@@ -10,7 +10,6 @@ scored by the model and by the 5-gram baseline trained on the same train tunes.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +60,8 @@ def plot_losses(history: list[dict[str, Any]], baseline: Fit, path: Path) -> Non
     plt.close(fig)
 
 
-def write_card(weights: str | Path, notes: str = "") -> Path:
+def write_card(weights: str | Path | None = None, notes: str = "") -> Path:
+    """Write MODEL_CARD.md and loss.png into the checkpoint folder (default: the one ``checkpoint.load`` finds)."""
     ckpt = checkpoint.load(weights)
     assert ckpt.path is not None
     metrics, data = ckpt.metrics, ckpt.metrics.get("data", {})
@@ -123,14 +123,3 @@ Each tune scored from a fresh state after a blank line, counting its ending (`mu
     path = ckpt.path / "MODEL_CARD.md"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), help="checkpoint folder (default: shipped)")
-    p.add_argument("--notes", help="a Markdown file to append (what was tried, and why)")
-
-
-def run(args: argparse.Namespace) -> int:
-    notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
-    print(f"wrote {write_card(args.weights, notes)}")
-    return 0

@@ -1,6 +1,6 @@
 """Model fit: nats per character of a checkpoint on ABC tunes, beside a 5-gram baseline.
 
-    musicgen score held_out.abc --weights weights/nottingham [--train-data DIR]
+    musicgen score held_out.abc --weights weights/nottingham [--train-data DIR]   (musicgen.cli.score)
 
 Both models score every tune the same way: from a fresh state that has just
 seen a blank line (the end of the previous tune), counting every character of
@@ -11,20 +11,15 @@ metrics.json, or ``--train-data`` when the data lives elsewhere now.
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from musicgen.data import corpus
-from musicgen.data.vocab import UnknownCharacterError
 from musicgen.judge.ngram import KneserNey
-from musicgen.model import checkpoint
-from musicgen.model.checkpoint import Checkpoint, CheckpointError
+from musicgen.model.checkpoint import SOURCE_TREE, Checkpoint, CheckpointError
 from musicgen.model.engine import Engine
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -51,8 +46,8 @@ def recorded_split(ckpt: Checkpoint, data: Sequence[str | Path] | None = None) -
 
 
 def _find(recorded: str) -> Path:
-    """A recorded data path, tried as given and then from the project root."""
-    for candidate in (Path(recorded), PROJECT_ROOT / recorded):
+    """A recorded data path, tried as given (from the working directory) and then from the source tree."""
+    for candidate in (Path(recorded), *([SOURCE_TREE / recorded] if SOURCE_TREE else [])):
         if candidate.exists():
             return candidate
     raise CheckpointError(f"the training data recorded in the checkpoint ({recorded}) is not here: give --train-data")
@@ -82,24 +77,3 @@ def report(fits: Sequence[Fit], n_tunes: int) -> str:
         ratio = fits[0].nats / fits[1].nats
         lines.append(f"LSTM / n-gram: {ratio:.3f} ({(1 - ratio) * 100:.1f}% lower)")
     return "\n".join(lines)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", help="ABC files or folders to score")
-    p.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), help="checkpoint folder (default: shipped)")
-    p.add_argument("--train-data", nargs="+", help="the checkpoint's training ABC, if not where it was trained")
-    p.add_argument("--order", type=int, default=5, help="n-gram order of the baseline (default 5)")
-
-
-def run(args: argparse.Namespace) -> int:
-    ckpt = checkpoint.load(args.weights)
-    tunes = corpus.read_tunes(args.files)
-    for t in tunes:
-        try:
-            ckpt.vocab.check(t)
-        except UnknownCharacterError as e:  # say which tune: the position counts from its X: line
-            raise UnknownCharacterError(t, e.unknown, where=f"tune {t.split(chr(10), 1)[0]}") from e
-    lstm = model_fit(Engine(ckpt), tunes)
-    base = ngram_fit(recorded_split(ckpt, args.train_data)[0], tunes, len(ckpt.vocab), args.order)
-    print(report([lstm, base], len(tunes)))
-    return 0

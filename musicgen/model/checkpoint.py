@@ -11,6 +11,14 @@ It is written into a temporary sibling folder and renamed into place, so a
 killed writer never leaves a half-written checkpoint under the real name.
 Reading it needs NumPy only (no TensorFlow). Every problem raises
 :class:`CheckpointError` with a sentence saying what is wrong and what to do.
+
+``load()`` without a folder finds the model to use (:func:`default_weights`), first found wins:
+
+1. ``$MUSICGEN_WEIGHTS``, when set (then nothing else: a mistyped folder must not
+   quietly play another model);
+2. ``./weights/nottingham`` under the working directory (a clone, or a model of your own by that name);
+3. the shipped model: ``musicgen/weights/nottingham`` inside the installed package
+   (the wheel carries it), or ``weights/nottingham`` of the source tree this package runs from.
 """
 
 from __future__ import annotations
@@ -31,7 +39,11 @@ from musicgen.data.vocab import Vocab
 
 FORMAT = 1
 FILES = ("weights.npz", "vocab.json", "config.json")
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "nottingham"
+ENV_VAR = "MUSICGEN_WEIGHTS"
+SHIPPED = Path("weights") / "nottingham"  # the shipped model, relative to a project folder
+_PACKAGE = Path(__file__).resolve().parents[1]  # the musicgen package folder
+# The project folder (pyproject.toml beside the package) when running from a clone; None when installed.
+SOURCE_TREE: Path | None = _PACKAGE.parent if (_PACKAGE.parent / "pyproject.toml").is_file() else None
 
 
 class CheckpointError(RuntimeError):
@@ -115,9 +127,55 @@ def _keep_extra_files(old: Path, new: Path) -> None:
             shutil.copy2(f, new / f.name)
 
 
+def shipped_weights() -> Path:
+    """The shipped model's folder: inside the installed package, else in the source tree (which may lack it)."""
+    installed = _PACKAGE / "weights" / SHIPPED.name
+    if _present(installed) or SOURCE_TREE is None:
+        return installed
+    return SOURCE_TREE / SHIPPED
+
+
+def weight_places(env: dict[str, str] | None = None, cwd: Path | None = None) -> list[Path]:
+    """Where :func:`default_weights` looks, in order (``env`` and ``cwd`` default to the process's own).
+
+    >>> [str(p) for p in weight_places({ENV_VAR: "/models/mine"})]  # set: the only place
+    ['/models/mine']
+    >>> str(weight_places({ENV_VAR: ""}, Path("/work"))[0])  # unset (or empty): the working directory's first
+    '/work/weights/nottingham'
+    """
+    env = dict(os.environ) if env is None else env
+    if env.get(ENV_VAR):
+        return [Path(env[ENV_VAR])]
+    places = [(Path.cwd() if cwd is None else cwd) / SHIPPED, shipped_weights()]
+    return list(dict.fromkeys(p.absolute() for p in places))  # a clone's cwd is also its source tree
+
+
+def default_weights(env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The first of :func:`weight_places` that holds a folder; CheckpointError naming them all if none does."""
+    places = weight_places(env, cwd)
+    for place in places:
+        if _present(place):
+            return place
+    env = dict(os.environ) if env is None else env
+    if env.get(ENV_VAR):
+        raise CheckpointError(
+            f"no weights folder at {places[0]} (named by {ENV_VAR}): set {ENV_VAR} to a folder written by "
+            "'musicgen train', or unset it to use the shipped model"
+        )
+    raise CheckpointError(
+        f"no trained model found ({ENV_VAR} is unset; looked in {', '.join(map(str, places))}): "
+        f"give --weights or set {ENV_VAR} to a folder written by 'musicgen train'"
+    )
+
+
+def _present(directory: Path) -> bool:
+    """A checkpoint folder is there, or the one a killed save left renamed (``load`` restores it)."""
+    return directory.is_dir() or directory.with_name(f".{directory.name}.old").is_dir()
+
+
 def load(directory: str | Path | None = None) -> Checkpoint:
-    """Load a checkpoint folder (default: the shipped Nottingham weights)."""
-    directory = Path(directory) if directory is not None else DEFAULT_WEIGHTS
+    """Load a checkpoint folder (default: :func:`default_weights`, usually the shipped Nottingham model)."""
+    directory = Path(directory) if directory is not None else default_weights()
     old = directory.with_name(f".{directory.name}.old")
     if not directory.exists() and old.is_dir():  # a save was killed between its two renames
         old.rename(directory)

@@ -30,8 +30,7 @@ callers at once.
 >>> from musicgen.config import ModelConfig
 >>> from musicgen.data.vocab import Vocab
 >>> eng = Engine.random(ModelConfig(8, 4, 2, 0.0), Vocab.from_text(""), seed=0)
->>> state = eng.initial_state(3)
->>> probs, state = eng.step(np.array([0, 1, 2]), state)
+>>> probs = softmax(eng.stepper(3).step(np.array([0, 1, 2])))
 >>> probs.shape == (3, len(eng.vocab)), bool(np.allclose(probs.sum(axis=1), 1.0))
 (True, True)
 """
@@ -46,8 +45,6 @@ import numpy as np
 from musicgen.config import ModelConfig
 from musicgen.data.vocab import Vocab
 from musicgen.model.checkpoint import Checkpoint, weight_shapes
-
-State = list[tuple[np.ndarray, np.ndarray]]  # (h, c) per layer, each (K, units)
 
 
 def _columns(w: np.ndarray) -> np.ndarray:
@@ -94,34 +91,6 @@ class Engine:
     def stepper(self, k: int) -> Stepper:
         """Fresh working memory for ``k`` streams, all starting from the zero state."""
         return Stepper(self, k)
-
-    def initial_state(self, k: int) -> State:
-        zeros = np.zeros((k, self.units), dtype=np.float32)
-        return [(zeros.copy(), zeros.copy()) for _ in range(self.layers)]
-
-    def step_logits(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        """Feed one character per stream; return next-character logits (K, vocab) and the new state.
-
-        The functional form (state in, new state out); loops that care about
-        speed use a :class:`Stepper`, which this wraps.
-        """
-        st = Stepper.from_state(self, state)
-        logits = st.step(np.asarray(ids)).copy()
-        return logits, st.state()
-
-    def step(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        """Feed one character per stream; return next-character probabilities (K, vocab) and the new state."""
-        logits, state = self.step_logits(ids, state)
-        return softmax(logits), state
-
-    def feed(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        """Feed a (K, T) block of characters; return the probabilities after the last one."""
-        if ids.shape[1] == 0:
-            raise ValueError("feed needs at least one character")
-        st = Stepper.from_state(self, state)
-        for t in range(ids.shape[1]):
-            logits = st.step(ids[:, t])
-        return softmax(logits), st.state()
 
     def log_likelihood(self, texts: Sequence[str], context: str = "\n\n") -> list[tuple[float, int]]:
         """Sum of natural-log probabilities of each text's characters, and their count.
@@ -195,19 +164,6 @@ class Stepper:
         at = calls.index(None)
         self.before, self.after = calls[:at], calls[at + 1 :]
 
-    @classmethod
-    def from_state(cls, engine: Engine, state: State) -> Stepper:
-        st = cls(engine, state[0][0].shape[0])
-        u = engine.units
-        for i, (h, c) in enumerate(state):
-            st.h[i * u : (i + 1) * u] = h.T
-            st.c[i] = c.T
-        return st
-
-    def state(self) -> State:
-        u = self.engine.units
-        return [(self.h[i * u : (i + 1) * u].T.copy(), self.c[i].T.copy()) for i in range(self.engine.layers)]
-
     def select(self, rows: np.ndarray | Sequence[int]) -> Stepper:
         """A new stepper holding only these streams (in this order; a row may repeat)."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -277,14 +233,10 @@ def one_blas_thread() -> None:
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits along the last axis (shifted by the maximum: no overflow)."""
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def log_prob_of(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:

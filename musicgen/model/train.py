@@ -2,7 +2,8 @@
 
     musicgen train DATA... --out weights/mymodel [--resume] [--epochs N] [--batch-size B] ...
     musicgen train DATA... --out weights/mymodel --strategy {default,mirrored,multiworker}
-    python -m musicgen.model.train DATA... --out weights/mymodel
+
+(the command line is :mod:`musicgen.cli.train`; this module is the library: :func:`train`).
 
 How: the training tunes (shuffled anew each epoch, deterministically) are joined
 into one text, cut into ``batch_size`` parallel streams, and the streams are fed
@@ -26,7 +27,6 @@ from the last completed epoch. The best epoch by val loss is written to
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -232,9 +232,13 @@ def train(
 
 
 def _portable(path: str | Path) -> str:
-    """A data path as recorded in metrics.json: relative to the project root when that works
-    (``../shared/data/...``), so a checkpoint's card and score find the data in any clone."""
-    root = Path(__file__).resolve().parents[2]
+    """A data path as recorded in metrics.json: relative to the project folder when that works
+    (``../shared/data/...``), so a checkpoint's card and score find the data in any clone.
+
+    The project folder is the source tree this package runs from; an installed package has
+    none, and the working directory stands in for it.
+    """
+    root = checkpoint.SOURCE_TREE or Path.cwd()
     try:
         rel = os.path.relpath(Path(path).resolve(), root)
     except ValueError:  # another drive on Windows
@@ -268,58 +272,3 @@ def _metrics(state: dict[str, Any], data_info: dict[str, Any], strategy: Any) ->
 
 def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    m, t = ModelConfig(), TrainConfig()
-    p.add_argument("data", nargs="+", help="ABC files or folders of .abc files (folders are not recursed)")
-    p.add_argument("--out", required=True, help="folder for the trained checkpoint, e.g. weights/mymodel")
-    p.add_argument("--run-dir", help="folder for resumable training state (default: runs/<name of --out>)")
-    p.add_argument("--resume", action="store_true", help="continue a killed or finished run from its last epoch")
-    p.add_argument("--epochs", type=int, default=t.epochs, help=f"most epochs to train (default {t.epochs})")
-    p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"parallel streams (default {t.batch_size})")
-    p.add_argument("--seq-len", type=int, default=t.seq_len, help=f"characters per window (default {t.seq_len})")
-    p.add_argument("--learning-rate", type=float, default=t.learning_rate, help=f"Adam (default {t.learning_rate})")
-    p.add_argument("--patience", type=int, default=t.patience, help=f"early stopping (default {t.patience})")
-    p.add_argument("--val-fraction", type=float, default=t.val_fraction, help=f"default {t.val_fraction}")
-    p.add_argument("--seed", type=int, default=t.seed, help="random seed for weights and shuffling")
-    p.add_argument("--embedding-dim", type=int, default=m.embedding_dim, help=f"default {m.embedding_dim}")
-    p.add_argument("--lstm-units", type=int, default=m.lstm_units, help=f"default {m.lstm_units}")
-    p.add_argument("--lstm-layers", type=int, default=m.lstm_layers, help=f"default {m.lstm_layers}")
-    p.add_argument("--dropout", type=float, default=m.dropout, help=f"default {m.dropout}")
-    p.add_argument(
-        "--strategy",
-        choices=distribute.STRATEGIES,
-        default="default",
-        help="default: one device; mirrored: every GPU of this machine; multiworker: every machine "
-        "in TF_CONFIG (see musicgen.model.distribute)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    model_cfg = ModelConfig(args.embedding_dim, args.lstm_units, args.lstm_layers, args.dropout)
-    cfg = TrainConfig(
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        learning_rate=args.learning_rate,
-        epochs=args.epochs,
-        patience=args.patience,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-    )
-    train(args.data, args.out, model_cfg, cfg, run_dir=args.run_dir, resume=args.resume, strategy=args.strategy)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m musicgen.model.train", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except (TrainError, corpus.CorpusError, checkpoint.CheckpointError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,23 @@
+"""``musicgen card``: write a checkpoint's model card (MODEL_CARD.md) and loss plot (see musicgen.judge.card).
+
+musicgen card --weights weights/mymodel [--notes NOTES.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from musicgen.cli import WEIGHTS_HELP
+from musicgen.judge.card import write_card
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", help=WEIGHTS_HELP)
+    p.add_argument("--notes", help="a Markdown file to append (what was tried, and why)")
+
+
+def run(args: argparse.Namespace) -> int:
+    notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+    print(f"wrote {write_card(args.weights, notes)}")
+    return 0

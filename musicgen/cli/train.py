@@ -1,0 +1,55 @@
+"""``musicgen train``: train a model on ABC files and write its checkpoint (see musicgen.model.train).
+
+musicgen train DATA... --out weights/mymodel [--resume] [--epochs N] [--batch-size B] ...
+musicgen train DATA... --out weights/mymodel --strategy {default,mirrored,multiworker}
+python -m musicgen train DATA... --out weights/mymodel      # the same, without the installed script
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from musicgen.config import ModelConfig, TrainConfig
+from musicgen.model import distribute
+from musicgen.model.train import train
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    m, t = ModelConfig(), TrainConfig()
+    p.add_argument("data", nargs="+", help="ABC files or folders of .abc files (folders are not recursed)")
+    p.add_argument("--out", required=True, help="folder for the trained checkpoint, e.g. weights/mymodel")
+    p.add_argument("--run-dir", help="folder for resumable training state (default: runs/<name of --out>)")
+    p.add_argument("--resume", action="store_true", help="continue a killed or finished run from its last epoch")
+    p.add_argument("--epochs", type=int, default=t.epochs, help=f"most epochs to train (default {t.epochs})")
+    p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"parallel streams (default {t.batch_size})")
+    p.add_argument("--seq-len", type=int, default=t.seq_len, help=f"characters per window (default {t.seq_len})")
+    p.add_argument("--learning-rate", type=float, default=t.learning_rate, help=f"Adam (default {t.learning_rate})")
+    p.add_argument("--patience", type=int, default=t.patience, help=f"early stopping (default {t.patience})")
+    p.add_argument("--val-fraction", type=float, default=t.val_fraction, help=f"default {t.val_fraction}")
+    p.add_argument("--seed", type=int, default=t.seed, help="random seed for weights and shuffling")
+    p.add_argument("--embedding-dim", type=int, default=m.embedding_dim, help=f"default {m.embedding_dim}")
+    p.add_argument("--lstm-units", type=int, default=m.lstm_units, help=f"default {m.lstm_units}")
+    p.add_argument("--lstm-layers", type=int, default=m.lstm_layers, help=f"default {m.lstm_layers}")
+    p.add_argument("--dropout", type=float, default=m.dropout, help=f"default {m.dropout}")
+    p.add_argument(
+        "--strategy",
+        choices=distribute.STRATEGIES,
+        default="default",
+        help="default: one device; mirrored: every GPU of this machine; multiworker: every machine "
+        "in TF_CONFIG (see musicgen.model.distribute)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    model_cfg = ModelConfig(args.embedding_dim, args.lstm_units, args.lstm_layers, args.dropout)
+    cfg = TrainConfig(
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        patience=args.patience,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+    )
+    train(args.data, args.out, model_cfg, cfg, run_dir=args.run_dir, resume=args.resume, strategy=args.strategy)
+    return 0
