@@ -34,6 +34,7 @@ def sha256(data: bytes) -> str:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
+    src.mkdir()
     for name in SOURCES:
         path = REPO_ROOT / name
         if path.is_dir():
