@@ -1,14 +1,15 @@
 """musicgen as a real installed package: the wheel holds every module and the shipped weights, and,
 installed away from the source tree, ``musicgen generate`` and ``Generator.load()`` find those weights.
 
-The wheel is built from a copy of the sources (the tree gets no build/ folder) with the project
-venv's own setuptools, and installed with ``--no-deps --target`` into a temporary folder; the venv's
+The wheel is built from a copy of the sources (the tree gets no build/ folder), with the project
+venv's own setuptools where it has one, and installed with ``--no-deps --target`` into a temporary folder; the venv's
 Python then runs it with that folder on PYTHONPATH, so TensorFlow and friends are not installed again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -41,7 +42,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
         else:
             shutil.copy2(path, src / name)
-    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", root / "dist", src]
+    # the venv's own setuptools when it has one (no download); else pip fetches pyproject.toml's
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", root / "dist", src]
     done = subprocess.run(build, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     [built] = (root / "dist").glob("musicgen-*.whl")
