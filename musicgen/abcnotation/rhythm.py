@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.meter import Meter, default_unit, parse_meter, parse_unit
+from musicgen.abcnotation.header import Meter, default_unit, parse_meter, parse_unit
 
 _ONE = Fraction(1)
 

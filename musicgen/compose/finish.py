@@ -44,7 +44,7 @@ from musicgen.abcnotation.forms import (
     suffix_completion,
     value_completion,
 )
-from musicgen.abcnotation.meter import parse_meter, parse_unit
+from musicgen.abcnotation.header import parse_meter, parse_unit
 from musicgen.compose.tracker import ENDED, HEADER, Tracker
 
 AFTER_NOTE = 4  # fewest characters of any ending after a note: a bar line "|]" and the blank line

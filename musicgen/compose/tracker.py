@@ -65,7 +65,7 @@ from musicgen.abcnotation.forms import (
     value_completion,
     written_ticks,
 )
-from musicgen.abcnotation.meter import Meter
+from musicgen.abcnotation.header import Meter
 from musicgen.abcnotation.rhythm import RhythmState, is_section_bar
 
 HEADER, BODY, ENDED = "header", "body", "ended"

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.meter import parse_meter, parse_unit
+from musicgen.abcnotation.header import parse_meter, parse_unit
 from musicgen.abcnotation.rhythm import analyse
 
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
