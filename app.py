@@ -5,7 +5,7 @@
 
 A thin shell over the ``musicgen`` package: widgets live in small ``*_ui()``
 functions returning plain values; what they show is computed by
-:mod:`musicgen.app.support`. The generator is loaded once per process
+:mod:`musicgen.app.settings`, :mod:`musicgen.app.render` and :mod:`musicgen.app.support`. The generator is loaded once per process
 (``st.cache_resource``, shared by every session and never changed), conversions
 are cached (``st.cache_data``), and each user's tunes live in ``st.session_state``.
 Sheet music is drawn by abcjs, served from ``assets/abcjs`` (works offline).
@@ -22,9 +22,11 @@ from urllib.parse import urlencode
 import streamlit as st
 import streamlit.components.v1 as components
 
+from musicgen.abcnotation import tunetypes
+from musicgen.app import render
 from musicgen.app import support as sup
+from musicgen.app.settings import RANGES, Settings, from_query, to_query
 from musicgen.compose.constrain import FREE_WRITING
-from musicgen.compose.prompt import USUAL_METER
 from musicgen.compose.sample import Generator, Tune
 from musicgen.judge.quality import ends_with_bar_line
 from musicgen.model.checkpoint import CheckpointError
@@ -33,8 +35,11 @@ from musicgen.sound import export
 ASSETS = Path(__file__).resolve().parent / "assets"
 KEYS = ["", "G", "D", "A", "C", "F", "Bb", "E", "Am", "Em", "Dm", "Gm", "Bm", "Ador", "Edor", "Dmix", "Gmix"]
 METERS = ["", "4/4", "6/8", "3/4", "2/4", "9/8", "6/4", "3/2", "2/2"]
-TUNE_TYPES = ["", *USUAL_METER]  # the types whose usual meter the prompt knows
-SEED_MAX = int(sup.RANGES["seed"][1])  # seeds a person can read and type
+TUNE_TYPES = ["", *(t.name for t in tunetypes.TUNE_TYPES)]  # the types whose usual meter the prompt knows
+TUNE_TYPE_HELP = "R: line of the tune. Without a meter, the type's usual one is used:\n\n" + "\n".join(
+    f"- {t.name}: {t.meter}, {t.form}" for t in tunetypes.TUNE_TYPES
+)
+SEED_MAX = int(RANGES["seed"][1])  # seeds a person can read and type
 TEMPOS = [0, *range(40, 241, 10)]  # beats a minute in the tune's own beat; 0: the tune's own tempo
 
 sheet_music = components.declare_component("sheet_music", path=str(ASSETS / "abcjs"))
@@ -45,7 +50,7 @@ class Entry:
     """One tune of this session, with what made it."""
 
     abc: str
-    settings: sup.Settings
+    settings: Settings
     candidate: int  # its place among the candidates of one Compose
     batch: int  # which Compose made it
     tune: Tune
@@ -53,7 +58,7 @@ class Entry:
 
 @st.cache_resource(show_spinner="Loading the model…")
 def load_generator(path: str | None) -> Generator:
-    sup.limit_malloc_arenas()  # once per process, before the sessions' threads fill their own heaps
+    render.limit_malloc_arenas()  # once per process, before the sessions' threads fill their own heaps
     return Generator.load(path)
 
 
@@ -63,9 +68,9 @@ def offers_meter_aware(path: str | None) -> bool:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)  # a minute of WAV is 11 MB: keep the last few tunes only
-def cached_sound(abc: str, instrument: str, accompaniment: bool, tempo: int) -> sup.Sound:
-    sound = sup.make_sound(abc, instrument, accompaniment, tempo)
-    sup.release_free_memory()
+def cached_sound(abc: str, instrument: str, accompaniment: bool, tempo: int) -> render.Sound:
+    sound = render.make_sound(abc, instrument, accompaniment, tempo)
+    render.release_free_memory()
     return sound
 
 
@@ -74,12 +79,12 @@ def init_state(gen: Generator) -> None:
     ss = st.session_state
     if "history" in ss:
         return
-    settings, pick, problems = sup.from_query(st.query_params.to_dict())
+    settings, pick, problems = from_query(st.query_params.to_dict())
     if problems:
         st.warning("The link had settings this app cannot read, so defaults were used for: " + "; ".join(problems))
     if "seed" not in st.query_params:
         settings = dataclasses.replace(settings, seed=secrets.randbelow(SEED_MAX + 1))
-    for f in dataclasses.fields(sup.Settings):
+    for f in dataclasses.fields(Settings):
         ss[f"opt_{f.name}"] = getattr(settings, f.name)
     ss.opt_reseed = "seed" not in st.query_params  # a permalink keeps its seed
     ss.history = []
@@ -126,7 +131,7 @@ def tune_ui(gen: Generator) -> dict[str, str]:
         "Tune type",
         TUNE_TYPES,
         "opt_tune_type",
-        help="R: line of the tune; without a meter, the type's usual one is used",
+        help=TUNE_TYPE_HELP,
     )
     chars = ["", *(c for c in gen.vocab.chars if c.isprintable())]
     if st.session_state.opt_seed_char not in chars:
@@ -152,13 +157,13 @@ def sampling_ui(meter_aware: bool) -> dict[str, object]:
     st.subheader("Composer")
     length = st.slider(
         "Length (most characters)",
-        *map(int, sup.RANGES["length"]),
+        *map(int, RANGES["length"]),
         key="opt_length",
         help="A tune usually ends by itself sooner; this is a cap.",
     )
     temperature = st.slider(
         "Temperature",
-        *sup.RANGES["temperature"],
+        *RANGES["temperature"],
         step=0.05,
         key="opt_temperature",
         help="Lower: safer, more repetitive tunes. Higher: more adventurous, more mistakes.",
@@ -170,7 +175,7 @@ def sampling_ui(meter_aware: bool) -> dict[str, object]:
     st.checkbox("New seed on every Compose", key="opt_reseed")
     n = st.slider(
         "Candidates",
-        *map(int, sup.RANGES["n"]),
+        *map(int, RANGES["n"]),
         key="opt_n",
         help="Tunes written side by side; the best-formed is shown first.",
     )
@@ -198,14 +203,18 @@ def sound_ui() -> dict[str, object]:
     return dict(instrument=instrument, accompaniment=accompaniment, tempo=tempo)
 
 
-def controls_ui(gen: Generator, meter_aware: bool) -> sup.Settings:
+def controls_ui(gen: Generator, meter_aware: bool) -> Settings:
     """The sidebar; returns the settings it shows."""
     with st.sidebar:
         st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:", width="stretch")
-        return sup.Settings(**tune_ui(gen), **sampling_ui(meter_aware), **sound_ui())  # type: ignore[arg-type]
+        tune, sampling = tune_ui(gen), sampling_ui(meter_aware)
+        note = Settings(**tune, **sampling).free_writing()  # type: ignore[arg-type]
+        if note:  # said before composing: this meter is written freely
+            st.info(note, icon=":material/info:")
+        return Settings(**tune, **sampling, **sound_ui())  # type: ignore[arg-type]
 
 
-def compose(gen: Generator, settings: sup.Settings) -> None:
+def compose(gen: Generator, settings: Settings) -> None:
     """Write new tunes into the history and show the best-formed (or the permalink's) one."""
     ss = st.session_state
     try:
@@ -224,13 +233,13 @@ def compose(gen: Generator, settings: sup.Settings) -> None:
     show_entry(start + shown)
 
 
-def sheet_ui(entry: Entry, sound: sup.Sound) -> None:
+def sheet_ui(entry: Entry, sound: render.Sound) -> None:
     sheet_music(
-        abc=sup.sheet_text(entry.abc), title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None
+        abc=render.sheet_text(entry.abc), title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None
     )
 
 
-def badges_ui(entry: Entry, sound: sup.Sound) -> None:
+def badges_ui(entry: Entry, sound: render.Sound) -> None:
     marks = sup.badges(sound, entry.tune.ended, ends_with_bar_line(entry.abc))
     text = " ".join(
         f":{'green' if b.ok else 'orange'}-badge[{':material/check:' if b.ok else ':material/close:'} {b.label}]"
@@ -242,7 +251,7 @@ def badges_ui(entry: Entry, sound: sup.Sound) -> None:
     )
 
 
-def downloads_ui(entry: Entry, sound: sup.Sound) -> None:
+def downloads_ui(entry: Entry, sound: render.Sound) -> None:
     stem = sup.file_stem(sound.title, entry.settings.seed, entry.candidate)
     cols = st.container(key="downloads").columns(4)
     cols[0].download_button(
@@ -262,7 +271,7 @@ def downloads_ui(entry: Entry, sound: sup.Sound) -> None:
     cols[2].download_button(
         "Audio (WAV)",
         lambda: audio,
-        f"{stem}.{sup.AUDIO_FORMAT}",
+        f"{stem}.{render.AUDIO_FORMAT}",
         sound.audio_mime,
         on_click="ignore",
         icon=":material/download:",
@@ -272,7 +281,7 @@ def downloads_ui(entry: Entry, sound: sup.Sound) -> None:
     abc = entry.abc
     cols[3].download_button(
         "MusicXML",
-        lambda: sup.musicxml(abc),
+        lambda: render.musicxml(abc),
         f"{stem}.musicxml",
         "application/vnd.recordare.musicxml+xml",
         on_click="ignore",
@@ -293,10 +302,10 @@ def candidates_ui(entry: Entry) -> None:
     )
 
 
-def permalink_ui(entry: Entry, settings: sup.Settings) -> None:
+def permalink_ui(entry: Entry, settings: Settings) -> None:
     """Point the address bar (and a copyable link) at the settings that give this tune."""
     sound_opts = {k: getattr(settings, k) for k in ("instrument", "accompaniment", "tempo")}
-    query = sup.to_query(dataclasses.replace(entry.settings, **sound_opts), pick=entry.candidate)
+    query = to_query(dataclasses.replace(entry.settings, **sound_opts), pick=entry.candidate)
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
     base = (st.context.url or "").split("?")[0]
@@ -304,7 +313,7 @@ def permalink_ui(entry: Entry, settings: sup.Settings) -> None:
     st.container(key="permalink").code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
 
 
-def output_ui(settings: sup.Settings) -> None:
+def output_ui(settings: Settings) -> None:
     ss = st.session_state
     if ss.current is None:
         st.info(
@@ -318,8 +327,8 @@ def output_ui(settings: sup.Settings) -> None:
     st.subheader(sound.title or "Untitled tune")
     candidates_ui(entry)
     badges_ui(entry, sound)
-    if entry.settings.constrained and not entry.tune.meter_aware:
-        st.info(FREE_WRITING, icon=":material/info:")
+    if entry.settings.constrained and not entry.tune.meter_aware:  # the settings' meter, or else the primer
+        st.info(entry.settings.free_writing() or FREE_WRITING, icon=":material/info:")
     for error in (sound.parse_error, sound.audio_error):
         if error:
             st.error(error)

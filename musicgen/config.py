@@ -17,9 +17,11 @@ ValueError: ModelConfig has no field(s) units
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from musicgen.abcnotation.forms import written_freely
+from musicgen.abcnotation.header import check_setting
 
 T = TypeVar("T", bound="_Config")
 
@@ -83,47 +85,6 @@ MAX_CANDIDATES = 64  # tunes per call: keeps one call's time and memory bounded
 MAX_PRIMER = 20_000  # characters of primer ABC: a long tune is ~2,000
 MAX_TEMPERATURE = 5.0  # beyond this every character is near-equally likely: noise, not music
 
-_KEY = re.compile(
-    r"(?:[A-G][#b]? ?(?:maj|major|ion|ionian|m|min|minor|aeo|aeolian|mix|mixolydian|dor|dorian"
-    r"|phr|phrygian|lyd|lydian|loc|locrian)?|none|HP|Hp)",
-    re.IGNORECASE,
-)
-_METER = re.compile(r"C\|?|[1-9]\d?(?:\+[1-9]\d?)*/(?:1|2|4|8|16|32|64)")
-_UNIT = re.compile(r"1/(?:1|2|4|8|16|32|64)")
-_TUNE_TYPE = re.compile(r"[A-Za-z][A-Za-z '-]{0,29}")
-
-
-def check_header_value(field: str, value: str) -> None:
-    """Raise ValueError unless ``value`` is valid ABC for header ``field`` (K, M, L or R).
-
-    >>> check_header_value("K", "F#dor"), check_header_value("M", "C|"), check_header_value("L", "1/8")
-    (None, None, None)
-    >>> check_header_value("M", "6/7")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: meter '6/7' is not an ABC meter: give beats/beat-length with a beat length of 1, 2, 4, ...
-    >>> check_header_value("K", "H")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: key 'H' is not an ABC key: give a tonic A-G, optionally # or b, then optionally a mode ...
-    """
-    pattern, what, hint = {
-        "K": (
-            _KEY,
-            "key",
-            "give a tonic A-G, optionally # or b, then optionally a mode (e.g. G, Em, F#m, Bb, Ador, Dmix)",
-        ),
-        "M": (
-            _METER,
-            "meter",
-            "give beats/beat-length with a beat length of 1, 2, 4, 8, 16, 32 or 64 (e.g. 6/8, 3/4, 2+3/8) or C or C|",
-        ),
-        "L": (_UNIT, "unit note length", "give 1/ and a power of two up to 64 (e.g. 1/8, 1/4, 1/16)"),
-        "R": (_TUNE_TYPE, "tune type", "give a word or two in plain letters, at most 30 (e.g. jig, reel, slip jig)"),
-    }[field]
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ValueError(f"{what} {value!r} is not an ABC {what}: {hint}")
-
 
 @dataclass(frozen=True)
 class SampleConfig(_Config):
@@ -132,7 +93,13 @@ class SampleConfig(_Config):
     Every field is checked here, so a bad value fails with a sentence before any
     work is done. ``key``, ``meter``, ``unit_length`` and ``tune_type`` become the
     header lines ``K:``, ``M:``, ``L:``, ``R:`` of the tune ("a jig in D" is
-    ``SampleConfig(tune_type="jig", key="D")``).
+    ``SampleConfig(tune_type="jig", key="D")``); :mod:`musicgen.abcnotation.header`
+    says which values are valid ABC.
+
+    >>> SampleConfig(meter="13/8").free_writing is None  # free writing was asked for
+    True
+    >>> SampleConfig(meter="13/8", constrained=True).free_writing  # doctest: +ELLIPSIS
+    'Meter-aware writing does not follow M:13/8 (it follows 2 to 12 beats of ...), so the model writes freely...'
     """
 
     length: int = 1000  # most characters the model writes per tune; 99% of Nottingham tunes are shorter
@@ -165,11 +132,18 @@ class SampleConfig(_Config):
             raise ValueError(f"seed_char must be one character or None for a random one (got {self.seed_char!r})")
         for field, value in (("K", self.key), ("M", self.meter), ("L", self.unit_length), ("R", self.tune_type)):
             if value is not None:
-                check_header_value(field, value)
+                check_setting(field, value)  # a HeaderError (a ValueError) says what to write instead
         if not isinstance(self.primer, str) or len(self.primer) > MAX_PRIMER:
             raise ValueError(f"primer must be ABC text of at most {MAX_PRIMER:,} characters")
         if not isinstance(self.constrained, bool):
             raise ValueError(f"constrained must be True or False (got {self.constrained!r})")
+
+    @property
+    def free_writing(self) -> str | None:
+        """Why meter-aware writing cannot hold these settings' meter or unit length, as a sentence to show
+        before generating; None when it can, or when it was not asked for. (The tune types' usual meters
+        are all followed; a primer's own header is judged only while writing: ``Tune.meter_aware``.)"""
+        return written_freely(self.meter, self.unit_length) if self.constrained else None
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int, unit: str) -> None:

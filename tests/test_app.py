@@ -20,7 +20,9 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
+from musicgen.app import render
 from musicgen.app import support as sup
+from musicgen.app.settings import Settings
 from musicgen.compose.sample import Generator
 from musicgen.sound import convert
 
@@ -96,17 +98,17 @@ def audio_id(at: AppTest) -> str:
     return player.proto.url.rsplit("/", 1)[-1].split(".")[0]
 
 
-def settings_of(at: AppTest) -> sup.Settings:
+def settings_of(at: AppTest) -> Settings:
     """The settings the page's widgets show (the meter-aware switch is there only when the sampler offers it)."""
     values = {
         name: getattr(at, kind)(key=f"opt_{name}").value
         for name, kind in WIDGETS.items()
         if name != "constrained" or any(t.key == "opt_constrained" for t in at.toggle)
     }
-    return sup.Settings(**values)
+    return Settings(**values)
 
 
-def alone(weights: Path, settings: sup.Settings) -> list[str]:
+def alone(weights: Path, settings: Settings) -> list[str]:
     return [t.abc.rstrip("\n") for t in Generator.load(weights).generate(settings.sample_config())]
 
 
@@ -189,7 +191,7 @@ def test_the_page_says_when_a_primer_leaves_meter_aware_writing_off(app: AppTest
 
 def test_candidates_are_all_kept_and_can_be_switched(app: AppTest, weights: Path) -> None:
     def best(seed: int) -> int:  # the candidate that ends by itself, or else the model was surest of
-        tunes = Generator.load(weights).generate(sup.Settings(seed=seed, n=3, length=300).sample_config())
+        tunes = Generator.load(weights).generate(Settings(seed=seed, n=3, length=300).sample_config())
         return min(range(3), key=lambda i: (not tunes[i].ended, tunes[i].nats_per_char))
 
     seed = next(s for s in range(8, 60) if best(s) != 0)  # so that showing the first would be wrong
@@ -258,7 +260,7 @@ def test_unreadable_permalink_values_are_reported_and_defaults_used(weights: Pat
     at.run()
     assert not at.exception
     assert any("length='many'" in w.value for w in at.warning)
-    assert at.slider(key="opt_length").value == sup.Settings().length
+    assert at.slider(key="opt_length").value == Settings().length
 
 
 def test_bad_primer_is_an_error_sentence_not_a_traceback(app: AppTest) -> None:
@@ -281,7 +283,7 @@ def test_missing_weights_is_an_error_sentence(tmp_path: Path, monkeypatch) -> No
 def readable_seed(weights: Path, primer: str) -> int:
     """A seed for which the tiny model's few characters after ``primer`` leave a tune music21 reads."""
     for seed in range(50):
-        abc = alone(weights, sup.Settings(seed=seed, primer=primer, length=PLAYABLE_LENGTH))[0]
+        abc = alone(weights, Settings(seed=seed, primer=primer, length=PLAYABLE_LENGTH))[0]
         try:
             convert.parse(abc)
         except convert.InvalidABCError:
@@ -308,7 +310,7 @@ def test_sound_controls_change_the_audio(app: AppTest, playable_seed: int) -> No
     ]:
         set_options(app, instrument=instrument, accompaniment=accompaniment, tempo=tempo)
         app.run()
-        sound = sup.make_sound(abc, instrument, accompaniment, tempo)
+        sound = render.make_sound(abc, instrument, accompaniment, tempo)
         assert sound.audio is not None, sound.parse_error or sound.audio_error
         assert audio_id(app) == _calculate_file_id(sound.audio, sound.audio_mime)
         ids[(instrument, accompaniment, tempo)] = audio_id(app)
@@ -318,7 +320,7 @@ def test_sound_controls_change_the_audio(app: AppTest, playable_seed: int) -> No
 
 def test_sheet_badges_and_downloads_of_a_tune_that_parses(app: AppTest, playable_seed: int) -> None:
     compose(app, seed=playable_seed, primer=REEL, length=PLAYABLE_LENGTH)
-    assert sheet_args(app)["abc"].rstrip("\n") == sup.sheet_text(shown_abc(app))
+    assert sheet_args(app)["abc"].rstrip("\n") == render.sheet_text(shown_abc(app))
     assert sheet_args(app)["title"] == "Test Reel"
     text = " ".join(m.value for m in app.markdown)
     assert "check: parses]" in text and "bars 2/2]" in text
@@ -330,7 +332,7 @@ def test_sheet_badges_and_downloads_of_a_tune_that_parses(app: AppTest, playable
 def test_a_tune_that_does_not_parse_is_still_shown_and_downloadable(app: AppTest) -> None:
     compose(app, seed=2, primer="X:1\nT:No notes\nM:4/4\nK:C\n", length=1, constrained=False)  # free: one character
     abc = shown_abc(app)
-    sound = sup.make_sound(abc)
+    sound = render.make_sound(abc)
     if sound.parses:
         pytest.fail(f"expected this tune not to parse: {abc!r}")
     assert any("cannot be read as music" in e.value for e in app.error)
@@ -348,14 +350,14 @@ def test_the_tempo_counts_the_tunes_own_beat(meter: str, tempo: int, quarters: i
 
     import mido
 
-    sound = sup.make_sound(f"X:1\nT:Beat\nM:{meter}\nL:1/8\nK:G\n{BARS[meter]}\n", tempo=tempo)
+    sound = render.make_sound(f"X:1\nT:Beat\nM:{meter}\nL:1/8\nK:G\n{BARS[meter]}\n", tempo=tempo)
     assert sound.midi is not None, sound.audio_error
     midi = mido.MidiFile(file=io.BytesIO(sound.midi))
     assert {m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"} == {mido.bpm2tempo(quarters)}
 
 
 def test_a_tempo_too_fast_for_the_meter_is_a_sentence() -> None:
-    sound = sup.make_sound(f"X:1\nT:Reel\nM:2/2\nL:1/8\nK:G\n{BARS['2/2']}\n", tempo=240)
+    sound = render.make_sound(f"X:1\nT:Reel\nM:2/2\nL:1/8\nK:G\n{BARS['2/2']}\n", tempo=240)
     assert sound.parses and sound.midi is None and sound.audio is None
     assert sound.audio_error is not None and "240 beats a minute does not fit this tune's 2/2" in sound.audio_error
     assert "choose 10 to 200" in sound.audio_error

@@ -100,7 +100,7 @@ def test_ogg_and_mp3_decode_to_the_same_length() -> None:
 def test_a_long_tune_encodes_to_ogg_without_crashing() -> None:
     """A minute of audio in one libsndfile write used to kill the process; run it in a child to see that."""
     code = (
-        "from musicgen.sound import audio, convert\n"
+        "from musicgen.sound import audio, export\n"
         "abc = 'X:1\\nT:Long\\nM:4/4\\nL:1/4\\nQ:1/4=120\\nK:C\\n' + 'C D E F|G A B c|' * 14\n"
         "data = audio.render(export.to_midi(abc), 'ogg')\n"
         "assert data.startswith(b'OggS'), data[:4]\n"

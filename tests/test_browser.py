@@ -49,7 +49,8 @@ def seed() -> int:
     collectors' names of its training tunes there, which the README's screenshot
     should not show as the source of a new tune.
     """
-    from musicgen.app.support import Settings, make_sound
+    from musicgen.app.render import make_sound
+    from musicgen.app.settings import Settings
     from musicgen.compose.sample import Generator
 
     gen = Generator.load()
@@ -118,7 +119,7 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
 
 
 def test_four_sessions_at_once_each_get_their_seeds_tune(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
-    from musicgen.app.support import Settings
+    from musicgen.app.settings import Settings
     from musicgen.compose.sample import Generator
 
     seeds = [101, 202, 303, 404]

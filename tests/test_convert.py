@@ -129,12 +129,12 @@ def test_missing_unit_length_is_added_for_music21() -> None:
         ("X:1\nK:G\n[GB d2|\nd2|\n", 3, "unclosed chord '[' at column 1"),
         ("X:1\nK:G\nGA{g B|\nd2|\n", 3, "unclosed grace group '{' at column 3"),
         ("X:1\nM:100000/1\nK:C\nCDEF|\n", 2, "meter '100000/1' is out of range"),
-        ("X:1\nM:6/8\nL:eighth\nK:C\nCDEF|\n", 3, "unit note length 'eighth' is not like 1/8"),
-        ("X:1\nQ:fast\nL:1/8\nK:C\nCDEF|\n", 2, "tempo 'fast' is not like Q:1/4=120"),
+        ("X:1\nM:6/8\nL:eighth\nK:C\nCDEF|\n", 3, "unit note length 'eighth' is not an ABC unit note length: give 1/"),
+        ("X:1\nQ:fast\nL:1/8\nK:C\nCDEF|\n", 2, "tempo 'fast' is not an ABC tempo"),
         ("X:1\nQ:1/4=1000\nL:1/8\nK:C\nCDEF|\n", 2, "tempo '1/4=1000' is out of range"),
-        ("X:1\nL:1/8\nK:Zlorp\nCDEF|\n", 3, "key 'Zlorp' is not like G, Em, Dmix or Ador"),
+        ("X:1\nL:1/8\nK:Zlorp\nCDEF|\n", 3, "key 'Zlorp' is not an ABC key: give a tonic A-G"),
         ("X:1\nL:1/8\nK:C\nCDEF|\nC99999|\nCDEF|\n", 5, "note 'C99999' is longer than 64 unit lengths"),
-        ("X:1\nL:1/8\nK:C\nCD[M:5/0]EF|\nCDEF|\n", 4, "meter '5/0' is not like 6/8"),
+        ("X:1\nL:1/8\nK:C\nCD[M:5/0]EF|\nCDEF|\n", 4, "meter '5/0' is not an ABC meter"),
     ],
 )
 def test_malformed_abc_names_the_line_and_the_reason(abc: str, line: int, reason: str) -> None:

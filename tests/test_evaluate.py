@@ -33,36 +33,11 @@ UNCLOSED_CHORD = "X:4\nT:Broken\nM:3/4\nL:1/4\nK:G\nd|B2 c|[d2 e|f3|\ng3|]"
         (NO_TITLE_BAD_METER, ["no T:", "M: is not a meter"]),
         (BAD_KEY_NOT_FIRST, ["X: is not the first line", "K: is not a key"]),
         ("X:5\nT:No key\nM:2/4\nL:1/5\nabc|", ["L: is not a unit note length", "no K:"]),
+        ("X:6\nT:Too long a bar\nM:40/8\nK:G\nabc|", ["M: is not a meter"]),  # the line checks refuse it too
     ],
 )
 def test_header_problems(tune: str, problems: list[str]) -> None:
     assert features.header_problems(tune) == problems
-
-
-def test_header_ends_at_the_first_key_line() -> None:
-    assert features.header_fields("X:1\nT:a\nK:G\nM:6/8\nT:b\nabc|") == {"X": "1", "T": "a", "K": "G"}
-
-
-@pytest.mark.parametrize(
-    "value, name, altered",
-    [
-        ("D", "D", {"F": 1, "C": 1}),
-        ("Gm", "Gm", {"B": -1, "E": -1}),
-        ("Ador", "Ador", {"F": 1}),
-        ("E phrygian", "Ephr", {}),
-        ("C# minor", "C#m", {"F": 1, "C": 1, "G": 1, "D": 1}),
-        ("Bb", "Bb", {"B": -1, "E": -1}),
-        ("G clef=treble", "G", {"F": 1}),
-    ],
-)
-def test_keys(value: str, name: str, altered: dict[str, int]) -> None:
-    assert features.parse_key(value) == (name, altered)
-
-
-@pytest.mark.parametrize("value", ["H", "Gmi", "G#mixolydianx", "Fb lydian", "K"])
-def test_not_keys(value: str) -> None:
-    with pytest.raises(ValueError, match="not a key"):
-        features.parse_key(value)
 
 
 def test_pitch_classes_follow_key_changes_and_accidentals_last_one_bar_at_one_octave() -> None:

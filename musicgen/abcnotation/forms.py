@@ -3,7 +3,8 @@ r"""The written forms meter-aware decoding lets a tune use, as tables with their
 Constrained generation (:mod:`musicgen.compose.constrain`) keeps a tune inside a subset of
 ABC that :mod:`musicgen.abcnotation.rhythm` reads exactly and the Nottingham tunes use: note
 lengths ``2`` ... ``16``, ``/``, ``/2`` ... ``/16``, and ``3/2``, ``5/4``, ``7/8``-style fractions;
-the common bar lines; header values that music21 and :mod:`musicgen.config` accept.
+the common bar lines; header values that :mod:`musicgen.abcnotation.header` accepts
+(:func:`written_freely` names the settings whose values lie outside these forms).
 Each table knows its prefixes, so a tracker can tell whether text under way can
 still become one of its forms, and how many characters at least finish it.
 
@@ -22,6 +23,7 @@ from fractions import Fraction
 from functools import cache, lru_cache
 
 from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.header import parse_key
 
 MAX_TEXT = 60  # characters of a free-text header value (a title); Nottingham's longest title is 49
 MAX_SYMBOL = 12  # characters inside a chord symbol ("Am7/g" is 5)
@@ -75,10 +77,41 @@ _PARTS = re.compile(r"[A-Z]{0,16}")
 _X = re.compile(r"(?:[1-9]\d{0,4})?")
 
 
+def meter_aware_supported(meter: str) -> bool:
+    """Whether meter-aware writing follows ``M:meter``: 2 to 12 beats of halves, quarters or eighths, C, C|.
+
+    >>> [meter_aware_supported(m) for m in ["6/8", "C|", "12/8", "2/2", "3/16", "13/8", "2+3/8", "1/4"]]
+    [True, True, True, True, False, False, False, False]
+    """
+    return meter in METERS
+
+
+def written_freely(meter: str | None, unit_length: str | None = None) -> str | None:
+    """Why meter-aware writing cannot hold a tune with these header values, as a sentence; None when it can.
+
+    >>> written_freely("6/8", "1/8") is None, written_freely(None) is None
+    (True, True)
+    >>> print(written_freely("3/16", "1/32"))
+    Meter-aware writing does not follow M:3/16 (it follows 2 to 12 beats of half, quarter or eighth notes, C and C|) or L:1/32 (it follows 1/4, 1/8 and 1/16), so the model writes freely and the bars may not add up.
+    """
+    parts = []
+    if meter is not None and not meter_aware_supported(meter):
+        parts.append(f"M:{meter} (it follows 2 to 12 beats of half, quarter or eighth notes, C and C|)")
+    if unit_length is not None and unit_length not in UNITS:
+        *most, last = sorted(UNITS, key=lambda u: int(u.partition("/")[2]))
+        parts.append(f"L:{unit_length} (it follows {', '.join(most)} and {last})")
+    if not parts:
+        return None
+    return (
+        f"Meter-aware writing does not follow {' or '.join(parts)}, "
+        "so the model writes freely and the bars may not add up."
+    )
+
+
 @cache
 def keys() -> frozenset[str]:
-    """K: values: a tonic, # or b, a mode; at most seven sharps or flats (what the quality measures read)."""
-    from musicgen.judge.features import parse_key
+    """K: values: a tonic, # or b, a mode; at most seven sharps or flats, in the key and in the tonic's major
+    (so G#m, five sharps, is left out: G# major would have eight)."""
 
     def readable(key: str) -> bool:
         try:
@@ -87,7 +120,8 @@ def keys() -> frozenset[str]:
             return False
         return True
 
-    return frozenset(k for k in (t + a + m for t in "ABCDEFG" for a in ("", "#", "b") for m in _MODES) if readable(k))
+    tonics = [t + a for t in "ABCDEFG" for a in ("", "#", "b") if readable(t + a)]
+    return frozenset(k for k in (t + m for t in tonics for m in _MODES) if readable(k))
 
 
 @cache

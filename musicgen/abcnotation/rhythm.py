@@ -1,6 +1,7 @@
 r"""How long every note and bar of an ABC tune lasts, and which bars are the wrong length.
 
-    python -m musicgen.abcnotation.rhythm ../shared/data/nottingham/ABC_cleaned   # share of correct inner bars
+    r = analyse(tune); r.bars, r.notes, r.all_inner_correct
+    python -m musicgen.judge.bars ../shared/data/nottingham/ABC_cleaned   # share of correct inner bars
 
 Durations are :class:`~fractions.Fraction` s of a whole note. The rules follow the
 ABC 2.1 standard: the unit note length is ``L:``, or when no ``L:`` came first
@@ -34,7 +35,6 @@ the section there. Not handled: several voices (``V:``) are read as one.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -159,14 +159,10 @@ class RhythmState:
         if self.unit is None:
             self.unit = default_unit(self.meter)
         try:
-            if kind == T.NOTE:
-                length = self.unit * T.length_multiplier(T.note_parts(text)[3])
-            elif kind == T.REST:
-                length = self.unit * T.length_multiplier(text[1:])
-            elif kind == T.CHORD:
-                length = self.unit * T.chord_multiplier(text)
-            else:  # a whole-bar rest fills its bar, however many bars it stands for
+            if kind == T.MEASURE_REST:  # a whole-bar rest fills its bar, however many bars it stands for
                 length = self.meter.length if self.meter else Fraction(0)
+            else:
+                length = self.unit * T.written_units(kind, text)
         except ValueError:
             self._error(text)
             return
@@ -281,33 +277,3 @@ def corpus_bar_report(tunes: Sequence[str]) -> dict[str, float | int]:
         "tunes_all_correct": whole,
         "tune_share": whole / len(tunes) if tunes else 0.0,
     }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from musicgen.data.corpus import read_tunes
-
-    paths = list(sys.argv[1:] if argv is None else argv)
-    if not paths:
-        print("usage: python -m musicgen.abcnotation.rhythm ABC_FILES_OR_FOLDERS [--show N]", file=sys.stderr)
-        return 2
-    show = 0
-    if "--show" in paths:
-        i = paths.index("--show")
-        show, paths = int(paths[i + 1]), paths[:i] + paths[i + 2 :]
-    tunes = read_tunes(paths)
-    rep = corpus_bar_report(tunes)
-    print(
-        f"{rep['tunes']} tunes: {rep['inner_bars_correct']}/{rep['inner_bars']} inner bars correct "
-        f"({rep['inner_bar_share']:.2%}); every inner bar correct in {rep['tunes_all_correct']} tunes "
-        f"({rep['tune_share']:.2%})"
-    )
-    for tune in tunes:
-        for bar in analyse(tune).checked:
-            if show > 0 and not bar.correct:
-                show -= 1
-                print(f"  {tune.splitlines()[1][:30]:<30} {bar.duration!s:>6} vs {bar.expected!s:<5} {bar.text}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

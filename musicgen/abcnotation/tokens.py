@@ -213,6 +213,27 @@ def chord_multiplier(text: str) -> Fraction:
     return length_multiplier(note_parts(notes[0])[3]) * length_multiplier(outer)
 
 
+@lru_cache(maxsize=8192)  # a tune set holds few distinct note spellings
+def written_units(kind: str, text: str) -> Fraction:
+    """How many unit note lengths a note, rest or chord is written to last (before broken rhythm and
+    tuplets): the one note-length rule of the bar checks and of the line checks.
+
+    >>> [str(written_units(k, t)) for k, t in [(NOTE, "^c',3/2"), (REST, "z//"), (CHORD, "[CE]2"), (CHORD, "[C2E]/")]]
+    ['3/2', '1/4', '2', '1']
+    >>> written_units(MEASURE_REST, "Z2")
+    Traceback (most recent call last):
+    ...
+    ValueError: measure_rest 'Z2' is not written in unit note lengths
+    """
+    if kind == NOTE:
+        return length_multiplier(note_parts(text)[3])
+    if kind == REST:
+        return length_multiplier(text[1:])
+    if kind == CHORD:
+        return chord_multiplier(text)
+    raise ValueError(f"{kind} {text!r} is not written in unit note lengths")
+
+
 def broken_factors(symbol: str) -> tuple[Fraction, Fraction]:
     """Broken rhythm: what ``>`` / ``<`` (doubled, tripled) multiply the notes before and after by.
 

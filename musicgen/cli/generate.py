@@ -198,9 +198,11 @@ def write_sound(path: Path, abc: str, sound: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from(args)
+    if cfg.free_writing:  # said before the model starts: these settings are written freely
+        print(f"note: {cfg.free_writing}", file=sys.stderr)
     tunes = Generator.load(args.weights).generate(cfg)
-    if cfg.constrained and not all(t.meter_aware for t in tunes):
-        from musicgen.compose.constrain import FREE_WRITING
+    if cfg.constrained and not cfg.free_writing and not all(t.meter_aware for t in tunes):
+        from musicgen.compose.constrain import FREE_WRITING  # then the primer left it off
 
         print(f"note: {FREE_WRITING}", file=sys.stderr)
     if args.out is None:

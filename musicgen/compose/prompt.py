@@ -26,27 +26,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from musicgen.abcnotation.tunetypes import usual
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import normalise_tune
 
 MAX_TITLE = 60  # characters of a model-written title; Nottingham's longest is 49
-
-# the meter a tune type is played in, when the musician names the type but not the meter
-USUAL_METER = {
-    "jig": "6/8",
-    "double jig": "6/8",
-    "single jig": "6/8",
-    "slip jig": "9/8",
-    "slide": "12/8",
-    "reel": "4/4",
-    "hornpipe": "4/4",
-    "strathspey": "4/4",
-    "schottische": "4/4",
-    "barndance": "4/4",
-    "waltz": "3/4",
-    "mazurka": "3/4",
-    "polka": "2/4",
-}
 
 FIELD_LINE = re.compile(r"^[A-Za-z]:")  # a header field line (music lines may hold "|:" but start otherwise)
 
@@ -114,7 +98,8 @@ def _join(lines: list[str], ends_open: bool) -> str:
 
 def _chosen_fields(cfg: SampleConfig) -> dict[str, str]:
     """The header fields the settings ask for, in the order the model learnt them (K: last)."""
-    meter = cfg.meter or (USUAL_METER.get(cfg.tune_type.lower()) if cfg.tune_type else None)
+    kind = usual(cfg.tune_type) if cfg.tune_type else None
+    meter = cfg.meter or (kind.meter if kind else None)  # a type chosen without a meter: its usual one
     tune_type = cfg.tune_type[0].upper() + cfg.tune_type[1:] if cfg.tune_type else None  # as Nottingham: R:Hornpipe
     chosen = {"M": meter, "L": cfg.unit_length, "R": tune_type, "K": cfg.key}
     return {field: value for field, value in chosen.items() if value}

@@ -21,25 +21,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from musicgen.sound.events import EPS, NoteEvent
+from musicgen.abcnotation.tunetypes import usual
+from musicgen.sound.notes import EPS, NoteEvent
 
 BASS_LOW, CHORD_LOW = 40, 52  # E2, E3: lowest MIDI note of each register (one octave each)
 BASS_VELOCITY, FIFTH_VELOCITY, CHORD_VELOCITY = 80, 72, 60  # the chord softer than the bass and the melody
 
-# Quarter notes a minute when the tune gives no Q:. A tune type (R:) first, then the meter.
-_TEMPO_BY_TYPE = {
-    "slip jig": 165,
-    "jig": 165,
-    "slide": 180,
-    "reel": 200,
-    "hornpipe": 160,
-    "polka": 140,
-    "waltz": 130,
-    "mazurka": 130,
-    "march": 112,
-    "schottische": 140,
-    "strathspey": 120,
-}
+# Quarter notes a minute when the tune gives no Q: a tune type (R:, musicgen.abcnotation.tunetypes) first,
+# then the meter.
 _TEMPO_BY_METER = {
     "6/8": 165,
     "9/8": 165,
@@ -63,12 +52,11 @@ def default_tempo(meter: str, rhythm: str = "") -> float:
 
     >>> default_tempo("6/8"), default_tempo("4/4", "Hornpipe"), default_tempo("7/8"), default_tempo("9/8", "slip jig")
     (165.0, 160.0, 120.0, 165.0)
+    >>> default_tempo("4/4", "March"), default_tempo("12/8", "Slide"), default_tempo("2/4", "air")
+    (112.0, 180.0, 140.0)
     """
-    kind = rhythm.strip().lower()
-    for name, bpm in _TEMPO_BY_TYPE.items():
-        if name in kind:
-            return float(bpm)
-    return float(_TEMPO_BY_METER.get(meter, DEFAULT_TEMPO))
+    kind = usual(rhythm)
+    return float(kind.tempo if kind else _TEMPO_BY_METER.get(meter, DEFAULT_TEMPO))
 
 
 def pulses(bar_length: float, beat: float) -> tuple[float, int]:

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from musicgen.abcnotation import check
+from musicgen.abcnotation import check, header
 from musicgen.abcnotation.check import InvalidABCError
 from musicgen.sound.events import MAX_BEATS, Events, NoteEvent, from_score, written_bars
 
@@ -255,7 +255,7 @@ def _described(score: stream.Score, text: str, repairs: tuple[str, ...], checked
     meter = ts.ratioString if ts is not None else "none"
     mark = flat.getElementsByClass("MetronomeMark").first()
     bpm = mark.getQuarterBPM() if mark is not None else None
-    tempo_ok = bpm is not None and check.MIN_BPM <= bpm <= check.MAX_BPM
+    tempo_ok = bpm is not None and header.MIN_BPM <= bpm <= header.MAX_BPM
     return Parsed(
         score=score,
         abc=text,

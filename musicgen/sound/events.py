@@ -27,20 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from musicgen.abcnotation.check import InvalidABCError
+from musicgen.sound.accompaniment import accompany
+from musicgen.sound.notes import EPS, NoteEvent
 
 MAX_BEATS = 4096  # quarter notes once repeats are played: about 20 minutes at 200 bpm
 GRACE_BEATS = 0.125  # a grace note lasts a 32nd note, taken from the note it ornaments
-EPS = 1e-6  # offsets are Fractions or floats: compare with a tolerance
 _SECTION_BARS = ("double", "final", "heavy", "light-light", "light-heavy", "heavy-light")
-
-
-class NoteEvent(NamedTuple):
-    """One note to play; times in quarter-note beats from the start of the tune."""
-
-    pitch: int  # MIDI note number
-    start_beats: float
-    duration_beats: float
-    velocity: int  # 1..127
 
 
 @dataclass(frozen=True)
@@ -167,8 +159,6 @@ def _chord_spec(cs: Any) -> tuple[int, tuple[int, ...]] | None:
 
 def from_score(score: Any, tempo_bpm: float, meter: str, accompaniment: bool = True) -> Events:
     """The events of a music21 score: every part's notes as melody, part 1's chord symbols as accompaniment."""
-    from musicgen.sound.accompaniment import accompany
-
     raw: list[tuple[float, int, Any, int]] = []  # (start, part, note, velocity)
     grid_bars: list[tuple[float, float, float, float, float]] = []
     chords: list[tuple[float, tuple[int, tuple[int, ...]] | None]] = []

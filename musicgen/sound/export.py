@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import re
 
+from musicgen.abcnotation.header import title_slug
 from musicgen.sound.convert import Events, Parsed, parse, to_events
 
 # User-facing names -> General MIDI program (0-based).
@@ -167,19 +168,6 @@ def to_abc(parsed: Parsed) -> bytes:
     return (parsed.abc.rstrip("\n") + "\n").encode("utf-8")
 
 
-def file_stem(title: str) -> str:
-    """A file name stem from a title.
-
-    >>> file_stem("The Hag's Purse (reel)"), file_stem("  "), file_stem("Ámhrán na bhFiann")
-    ('the-hags-purse-reel', 'tune', 'amhran-na-bhfiann')
-    """
-    import unicodedata
-
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower().replace("'", "")).strip("-")
-    return stem[:60].rstrip("-") or "tune"
-
-
 def downloads(
     parsed: Parsed,
     instrument: str | int = "piano",
@@ -189,7 +177,7 @@ def downloads(
     audio_format: str | None = "ogg",
 ) -> dict[str, bytes]:
     """Every download of a tune, by file name: .abc, .mid, MusicXML and (unless None) audio."""
-    stem = file_stem(parsed.title)
+    stem = title_slug(parsed.title)
     midi = to_midi(parsed, instrument, accompaniment, tempo, accompaniment_instrument)
     files = {f"{stem}.abc": to_abc(parsed), f"{stem}.mid": midi, f"{stem}.musicxml": to_musicxml(parsed)}
     if audio_format is not None:

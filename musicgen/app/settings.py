@@ -1,0 +1,160 @@
+"""Every choice a user of the app makes, as one frozen dataclass, and the permalink that carries it.
+
+    settings = Settings(seed=7, key="D")
+    cfg = settings.sample_config()                  # what the sampler gets (ValueError: a sentence)
+    query = to_query(settings, pick=1)              # permalink query parameters
+    settings, pick, problems = from_query(query)    # and back, with what could not be read
+
+A permalink holds the seed and what differs from the defaults; a value it holds outside the
+ranges the widgets offer (:data:`RANGES`) is reported and not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from musicgen.config import SampleConfig
+from musicgen.sound import export
+
+_DEFAULT = SampleConfig()
+# The ranges the app's widgets offer; a permalink value outside them is reported and not used.
+RANGES: dict[str, tuple[float, float]] = {
+    "length": (1, 2000),
+    "temperature": (0.1, 1.5),
+    "seed": (0, 999_999),
+    "n": (1, 8),
+    "tempo": (0, 240),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user chooses; together with the weights it fixes the tunes exactly."""
+
+    seed_char: str = _DEFAULT.seed_char or ""  # the tune's first character; "" = a random one per tune
+    length: int = _DEFAULT.length  # the most characters to write (a tune usually ends sooner)
+    temperature: float = _DEFAULT.temperature
+    seed: int = 0  # the random seed: the same seed and settings give the same tunes
+    key: str = ""  # "" lets the model choose
+    meter: str = ""  # "" lets the model choose
+    tune_type: str = ""  # "" lets the model choose
+    primer: str = ""  # ABC to continue ("continue my tune")
+    n: int = _DEFAULT.n  # candidates written side by side
+    instrument: str = "piano"  # a name in export.INSTRUMENTS
+    accompaniment: bool = True  # chord accompaniment from the tune's chord symbols
+    tempo: int = 0  # beats a minute in the tune's own beat (see make_sound); 0 keeps its Q: or a default
+    constrained: bool = (
+        True  # meter-aware generation (bars that add up): on, as measured better (benchmarks/quality.md)
+    )
+
+    def sample_config(self) -> SampleConfig:
+        """The sampler's config; raises ValueError (a sentence) for out-of-range choices."""
+        options: dict[str, Any] = dict(
+            length=self.length,
+            temperature=self.temperature,
+            rng=self.seed,
+            n=self.n,
+            seed_char=self.seed_char or None,
+            key=self.key or None,
+            meter=self.meter or None,
+            tune_type=self.tune_type or None,
+            primer=self.primer,
+            constrained=self.constrained,
+        )
+        return _DEFAULT.replace(**options)
+
+    def free_writing(self) -> str | None:
+        """Why meter-aware writing cannot hold these settings' meter, as a sentence; None when it can, when it is
+        off, or when the settings are out of range (composing says so).
+
+        >>> Settings(meter="6/8").free_writing() is None, Settings(meter="13/8", constrained=False).free_writing()
+        (True, None)
+        >>> Settings(meter="13/8").free_writing()  # doctest: +ELLIPSIS
+        'Meter-aware writing does not follow M:13/8 (it follows 2 to 12 beats of half, quarter or eighth notes, ...'
+        """
+        try:
+            return self.sample_config().free_writing
+        except ValueError:
+            return None
+
+
+def to_query(settings: Settings, pick: int = 0) -> dict[str, str]:
+    """Permalink query parameters: every setting that differs from the default, and the seed.
+
+    >>> to_query(Settings(seed=7, key="D", accompaniment=False))
+    {'seed': '7', 'key': 'D', 'accompaniment': '0'}
+    >>> to_query(Settings(seed=7), pick=2)
+    {'seed': '7', 'pick': '2'}
+    """
+    query: dict[str, str] = {}
+    default = Settings()
+    for f in dataclasses.fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name == "seed" or value != getattr(default, f.name):
+            query[f.name] = str(int(value)) if isinstance(value, bool) else str(value)
+    if pick:
+        query["pick"] = str(pick)
+    return query
+
+
+def from_query(query: Mapping[str, str]) -> tuple[Settings, int, list[str]]:
+    """Settings from permalink query parameters, the candidate shown, and what was ignored and why.
+
+    Unknown parameters are ignored; unreadable values keep their default and are reported.
+
+    >>> settings, pick, problems = from_query({"seed": "7", "key": "D", "pick": "1"})
+    >>> settings == Settings(seed=7, key="D"), pick, problems
+    (True, 1, [])
+    >>> from_query({"seed": "seven", "colour": "red", "temperature": "0", "instrument": "kazoo"})[2]
+    ["temperature='0' is outside 0.1 to 1.5", "seed='seven' is not a whole number", "instrument='kazoo' is not an instrument of this app"]
+    """
+    default = Settings()
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for f in dataclasses.fields(Settings):
+        if f.name not in query:
+            continue
+        raw = str(query[f.name])
+        try:
+            values[f.name] = _parse_value(raw, type(getattr(default, f.name)), RANGES.get(f.name))
+        except ValueError as e:
+            problems.append(f"{f.name}={raw!r} {e}")
+    if "instrument" in values and values["instrument"] not in export.INSTRUMENTS:
+        problems.append(f"instrument={values.pop('instrument')!r} is not an instrument of this app")
+    pick = 0
+    if "pick" in query:
+        try:
+            pick = max(0, _parse_value(str(query["pick"]), int))
+        except ValueError as e:
+            problems.append(f"pick={query['pick']!r} {e}")
+    return Settings(**values), pick, problems
+
+
+def _parse_value(raw: str, kind: type, limits: tuple[float, float] | None = None) -> Any:
+    value = _parse_typed(raw, kind)
+    if limits is not None and not limits[0] <= value <= limits[1]:
+        raise ValueError(f"is outside {limits[0]:g} to {limits[1]:g}")
+    return value
+
+
+def _parse_typed(raw: str, kind: type) -> Any:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("is not on/off (1 or 0)")
+    if kind is int:
+        if not re.fullmatch(r"-?\d{1,18}", raw.strip()):
+            raise ValueError("is not a whole number")
+        return int(raw)
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("is not a number") from None
+    return raw
