@@ -6,6 +6,7 @@
     musicgen score FILES            nats/char beside an n-gram baseline       (musicgen.cli.score)
     musicgen card                   a checkpoint's model card and loss plot   (musicgen.cli.card)
     musicgen evaluate               how good the generated tunes are          (musicgen.cli.evaluate)
+    musicgen app                    the Streamlit app in the browser          (musicgen.cli.app)
     python -m musicgen ...          the same, without the installed script
 
 Each sub-command lives in its own module here, which provides ``add_arguments(parser)``
@@ -31,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("musicgen.cli.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
     "card": ("musicgen.cli.card", "write a checkpoint's model card and loss plot from its metrics"),
     "evaluate": ("musicgen.cli.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
+    "app": ("musicgen.cli.app", "start the app in the browser (Streamlit) on the shipped or chosen weights"),
 }
 # The --weights help of every command that reads a model: where musicgen.model.checkpoint looks without it.
 WEIGHTS_HELP = (
