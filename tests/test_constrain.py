@@ -8,19 +8,18 @@ check is skipped when the data is absent.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from musicgen.abcnotation.rhythm import analyse
-from musicgen.compose import finish
 from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
+from musicgen.compose.finish import MEMO, finish_cost
+from musicgen.compose.pending import mirrored
 from musicgen.compose.sample import Generator
-from musicgen.compose.tracker import BODY, ENDED, Tracker
+from musicgen.compose.state import BODY, ENDED
+from musicgen.compose.tracker import Tracker
 from musicgen.config import ModelConfig, SampleConfig
 from musicgen.data.corpus import read_tunes
 from musicgen.data.vocab import Vocab
@@ -72,17 +71,6 @@ BAD = [
 ]
 
 
-@contextlib.contextmanager
-def memo_kept() -> Iterator[None]:
-    """For a test that clears the shared memo of ways to the end: leave it as it was found."""
-    saved = dict(finish._MEMO)
-    try:
-        yield
-    finally:
-        finish._MEMO.clear()
-        finish._MEMO.update(saved)
-
-
 def feed(text: str, t: Tracker | None = None) -> Tracker:
     t = t or Tracker()
     for i, ch in enumerate(text):
@@ -101,18 +89,19 @@ def test_well_formed_tunes_are_followed_to_their_end(tune: str) -> None:
 def test_what_breaks_a_rule_is_refused(what: str, good: str, bad: str) -> None:
     t = feed(good)
     assert not all(t.step(ch) for ch in bad), what
-    assert not t.ok and t.finish_cost() is None
+    assert not t.ok and finish_cost(t) is None
 
 
 def test_the_tracker_reads_time_as_the_rhythm_analyser_does() -> None:
     t = feed(REEL_WITH_TRIPLETS_CHORDS_TIES[:-6])  # ... "=G2E2|" written, "D8:|" to come
-    assert t.phase == BODY and t.meter == (4, 4) and t.unit == analyse(REEL_WITH_TRIPLETS_CHORDS_TIES).unit
-    assert t.bar_time == 0 and len(t.rhythm.bars) == len(analyse(REEL_WITH_TRIPLETS_CHORDS_TIES[:-6]).bars) - 1
+    r = t.rhythm
+    assert t.phase == BODY and r.meter == (4, 4) and r.unit == analyse(REEL_WITH_TRIPLETS_CHORDS_TIES).unit
+    assert r.duration == 0 and len(t.rhythm.bars) == len(analyse(REEL_WITH_TRIPLETS_CHORDS_TIES[:-6]).bars) - 1
 
 
 def test_equal_keys_blur_pitch_and_mirror_octave_marks() -> None:
     a, c = feed(HEAD + "efga|A"), feed(HEAD + "efga|c")
-    assert a.state_key() == c.state_key() and not a.mirrored() and c.mirrored()
+    assert a.state_key() == c.state_key() and not mirrored(a.tok) and mirrored(c.tok)
     assert a.fork().step(",") and not c.fork().step(",") and c.fork().step("'")
     ta, tc = RULES.table(a), RULES.table(c)
     comma, apostrophe = VOCAB.index[","], VOCAB.index["'"]
@@ -134,14 +123,13 @@ def test_equal_keys_at_a_music_line_start_mean_equal_ways_under_any_meter_and_un
     in ticks, but not after M:3/4 or L:1. (Found by the random walk below: a state's cached way to the end
     came from another meter's, and no character seemed to shorten it.)"""
     ways: dict[tuple, set[tuple[int | None, bytes]]] = {}
-    with memo_kept():
-        for meter in ["C", "C|", "2/4", "3/4", "6/8", "2/2", "3/2"]:
-            for unit in ["1/4", "1/8", "1/16"]:
-                for done in ["", "A|\n"]:
-                    t = feed(f"X:1\nT:A\nM:{meter}\nL:{unit}\nK:A\n{done}{pending}")
-                    finish._MEMO.clear()  # work everything out afresh, from this tracker alone
-                    way = (t.finish_cost(), Rules(VOCAB.chars).table(t).costs.tobytes())
-                    ways.setdefault(t.state_key(), set()).add(way)
+    for meter in ["C", "C|", "2/4", "3/4", "6/8", "2/2", "3/2"]:
+        for unit in ["1/4", "1/8", "1/16"]:
+            for done in ["", "A|\n"]:
+                t = feed(f"X:1\nT:A\nM:{meter}\nL:{unit}\nK:A\n{done}{pending}")
+                MEMO.clear()  # work everything out afresh, from this tracker alone
+                way = (finish_cost(t), Rules(VOCAB.chars).table(t).costs.tobytes())
+                ways.setdefault(t.state_key(), set()).add(way)
     assert all(len(w) == 1 for w in ways.values())
 
 
@@ -166,7 +154,7 @@ def walk(choices: list[int], budget: int) -> list[tuple[str, Tracker]]:
 @given(st.lists(st.integers(0, 10**6), min_size=50, max_size=250), st.integers(60, 400))
 def test_the_way_to_the_end_shortens_with_each_step(choices: list[int], budget: int) -> None:
     for _, t in walk(choices, budget):
-        cost = t.finish_cost()
+        cost = finish_cost(t)
         assert cost is not None
         assert RULES.table(t).least <= cost - 1  # some character lowers it: masks are never empty
 
@@ -176,7 +164,7 @@ def test_the_way_to_the_end_shortens_with_each_step(choices: list[int], budget: 
 def test_following_the_way_ends_a_tune_that_keeps_the_meter(choices: list[int], pick: int) -> None:
     states = walk(choices, 400)
     text, t = states[pick % len(states)]
-    cost, start = t.finish_cost(), len(text)
+    cost, start = finish_cost(t), len(text)
     while t.phase != ENDED:  # take the cheapest character each time
         text += VOCAB.chars[int(np.argmin(RULES.table(t).costs))]
         assert t.step(text[-1])
@@ -188,12 +176,11 @@ def test_following_the_way_ends_a_tune_that_keeps_the_meter(choices: list[int], 
 @settings(max_examples=15, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 10**6), min_size=30, max_size=200))
 def test_equal_state_keys_mean_equal_tables(choices: list[int]) -> None:
-    with memo_kept():
-        for _, t in walk(choices, 400):
-            cached = RULES.table(t)
-            finish._MEMO.clear()  # work everything out afresh, from this tracker alone
-            fresh = Rules(VOCAB.chars).table(t)
-            assert np.array_equal(cached.costs, fresh.costs), t.state_key()
+    for _, t in walk(choices, 400):
+        cached = RULES.table(t)
+        MEMO.clear()  # work everything out afresh, from this tracker alone
+        fresh = Rules(VOCAB.chars).table(t)
+        assert np.array_equal(cached.costs, fresh.costs), t.state_key()
 
 
 # --- generation under the constraint, by random-weight networks ---------------------------------

@@ -38,7 +38,6 @@ so far already broke the rules, to no constraint at all; ``fallbacks`` counts bo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -46,14 +45,19 @@ import numpy as np
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
-from musicgen.compose.tracker import BODY, ENDED, HEADER, Tracker, feed
+from musicgen.compose.finish import finish_cost
+from musicgen.compose.pending import feed, mirrored
+from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
+from musicgen.compose.tracker import Tracker
 from musicgen.data.vocab import Vocab
+from musicgen.memo import Memo
 
 WRAP = 40  # characters of slack before the cap at which a tune turns to finishing: about two bars
 NEVER = np.iinfo(np.int32).max  # table entry of a character that breaks the rules
 MUSIC = frozenset("ABCDEFGabcdefgz^_=0123456789/,'[]|:\" \n()-><~")  # what music (not a field line) is made of
 _ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^", strict=True))  # pitch letters, accidentals: one for all
 MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their costs; a tune set meets a few thousand
+MAX_VOCABULARIES = 8  # vocabularies whose rules are kept (one per model a process loads)
 
 
 # what the app shows and the CLI prints for a tune that meter-aware writing could not hold (MeterConstraint.held)
@@ -80,10 +84,10 @@ class Rules:
         self.chars = list(chars)
         self.everything = np.ones(len(self.chars), dtype=bool)
         self.index = {c: i for i, c in enumerate(self.chars)}
-        self._tables: dict[tuple, Table] = {}
-        self._mirrors: dict[tuple, Table] = {}
+        # each state's table and its mirror image's, filled in pairs (so both fill up and start again together)
+        self._tables: Memo[StateKey, Table] = Memo(MAX_STATES)
+        self._mirrors: Memo[StateKey, Table] = Memo(MAX_STATES)
         self._swap = [self.index[","], self.index["'"]] if "," in self.index and "'" in self.index else None
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._tables)  # states worked out (each also serves its mirror image)
@@ -91,16 +95,12 @@ class Rules:
     def table(self, t: Tracker) -> Table:
         """The :class:`Table` of ``t``'s state (worked out on first sight, then kept)."""
         key = t.state_key()
-        mirrored = t.mirrored()
-        table = (self._mirrors if mirrored else self._tables).get(key)
+        flipped = mirrored(t.tok)
+        table = (self._mirrors if flipped else self._tables).get(key)
         if table is None:
-            table = self._table(t)
-            with self._lock:
-                if len(self._tables) >= MAX_STATES:
-                    self._tables.clear()
-                    self._mirrors.clear()
-                (self._mirrors if mirrored else self._tables)[key] = table
-                (self._tables if mirrored else self._mirrors)[key] = self._mirror(table)
+            same, other = (self._mirrors, self._tables) if flipped else (self._tables, self._mirrors)
+            table = same.set(key, self._table(t))
+            other.set(key, self._mirror(table))
         return table
 
     def _mirror(self, table: Table) -> Table:
@@ -132,7 +132,7 @@ class Rules:
                     done[rep] = NEVER if after is None else int(after.costs[self.index[rep]])
                 else:
                     twin = t.fork()
-                    cost = twin.finish_cost() if twin.step(rep) else None
+                    cost = finish_cost(twin) if twin.step(rep) else None
                     done[rep] = NEVER if cost is None else cost
             costs[i] = done[rep]
         valid = costs < NEVER
@@ -167,17 +167,13 @@ def _classes(t: Tracker) -> Callable[[str], str | None]:
     return lambda ch: ch
 
 
-_RULES: dict[tuple[str, ...], Rules] = {}
-_RULES_LOCK = threading.Lock()
+RULES: Memo[tuple[str, ...], Rules] = Memo(MAX_VOCABULARIES)  # by vocabulary: shared by every call and thread
 
 
 def rules_for(vocab: Vocab) -> Rules:
     """The shared :class:`Rules` of a vocabulary (made on first use)."""
     key = tuple(vocab.chars)
-    with _RULES_LOCK:
-        if key not in _RULES:
-            _RULES[key] = Rules(key)
-        return _RULES[key]
+    return RULES.compute(key, lambda: Rules(key))
 
 
 class MeterConstraint:

@@ -1,11 +1,14 @@
 r"""How many characters end a tune cleanly from a :class:`~musicgen.compose.tracker.Tracker`'s state.
 
->>> from musicgen.compose.tracker import Tracker
 >>> t = Tracker()
 >>> all(t.step(ch) for ch in "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\nA2|d2fd")
 True
 >>> finish_cost(t)  # "5|C|]" and the blank line: the bar filled (d5), then one more bar (the tune needs an inner one)
 7
+>>> all(t.step(ch) for ch in "5|C|]\n"), finish_cost(t), t.step("\n"), finish_cost(t)
+(True, 1, True, 0)
+>>> t.step("A"), finish_cost(t)  # nothing comes after the end
+(False, None)
 
 :func:`finish_cost` is the length of one concrete way to the end within the
 tracker's rules: close what is under way (a chord symbol, a chord, a note's
@@ -18,13 +21,14 @@ end. Taking the way's first character lowers the count by at least one; the test
 check that on random tunes, which is what keeps some character always allowed.
 
 Lengths are integer ticks (:data:`~musicgen.abcnotation.forms.TICK` to the unit length). Results
-are kept by state (:meth:`~musicgen.compose.tracker.Tracker.state_key`), so each state is
-worked out once per process.
+are kept by state (:meth:`~musicgen.compose.tracker.Tracker.state_key`) in :data:`MEMO`, so each
+state is worked out once per process (until the table fills and starts again).
 """
 
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import (
@@ -45,12 +49,40 @@ from musicgen.abcnotation.forms import (
     value_completion,
 )
 from musicgen.abcnotation.header import parse_meter, parse_unit
-from musicgen.compose.tracker import ENDED, HEADER, Tracker
+from musicgen.compose.state import ENDED, HEADER, StateKey
+from musicgen.compose.tracker import Tracker
+from musicgen.memo import Memo
 
 AFTER_NOTE = 4  # fewest characters of any ending after a note: a bar line "|]" and the blank line
 MAX_MEMO = 150_000  # states remembered (a few hundred bytes each); cleared when full
-_MEMO: dict[tuple, int | None] = {}
-_MISSING = object()
+MEMO: Memo[StateKey, int | None] = Memo(MAX_MEMO)  # ways to the end by state, shared by every tracker
+
+
+class Tuplet(NamedTuple):
+    """An open tuplet's notes still to come: each takes ``q/p`` of its written length."""
+
+    left: int  # notes still to come (0: no tuplet open)
+    q: int
+    p: int
+    written: int | None  # the written length of its notes in ticks (None: any one length)
+
+
+NO_TUPLET = Tuplet(0, 1, 1, None)
+
+
+class Between(NamedTuple):
+    """Where a tune stands between tokens, for the way to its end (lengths in ticks of the unit length)."""
+
+    room: int  # ticks left in the bar
+    full: int  # ticks of a whole bar
+    timed: bool  # the bar holds a note
+    oblig: bool  # a note must come (after a chord symbol or tie)
+    line_start: bool
+    can_end: bool  # a blank line may come now
+    inner_after: bool  # closing this bar leaves an inner bar behind
+    first: bool  # this bar opens a section
+    owed: int | None = None  # ticks still to write for this pick-up to complete the short bar before it
+    short_end: bool = True  # this bar may end the tune short
 
 
 def finish_cost(t: Tracker) -> int | None:
@@ -59,18 +91,11 @@ def finish_cost(t: Tracker) -> int | None:
         return None
     if t.phase == ENDED:
         return 0
-    key = t.state_key()
-    cost = _MEMO.get(key, _MISSING)
-    if cost is _MISSING:
-        cost = _header(t) if t.phase == HEADER else _body(t)
-        if len(_MEMO) >= MAX_MEMO:
-            _MEMO.clear()
-        _MEMO[key] = cost
-    return cost  # type: ignore[return-value]
+    return MEMO.compute(t.state_key(), lambda: _header(t) if t.phase == HEADER else _body(t))
 
 
 def _header(t: Tracker) -> int:
-    p, fields, cost = t.tok.pending, t.fields, 0
+    p, fields, cost = t.tok.pending, t.header.fields, 0
     if p:  # a field line under way: its value, then the newline
         rest = t.value_rest(p[0], p[2:]) if len(p) > 1 else ":" + (t.value_rest(p[0], "") or "")
         cost += len(rest or "") + 1
@@ -78,8 +103,9 @@ def _header(t: Tracker) -> int:
     for f in "TMK":  # the fields a header must have: "T:A\n", "M:C\n", "K:C\n", or the required values
         if f not in fields:
             cost += 3 + len(t.value_rest(f, "") or "")
-    meters = (t.required["M"],) if "M" in t.required else tuple(sorted(METERS))
-    units = (t.required["L"],) if "L" in t.required else tuple(sorted(UNITS))
+    required = t.header.values
+    meters = (required["M"],) if "M" in required else tuple(sorted(METERS))
+    units = (required["L"],) if "L" in required else tuple(sorted(UNITS))
     return cost + body_bound(meters, units)
 
 
@@ -87,8 +113,8 @@ def _body(t: Tracker) -> int | None:
     r, p = t.rhythm, t.tok.pending
     if r.meter is None or r.unit is None:
         return None
-    if t.must_end:
-        return None if not t.has_inner else 1 if not p and t.tok.at_line_start else 2
+    if t.sections.must_end:
+        return None if not t.sections.has_inner else 1 if not p and t.tok.at_line_start else 2
     if not p:
         return _tail_here(t)
     c0 = p[0]
@@ -149,7 +175,7 @@ def _after(t: Tracker, text: str) -> int | None:
 def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
     """Ending from a note, rest or chord whose length is under way: ``options`` are (characters still
     to write, written ticks) of the lengths it can take."""
-    r = t.rhythm
+    r, fixed = t.rhythm, t.notes.tuplet_ticks
     room, full = t.bar_ticks()
     left, factor = r.tuplet_left, r.next_factor
     q, p = factor.numerator, factor.denominator
@@ -157,11 +183,11 @@ def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
     for extra, written in options:
         if best is not None and extra + AFTER_NOTE >= best:
             break
-        if left and t.tuplet_ticks not in (None, written):
+        if left and fixed not in (None, written):
             continue
         span = written * q // p
         if span <= room:
-            rest = _tail(t, room - span, full, False, max(left - 1, 0), q, p, t.tuplet_ticks or written, False)
+            rest = _tail(t, room - span, full, False, False, Tuplet(max(left - 1, 0), q, p, fixed or written))
             if rest is not None and (best is None or extra + rest < best):
                 best = extra + rest
     return best
@@ -169,76 +195,46 @@ def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
 
 def _tail_here(t: Tracker) -> int | None:
     """Ending from the current point, between tokens."""
-    r = t.rhythm
+    r, n = t.rhythm, t.notes
     room, full = t.bar_ticks()
     f = r.next_factor
-    return _tail(
-        t,
-        room,
-        full,
-        t.tok.at_line_start,
-        r.tuplet_left,
-        f.numerator,
-        f.denominator,
-        t.tuplet_ticks,
-        t.needs_note or t.tied,
-    )
+    tuplet = Tuplet(r.tuplet_left, f.numerator, f.denominator, n.tuplet_ticks)
+    return _tail(t, room, full, t.tok.at_line_start, n.needs_note or n.tied, tuplet)
 
 
-def _tail(
-    t: Tracker, room: int, full: int, line_start: bool, left: int, q: int, p: int, written: int | None, oblig: bool
-) -> int | None:
-    """Ending from between tokens with ``room`` ticks left in the bar and ``left`` notes of an open tuplet
-    (each ``q/p`` of its written length ``written``; None: any one length) to come."""
-    if left:  # the tuplet's notes first, all of one written length
+def _tail(t: Tracker, room: int, full: int, line_start: bool, oblig: bool, tuplet: Tuplet) -> int | None:
+    """Ending from between tokens with ``room`` ticks left in the bar, the notes of an open ``tuplet`` first."""
+    if tuplet.left:  # the tuplet's notes first, all of one written length
+        left, q, p, written = tuplet
         best = None
         for w in (written,) if written is not None else tuple(SHORTEST_SUFFIX):
             span = left * (w * q // p)
-            rest = _tail(t, room - span, full, False, 0, 1, 1, None, False) if span <= room else None
+            rest = _tail(t, room - span, full, False, False, NO_TUPLET) if span <= room else None
             if rest is not None and (best is None or rest + left * note_chars(w) < best):  # type: ignore[operator]
                 best = rest + left * note_chars(w)  # type: ignore[operator]
         return best
+    s = t.sections
     can_end = room == full and not oblig and t.can_end()
-    owed = t.ticks(t.owed) - (full - room) if t.owed else None
+    owed = t.ticks(s.owed) - (full - room) if s.owed else None
+    inner_after = s.has_inner or t.inner_candidate()
+    first = t.rhythm.opens_section
     return tail_cost(
-        room,
-        full,
-        room < full,
-        oblig,
-        line_start,
-        can_end,
-        t.has_inner or t.inner_candidate(),
-        t.rhythm.opens_section,
-        owed,
-        t.short_end_ok(),
+        Between(room, full, room < full, oblig, line_start, can_end, inner_after, first, owed, t.short_end_ok())
     )
 
 
 @lru_cache(maxsize=1 << 16)
-def tail_cost(
-    room: int,
-    full: int,
-    timed: bool,
-    oblig: bool,
-    line_start: bool,
-    can_end: bool,
-    inner_after: bool,
-    first: bool,
-    owed: int | None = None,
-    short_end: bool = True,
-) -> int | None:
-    """Characters of one way to end a tune between tokens, with ``room`` ticks left in a bar of ``full``.
+def tail_cost(at: Between) -> int | None:
+    """Characters of one way to end a tune from between tokens ``at`` (see :class:`Between`).
 
-    ``timed``: the bar holds a note; ``oblig``: a note must come (after a chord symbol or tie);
-    ``can_end``: a blank line may come now; ``inner_after``: closing this bar leaves an inner bar
-    behind; ``first``: this bar opens a section; ``owed``: ticks still to write for this pick-up to
-    complete the short bar before it; ``short_end``: this bar may end the tune short.
-
-    >>> tail_cost(2 * TICK, 6 * TICK, True, False, False, False, True, False)  # |] and a blank line
+    >>> tail_cost(Between(2 * TICK, 6 * TICK, True, False, False, False, True, False))  # |] and a blank line
     4
-    >>> tail_cost(2 * TICK, 6 * TICK, True, False, False, False, False, False)  # C2|C|] and a blank line
+    >>> tail_cost(Between(2 * TICK, 6 * TICK, True, False, False, False, False, False))  # C2|C|] and a blank line
     8
+    >>> tail_cost(Between(6 * TICK, 6 * TICK, False, False, True, True, True, False))  # the blank line alone
+    1
     """
+    room, full, timed, oblig, line_start, can_end, inner_after, first, owed, short_end = at
     if can_end:
         return 1 if line_start else 2
     need = oblig or not timed
@@ -268,4 +264,4 @@ def body_bound(meters: tuple[str, ...], units: tuple[str, ...]) -> int:
     """Characters that end a tune from the start of its body, the most over these meters and unit lengths
     (what header costs count for the music)."""
     fulls = [int(parse_meter(m).length / parse_unit(u) * TICK) for m in meters for u in units]  # type: ignore[union-attr]
-    return max(tail_cost(f, f, False, False, True, False, False, True) for f in fulls)  # type: ignore[type-var]
+    return max(tail_cost(Between(f, f, False, False, True, False, False, True)) for f in fulls)  # type: ignore[type-var]

@@ -1,0 +1,251 @@
+"""A tune's state as meter-aware writing follows it, in named parts, and what the state allows next.
+
+The parts, one concern each (:mod:`musicgen.compose.tracker` moves them on, a character at a time):
+
+- :class:`Header`: the header's field letters so far and the values the tune must have;
+- :class:`Sections`: what the bars and sections closed so far leave (the pick-up, what a short
+  last bar owes the next section, whether the tune has an inner bar, whether it may or must end);
+- :class:`Notes`: what the last tokens leave waiting (a note after a chord symbol or tie, an
+  open tuplet's written length);
+- the text under way (a :class:`~musicgen.abcnotation.tokens.Tokenizer`) and the time in the bar
+  (a :class:`~musicgen.abcnotation.rhythm.RhythmState`), as the evaluation reads them.
+
+The three named parts are values, replaced (not changed) as a token changes them: a fork, which the
+decoder makes a dozen times for each state it works out, shares them and copies only the last two.
+
+:class:`TuneState` holds them with the phase (:data:`HEADER`, :data:`BODY`, :data:`ENDED`) and
+answers the rules' questions: may a bar line, a tie, a field line come, is there room for a note,
+may the tune end. :class:`HeaderKey` and :class:`BodyKey` name what later characters depend on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import NamedTuple, TypeVar
+
+from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.forms import BODY_FIELDS, HEADER_FIELDS, TICK, value_completion
+from musicgen.abcnotation.header import Meter
+from musicgen.abcnotation.rhythm import RhythmState
+
+HEADER, BODY, ENDED = "header", "body", "ended"
+MAX_HEADER_LINES = 12  # a generated header holds at most this many fields
+ZERO = Fraction(0)
+_S = TypeVar("_S", bound="TuneState")
+
+
+class Header(NamedTuple):
+    """The header so far."""
+
+    values: Mapping[str, str]  # header values the tune must have (a musician's choice of key: {"K": "Ador"})
+    pinned: tuple[tuple[str, str], ...]  # the same values, sorted: their part of a state key
+    fields: str = ""  # field letters so far, in order
+
+
+class Sections(NamedTuple):
+    """What the bars and sections closed so far leave for the rules."""
+
+    pickup: Fraction = ZERO  # the current section's pick-up (0: none)
+    carry: Fraction = ZERO  # a lone pick-up before "|:", or a repeat's before its second ending: the next section's
+    owed: Fraction = ZERO  # a short last bar of a section without pick-up: the next pick-up must be this long
+    has_inner: bool = False  # an inner bar is done (and will stay inner)
+    full_bars: int = 0  # full bars closed in the current section
+    in_volta: bool = False  # the current bar follows an ending mark ([2, :|2)
+    end_ok: bool = False  # the last bar closed may be the tune's last
+    must_end: bool = False  # a short last bar was closed: only the blank line may follow
+
+
+class Notes(NamedTuple):
+    """What the last tokens leave waiting."""
+
+    needs_note: bool = False  # a chord symbol or decoration waits for its note
+    tuplet_ticks: int | None = None  # written length of the open tuplet's notes (None: not yet known)
+    last: str = ""  # kind of the last token other than space and newline
+    tied: bool = False  # the last note is tied to the next
+
+
+class HeaderKey(NamedTuple):
+    """What the way on depends on in the header (or before the body has a meter and a unit)."""
+
+    phase: str
+    written: str  # which of the fields X, T, M, L, K are written, sorted
+    lines: int  # field lines so far, at most MAX_HEADER_LINES
+    meter: Meter | None  # these three: the body's start depends on them
+    unit: tuple[int, int] | None
+    wrap: bool
+    pinned: tuple[tuple[str, str], ...]
+
+
+class BodyKey(NamedTuple):
+    """What the way on depends on in the body: lengths in ticks of the unit length, and what no rule
+    reads in the state at hand left out (None) (see :meth:`musicgen.compose.tracker.Tracker.core`)."""
+
+    phase: str
+    bar: int | bool  # ticks of a whole bar while the way to the end still needs whole bars; else: the bar is empty
+    room: int  # ticks left in the bar
+    opens: bool  # the bar opens a section
+    tuplet_left: int
+    factor: tuple[int, int] | None  # the open tuplet's factor
+    inner_next: bool | None  # no inner bar yet: closing this bar makes one
+    pickup: int | None  # the section's pick-up, while it decides a debt for the next section
+    owed: int | None  # what the pick-up of this opening bar must be
+    short_end: bool  # a short bar may close the section (see TuneState.short_end_ok)
+    has_inner: bool
+    end_ok: bool | None  # in an empty bar: the last bar closed may be the tune's last
+    must_end: bool
+    wrap: bool
+    needs_note: bool
+    tuplet_ticks: int | None
+    last: str  # the kind of the last token, tokens that no rule tells apart as one
+    tied: bool
+
+
+class Setting(NamedTuple):
+    """The meter, unit and required fields themselves: part of a key where a field line may change them."""
+
+    meter: Meter | None
+    unit: tuple[int, int] | None
+    pinned: tuple[tuple[str, str], ...]
+
+
+class StateKey(NamedTuple):
+    """What the tracker's decisions depend on: states with equal keys allow the same characters."""
+
+    text: str  # the text under way, what no rule reads blurred
+    line_start: bool  # the text under way starts a line
+    core: HeaderKey | BodyKey
+    setting: Setting | None  # at the start of a music line (None elsewhere)
+
+
+# make(NamedTupleType, values): a NamedTuple's own __new__ is a Python function call; what is made once a
+# character (keys, the parts a token changes) is made as a tuple of its type instead, values in field order
+make = tuple.__new__
+
+
+def pair(x: Fraction | None) -> tuple[int, int] | None:
+    return None if x is None else (x.numerator, x.denominator)
+
+
+class TuneState:
+    """One tune's state and the rules' questions about it (the tracker moves it on)."""
+
+    def __init__(self, fields: Mapping[str, str] | None = None) -> None:
+        """``fields``: header values the tune must have (a musician's choice of key, say: {"K": "Ador"})."""
+        values = dict(fields or {})
+        self.header = Header(values, tuple(sorted(values.items())))
+        self.tok = T.Tokenizer()
+        self.rhythm = RhythmState()
+        self.sections = Sections()
+        self.notes = Notes()
+        self.phase = HEADER
+        self.ok = True  # every character so far kept the rules
+        self.wrap = False  # near the length cap: the next bar line that can end the tune must
+        self._core: HeaderKey | BodyKey | None = None  # the tracker's core(), kept until the state below changes
+        self._meter: Meter | None = None  # the meter and its length, kept (Meter.length makes a Fraction)
+        self._length = ZERO
+
+    def fork(self: _S) -> _S:
+        """An independent copy: to try characters without changing this one."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.tok, twin.rhythm = self.tok.copy(), self.rhythm.fork()  # the named parts are values: shared
+        return twin
+
+    def ticks(self, length: Fraction) -> int:
+        """A length (whole notes) in ticks of the unit length: 192 to the unit (integer arithmetic: fast)."""
+        u = self.rhythm.unit
+        return length.numerator * TICK * u.denominator // (length.denominator * u.numerator)  # type: ignore[union-attr]
+
+    def bar_ticks(self) -> tuple[int, int]:
+        """Ticks left in the current bar, and in a whole bar."""
+        meter, u = self.rhythm.meter, self.rhythm.unit
+        full = meter.beats * TICK * u.denominator // (meter.unit * u.numerator)  # type: ignore[union-attr]
+        return full - self.ticks(self.rhythm.duration), full
+
+    def can_end(self) -> bool:
+        """Whether a blank line may end the tune now (after a closed bar, with an inner bar)."""
+        s, n = self.sections, self.notes
+        return (
+            self.phase == BODY
+            and self.ok
+            and self.rhythm.duration == 0
+            and n.last == T.BAR
+            and s.end_ok
+            and s.has_inner
+            and not n.tied
+            and not n.needs_note
+            and self.rhythm.tuplet_left == 0
+        )
+
+    def short_end_ok(self, bar: str = "|]") -> bool:
+        """The current bar may close short with the section bar line ``bar``: as the last of a section that has
+        a full bar, or as a lone pick-up before a repeat (``|:``), or as a second ending."""
+        if self.rhythm.opens_section:
+            return bar.endswith(":") or self.sections.in_volta
+        return self.sections.full_bars > 0
+
+    def inner_candidate(self) -> bool:
+        """The last bar closed becomes inner once the current bar closes."""
+        bars = self.rhythm.bars
+        return bool(bars) and bars[-1].inner
+
+    # --- header ---
+
+    def field_ok(self, f: str, value: str, complete: bool) -> bool:
+        """Header field ``f`` may come next with ``value`` (``complete``: as it stands, else as a start)."""
+        seen = self.header.fields
+        if not seen:
+            allowed = f == "X"
+        else:
+            allowed = (
+                f in HEADER_FIELDS
+                and f != "X"
+                and not (f in "ML" and f in seen)
+                and (len(seen) < MAX_HEADER_LINES or f in "TMK" and f not in seen)
+                and (f != "K" or ("T" in seen and "M" in seen))
+            )
+        rest = self.value_rest(f, value) if allowed else None
+        return rest is not None and (rest == "" or not complete)
+
+    def value_rest(self, f: str, value: str) -> str | None:
+        """The shortest text that completes ``value`` of header field ``f`` (to its required value, if it has one)."""
+        want = self.header.values.get(f)
+        if want is None:
+            return value_completion(f, value)
+        return want[len(value) :] if want.startswith(value) else None
+
+    # --- body ---
+
+    def room(self) -> bool:
+        """A timed token may still come in this bar."""
+        r = self.rhythm
+        if r.meter is None:
+            return False
+        if r.meter is not self._meter:
+            self._meter, self._length = r.meter, r.meter.length
+        return r.duration < self._length and not self.sections.must_end
+
+    def may_newline(self) -> bool:
+        return not self.notes.needs_note and self.rhythm.tuplet_left == 0
+
+    def after_bar(self) -> bool:
+        return self.rhythm.duration == 0 and self.notes.last == T.BAR and not self.sections.must_end
+
+    def may_tuplet(self) -> bool:
+        return self.room() and self.rhythm.tuplet_left == 0
+
+    def may_tie(self) -> bool:
+        return self.notes.last in (T.NOTE, T.CHORD) and not self.notes.tied
+
+    def may_field(self, f: str, value: str, complete: bool) -> bool:
+        """A field line ``f`` with ``value`` may come in the body here."""
+        rest = value_completion(f, value) if f in BODY_FIELDS else None
+        return (
+            rest is not None
+            and (rest == "" or not complete)
+            and self.rhythm.duration == 0
+            and not self.notes.tied
+            and self.may_newline()
+            and not self.sections.must_end
+        )
