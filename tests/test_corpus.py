@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from musicgen.data import corpus
@@ -57,6 +57,8 @@ def test_normalisation_rule(raw: str, expected: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="X:T%\\ \t\r\nabc|", max_size=60))
+@example("\\\\\r\r:")  # a join left a backslash before the next line break: it continues too
+@example("\\\\")  # backslashes that end the text continue nothing
 def test_normalisation_is_idempotent_and_leaves_no_blank_line(text: str) -> None:
     once = normalise_tune(text)
     assert normalise_tune(once) == once
@@ -84,6 +86,7 @@ def test_a_bare_x_line_is_not_a_tune() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="XK:1%\\ \r\nab|", max_size=80))
+@example("X:\r\\")  # a tune whose last line is a lone backslash
 def test_joined_tunes_split_back_into_the_same_tunes(text: str) -> None:
     tunes = split_tunes(text)
     assert split_tunes(join_tunes(tunes)) == tunes

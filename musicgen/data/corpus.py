@@ -41,9 +41,8 @@ def normalise_tune(text: str) -> str:
     'X:1\nT:A tune\nM:6/8\nK:G\nabc def|'
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = re.sub(r"\\[ ]*\n", " ", text)
     lines = []
-    for line in text.split("\n"):
+    for line in _join_continued(text.split("\n")):
         if line.lstrip().startswith("%"):
             continue
         line = line.rstrip()
@@ -52,6 +51,46 @@ def normalise_tune(text: str) -> str:
         line = _FIELD.sub(r"\1:", line, count=1)
         lines.append(line)
     return "\n".join(lines)
+
+
+def _join_continued(lines: list[str]) -> list[str]:
+    r"""Join each line that ends in ``\`` (spaces may follow it) with the next, through a space.
+
+    A join can leave another backslash at the end (``\\`` before a blank line): it continues
+    too, so the result holds no continued line and normalising twice changes nothing. The
+    backslashes that end the last line continue nothing and are dropped. Linear in the text.
+
+    >>> _join_continued(["abc \\  ", "def|", "g"])
+    ['abc  def|', 'g']
+    >>> _join_continued(["\\\\", "", ":"]), _join_continued(["X:", "\\\\"])
+    ([' :'], ['X:', ''])
+    """
+    out: list[str] = []
+    parts: list[str] = []  # the pieces of the line being joined
+    for line in lines:
+        parts.append(line)
+        if _cut_continuation(parts):
+            parts.append(" ")
+        else:
+            out.append("".join(parts))
+            parts = []
+    if parts:  # the last line was continued: its backslashes continue nothing
+        while _cut_continuation(parts):
+            pass
+        out.append("".join(parts))
+    return out
+
+
+def _cut_continuation(parts: list[str]) -> bool:
+    """Drop a backslash (and the spaces around the end) that ends ``parts``: True if there was one."""
+    i = len(parts) - 1
+    while i >= 0 and not parts[i].strip(" "):
+        i -= 1
+    if i < 0 or not parts[i].rstrip(" ").endswith("\\"):
+        return False
+    parts[i] = parts[i].rstrip(" ")[:-1]
+    del parts[i + 1 :]
+    return True
 
 
 def split_tunes(text: str) -> list[str]:
