@@ -21,9 +21,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from musicgen.abcnotation.header import header_fields
 from musicgen.compose.sample import UNTITLED, Generator
 from musicgen.config import MAX_CANDIDATES, SampleConfig
-from musicgen.judge.features import header_fields
 from musicgen.judge.quality import ParseCheck, Reference, TuneCheck, check_tune, summarise
 from musicgen.judge.score import model_fit, ngram_fit
 from musicgen.model import checkpoint
