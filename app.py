@@ -3,11 +3,13 @@
     streamlit run app.py                                  # the shipped weights (weights/nottingham)
     MUSICGEN_WEIGHTS=weights/mymodel streamlit run app.py # weights of your own
 
-A thin shell over the ``musicgen`` package: widgets live in small ``*_ui()``
-functions returning plain values; what they show is computed by
-:mod:`musicgen.app.settings`, :mod:`musicgen.app.render` and :mod:`musicgen.app.support`. The generator is loaded once per process
-(``st.cache_resource``, shared by every session and never changed), conversions
-are cached (``st.cache_data``), and each user's tunes live in ``st.session_state``.
+A thin shell over the ``musicgen`` package: widgets live in small ``*_ui()`` functions returning plain
+values; what they show is computed by :mod:`musicgen.app` (settings, session, render, support, text,
+shelf). This file draws the sidebar and composes; ``app_views.py`` beside it draws the tune, its sound,
+the history and the model panel. The generator is loaded once per process (``st.cache_resource``, shared
+by every session and never changed), sounds are kept on one shared shelf within a budget of bytes, and
+each user's tunes (their ABC, never their audio) live in ``st.session_state``. Text from the model, a
+primer or the address bar is shown as text (:func:`musicgen.app.text.plain`), never as Markdown.
 Sheet music is drawn by abcjs, served from ``assets/abcjs`` (works offline).
 """
 
@@ -16,44 +18,25 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import sys
 from pathlib import Path
-from urllib.parse import urlencode
 
 import streamlit as st
-import streamlit.components.v1 as components
 
-from musicgen.abcnotation import tunetypes
 from musicgen.app import render
 from musicgen.app import support as sup
-from musicgen.app.settings import RANGES, Settings, from_query, to_query
-from musicgen.compose.constrain import FREE_WRITING
-from musicgen.compose.sample import Generator, Tune
-from musicgen.judge.quality import ends_with_bar_line
+from musicgen.app.session import Entry, first_shown, keep_recent
+from musicgen.app.settings import KEYS, METERS, RANGES, TEMPOS, TUNE_TYPE_HELP, TUNE_TYPES, Settings, from_query
+from musicgen.app.text import plain
+from musicgen.compose.sample import Generator
 from musicgen.model.checkpoint import CheckpointError
 from musicgen.sound import export
 
-ASSETS = Path(__file__).resolve().parent / "assets"
-KEYS = ["", "G", "D", "A", "C", "F", "Bb", "E", "Am", "Em", "Dm", "Gm", "Bm", "Ador", "Edor", "Dmix", "Gmix"]
-METERS = ["", "4/4", "6/8", "3/4", "2/4", "9/8", "6/4", "3/2", "2/2"]
-TUNE_TYPES = ["", *(t.name for t in tunetypes.TUNE_TYPES)]  # the types whose usual meter the prompt knows
-TUNE_TYPE_HELP = "R: line of the tune. Without a meter, the type's usual one is used:\n\n" + "\n".join(
-    f"- {t.name}: {t.meter}, {t.form}" for t in tunetypes.TUNE_TYPES
-)
+if str(Path(__file__).resolve().parent) not in sys.path:  # app_views.py beside this page, wherever it is run
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import app_views as views  # noqa: E402  (the page's output side: after the line that lets Python find it)
+
 SEED_MAX = int(RANGES["seed"][1])  # seeds a person can read and type
-TEMPOS = [0, *range(40, 241, 10)]  # beats a minute in the tune's own beat; 0: the tune's own tempo
-
-sheet_music = components.declare_component("sheet_music", path=str(ASSETS / "abcjs"))
-
-
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    """One tune of this session, with what made it."""
-
-    abc: str
-    settings: Settings
-    candidate: int  # its place among the candidates of one Compose
-    batch: int  # which Compose made it
-    tune: Tune
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -63,15 +46,8 @@ def load_generator(path: str | None) -> Generator:
 
 
 @st.cache_resource(show_spinner=False)
-def offers_meter_aware(path: str | None) -> bool:
-    return sup.offers_constrained(load_generator(path))
-
-
-@st.cache_data(max_entries=4, show_spinner=False)  # a minute of WAV is 11 MB: keep the last few tunes only
-def cached_sound(abc: str, instrument: str, accompaniment: bool, tempo: int) -> render.Sound:
-    sound = render.make_sound(abc, instrument, accompaniment, tempo)
-    render.release_free_memory()
-    return sound
+def meter_aware_absence(path: str | None) -> str | None:
+    return sup.meter_aware_absence(load_generator(path))
 
 
 def init_state(gen: Generator) -> None:
@@ -79,9 +55,11 @@ def init_state(gen: Generator) -> None:
     ss = st.session_state
     if "history" in ss:
         return
-    settings, pick, problems = from_query(st.query_params.to_dict())
+    settings, pick, problems = from_query(st.query_params.to_dict(), sup.seed_chars(gen.vocab.chars))
     if problems:
-        st.warning("The link had settings this app cannot read, so defaults were used for: " + "; ".join(problems))
+        st.warning(
+            plain("The link had settings this app cannot read, so defaults were used for: " + "; ".join(problems))
+        )
     if "seed" not in st.query_params:
         settings = dataclasses.replace(settings, seed=secrets.randbelow(SEED_MAX + 1))
     for f in dataclasses.fields(Settings):
@@ -105,16 +83,6 @@ def new_seed() -> None:
     st.session_state.opt_seed = secrets.randbelow(SEED_MAX + 1)
 
 
-def show_entry(i: int) -> None:
-    ss = st.session_state
-    ss.current = i
-    ss[f"cand_{ss.history[i].batch}"] = candidate_label(ss.history[i])
-
-
-def candidate_label(e: Entry) -> str:
-    return f"{e.candidate + 1}{'' if e.tune.ended else ' (cut off)'}"
-
-
 def _choice(label: str, options: list[str], key: str, **kwargs: object) -> str:
     """A selectbox whose first option, "", reads as the model's choice; a linked value joins the list."""
     value = st.session_state.get(key, "")
@@ -127,14 +95,9 @@ def tune_ui(gen: Generator) -> dict[str, str]:
     st.subheader("Tune")
     key = _choice("Key", KEYS, "opt_key", help="K: line of the tune")
     meter = _choice("Meter", METERS, "opt_meter", help="M: line, e.g. 6/8 for a jig, 4/4 for a reel")
-    tune_type = _choice(
-        "Tune type",
-        TUNE_TYPES,
-        "opt_tune_type",
-        help=TUNE_TYPE_HELP,
-    )
-    chars = ["", *(c for c in gen.vocab.chars if c.isprintable())]
-    if st.session_state.opt_seed_char not in chars:
+    tune_type = _choice("Tune type", TUNE_TYPES, "opt_tune_type", help=TUNE_TYPE_HELP)
+    chars = sup.seed_chars(gen.vocab.chars)
+    if st.session_state.opt_seed_char not in chars:  # a permalink's other character was reported, not used
         st.session_state.opt_seed_char = ""
     seed_char = st.selectbox(
         "Seed character",
@@ -153,7 +116,7 @@ def tune_ui(gen: Generator) -> dict[str, str]:
     return dict(key=key, meter=meter, tune_type=tune_type, seed_char=seed_char, primer=primer)
 
 
-def sampling_ui(meter_aware: bool) -> dict[str, object]:
+def sampling_ui(meter_aware_absence: str | None) -> dict[str, object]:
     st.subheader("Composer")
     length = st.slider(
         "Length (most characters)",
@@ -179,7 +142,9 @@ def sampling_ui(meter_aware: bool) -> dict[str, object]:
         key="opt_n",
         help="Tunes written side by side; the best-formed is shown first.",
     )
-    constrained = meter_aware and st.toggle(
+    if meter_aware_absence:  # said where the switch would be
+        st.caption(plain(meter_aware_absence))
+    constrained = meter_aware_absence is None and st.toggle(
         "Meter-aware (bars add up)",
         key="opt_constrained",
         help="Keeps every bar the meter's length while the model writes.",
@@ -203,14 +168,14 @@ def sound_ui() -> dict[str, object]:
     return dict(instrument=instrument, accompaniment=accompaniment, tempo=tempo)
 
 
-def controls_ui(gen: Generator, meter_aware: bool) -> Settings:
+def controls_ui(gen: Generator, meter_aware_absence: str | None) -> Settings:
     """The sidebar; returns the settings it shows."""
     with st.sidebar:
         st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:", width="stretch")
-        tune, sampling = tune_ui(gen), sampling_ui(meter_aware)
+        tune, sampling = tune_ui(gen), sampling_ui(meter_aware_absence)
         note = Settings(**tune, **sampling).free_writing()  # type: ignore[arg-type]
         if note:  # said before composing: this meter is written freely
-            st.info(note, icon=":material/info:")
+            st.info(plain(note), icon=":material/info:")
         return Settings(**tune, **sampling, **sound_ui())  # type: ignore[arg-type]
 
 
@@ -222,179 +187,12 @@ def compose(gen: Generator, settings: Settings) -> None:
         with st.spinner("Composing…"):
             tunes = gen.generate(cfg)
     except ValueError as e:  # bad settings or primer (UnknownCharacterError is a ValueError)
-        st.error(f"Nothing was composed: {e}. Change that setting and press Compose again.")
+        st.error(f"Nothing was composed: {plain(str(e))}. Change that setting and press Compose again.")
         return
     batch = 1 + max((e.batch for e in ss.history), default=0)
-    start = len(ss.history)
-    ss.history.extend(Entry(t.abc, settings, i, batch, t) for i, t in enumerate(tunes))
-    # Tunes that end by themselves, then by how sure the model was; a permalink names its own.
-    order = sorted(range(len(tunes)), key=lambda i: (not tunes[i].ended, tunes[i].nats_per_char))
-    shown = ss.pick if ss.pick is not None and 0 <= ss.pick < len(tunes) else order[0]
-    show_entry(start + shown)
-
-
-def sheet_ui(entry: Entry, sound: render.Sound) -> None:
-    sheet_music(
-        abc=render.sheet_text(entry.abc), title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None
-    )
-
-
-def badges_ui(entry: Entry, sound: render.Sound) -> None:
-    marks = sup.badges(sound, entry.tune.ended, ends_with_bar_line(entry.abc))
-    text = " ".join(
-        f":{'green' if b.ok else 'orange'}-badge[{':material/check:' if b.ok else ':material/close:'} {b.label}]"
-        for b in marks
-    )
-    st.markdown(
-        f"{text} :gray-badge[{entry.tune.nats_per_char:.2f} nats/char]",
-        help="\n\n".join(f"**{b.label}**: {b.help}" for b in marks),
-    )
-
-
-def downloads_ui(entry: Entry, sound: render.Sound) -> None:
-    stem = sup.file_stem(sound.title, entry.settings.seed, entry.candidate)
-    cols = st.container(key="downloads").columns(4)
-    cols[0].download_button(
-        "ABC", entry.abc, f"{stem}.abc", "text/vnd.abc", on_click="ignore", icon=":material/download:", width="stretch"
-    )
-    cols[1].download_button(
-        "MIDI",
-        sound.midi or b"",
-        f"{stem}.mid",
-        "audio/midi",
-        on_click="ignore",
-        icon=":material/download:",
-        width="stretch",
-        disabled=sound.midi is None,
-    )
-    audio = sound.audio or b""  # handed over on click: the player already holds these bytes, once is enough
-    cols[2].download_button(
-        "Audio (WAV)",
-        lambda: audio,
-        f"{stem}.{render.AUDIO_FORMAT}",
-        sound.audio_mime,
-        on_click="ignore",
-        icon=":material/download:",
-        width="stretch",
-        disabled=sound.audio is None,
-    )
-    abc = entry.abc
-    cols[3].download_button(
-        "MusicXML",
-        lambda: render.musicxml(abc),
-        f"{stem}.musicxml",
-        "application/vnd.recordare.musicxml+xml",
-        on_click="ignore",
-        icon=":material/download:",
-        width="stretch",
-        disabled=not sound.parses,
-    )
-
-
-def candidates_ui(entry: Entry) -> None:
-    ss = st.session_state
-    same = {candidate_label(e): i for i, e in enumerate(ss.history) if e.batch == entry.batch}
-    if len(same) < 2:
-        return
-    key = f"cand_{entry.batch}"
-    st.radio(
-        "Candidates", list(same), key=key, horizontal=True, on_change=lambda: show_entry(same[st.session_state[key]])
-    )
-
-
-def permalink_ui(entry: Entry, settings: Settings) -> None:
-    """Point the address bar (and a copyable link) at the settings that give this tune."""
-    sound_opts = {k: getattr(settings, k) for k in ("instrument", "accompaniment", "tempo")}
-    query = to_query(dataclasses.replace(entry.settings, **sound_opts), pick=entry.candidate)
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
-    base = (st.context.url or "").split("?")[0]
-    st.caption("Permalink (the same settings and seed give this tune again):")
-    st.container(key="permalink").code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
-
-
-def output_ui(settings: Settings) -> None:
-    ss = st.session_state
-    if ss.current is None:
-        st.info(
-            "Choose a key, a meter or nothing at all, and press **Compose** in the sidebar.",
-            icon=":material/music_note:",
-        )
-        return
-    entry = ss.history[ss.current]
-    with st.spinner("Making the sound…"):
-        sound = cached_sound(entry.abc, settings.instrument, settings.accompaniment, settings.tempo)
-    st.subheader(sound.title or "Untitled tune")
-    candidates_ui(entry)
-    badges_ui(entry, sound)
-    if entry.settings.constrained and not entry.tune.meter_aware:  # the settings' meter, or else the primer
-        st.info(entry.settings.free_writing() or FREE_WRITING, icon=":material/info:")
-    for error in (sound.parse_error, sound.audio_error):
-        if error:
-            st.error(error)
-    if sound.audio is not None:
-        st.audio(sound.audio, format=sound.audio_mime)
-    downloads_ui(entry, sound)
-    if sound.parses:
-        sheet_ui(entry, sound)
-    if sound.repairs:
-        st.caption("To read this tune, the converter " + "; ".join(sound.repairs) + ".")
-    with st.expander("ABC text", expanded=True), st.container(key="abc_text"):
-        st.code(entry.abc, language=None)
-    permalink_ui(entry, settings)
-
-
-def history_ui() -> None:
-    ss = st.session_state
-    if not ss.history:
-        return
-    with st.expander(f"This session: {len(ss.history)} tune(s)", icon=":material/history:"):
-        abcs = [e.abc for e in ss.history]
-        st.download_button(
-            "Download tunebook (.abc)",
-            lambda: sup.tunebook(abcs),
-            "tunebook.abc",
-            "text/vnd.abc",
-            on_click="ignore",
-            icon=":material/library_music:",
-        )
-        for i, e in reversed(list(enumerate(ss.history))):
-            text_col, button_col = st.columns([5, 1], vertical_alignment="center")
-            s = e.settings
-            what = ", ".join(x for x in (s.key and f"K:{s.key}", s.meter and f"M:{s.meter}", s.tune_type) if x)
-            title = next((line[2:] for line in e.abc.splitlines() if line.startswith("T:")), "") or "Untitled"
-            text_col.markdown(
-                f"**{i + 1}. {title}** · seed {s.seed}, candidate {e.candidate + 1}"
-                f"{' · ' + what if what else ''}{' · *now showing*' if i == ss.current else ''}"
-            )
-            button_col.button(
-                "Play",
-                key=f"show_{i}",
-                on_click=show_entry,
-                args=(i,),
-                icon=":material/play_arrow:",
-                disabled=i == ss.current,
-            )
-
-
-def model_ui(gen: Generator) -> None:
-    ckpt = gen.checkpoint
-    with st.expander("About the model", icon=":material/info:"):
-        val = ckpt.metrics.get("best_val_loss")
-        cols = st.columns(4)
-        cols[0].metric("Weights", ckpt.path.name if ckpt.path else "in memory")
-        cols[1].metric("Val loss (nats/char)", f"{val:.3f}" if isinstance(val, (int, float)) else "n/a")
-        cols[2].metric("Vocabulary", f"{len(gen.vocab)} chars")
-        cols[3].metric("Parameters", f"{ckpt.n_params:,}")
-        card = ckpt.path / "MODEL_CARD.md" if ckpt.path else None
-        if card is not None and card.is_file():
-            for kind, text in sup.card_parts(card.read_text(encoding="utf-8")):
-                if kind == "markdown":
-                    st.markdown(text)
-                elif (card.parent / text).is_file():  # a plot beside the card (loss.png)
-                    st.image(str(card.parent / text))
-        else:
-            st.caption("No model card in this weights folder: write one with `musicgen card --weights FOLDER`.")
+    entries = [Entry(t.abc, settings, i, batch, t) for i, t in enumerate(tunes)]
+    ss.history, _ = keep_recent([*ss.history, *entries], ss.current)
+    views.show_entry(len(ss.history) - len(tunes) + first_shown(tunes, ss.pick))
 
 
 def main() -> None:
@@ -406,18 +204,18 @@ def main() -> None:
         gen = load_generator(weights)
     except CheckpointError as e:
         st.error(
-            f"The model could not be loaded: {e}. Set MUSICGEN_WEIGHTS to a folder written by "
+            f"The model could not be loaded: {plain(str(e))}. Set MUSICGEN_WEIGHTS to a folder written by "
             "`musicgen train`, or restore weights/nottingham."
         )
         st.stop()
     init_state(gen)
-    settings = controls_ui(gen, offers_meter_aware(weights))
+    settings = controls_ui(gen, meter_aware_absence(weights))
     if st.session_state.compose:
         st.session_state.compose = False
         compose(gen, settings)
-    output_ui(settings)
-    history_ui()
-    model_ui(gen)
+    views.output_ui(settings)
+    views.history_ui()
+    views.model_ui(gen)
 
 
 main()

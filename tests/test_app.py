@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from musicgen.app import render
 from musicgen.app import support as sup
 from musicgen.app.settings import Settings
+from musicgen.app.text import shown
 from musicgen.compose.sample import Generator
 from musicgen.sound import convert
 
@@ -184,9 +185,9 @@ def test_the_page_says_when_a_primer_leaves_meter_aware_writing_off(app: AppTest
     from musicgen.compose.constrain import FREE_WRITING
 
     compose(app, seed=7, primer=REEL, length=20, constrained=True)
-    assert FREE_WRITING not in [i.value for i in app.info]
+    assert FREE_WRITING not in [shown(i.value) for i in app.info]
     compose(app, seed=7, primer=REEL.replace("dAFA|", "(dAF)A|", 1), length=20, constrained=True)
-    assert FREE_WRITING in [i.value for i in app.info]
+    assert FREE_WRITING in [shown(i.value) for i in app.info]
 
 
 def test_candidates_are_all_kept_and_can_be_switched(app: AppTest, weights: Path) -> None:
@@ -208,12 +209,14 @@ def test_candidates_are_all_kept_and_can_be_switched(app: AppTest, weights: Path
 
 
 def test_meter_aware_switch_is_there_exactly_when_the_sampler_offers_it(app: AppTest, weights: Path) -> None:
-    offered = sup.offers_constrained(Generator.load(weights))
-    assert any(t.key == "opt_constrained" for t in app.toggle) == offered
-    if offered:
+    absence = sup.meter_aware_absence(Generator.load(weights))
+    assert any(t.key == "opt_constrained" for t in app.toggle) == (absence is None)
+    if absence is None:
         compose(app, seed=9, meter="3/4", constrained=True)
         assert shown_abc(app) == alone(weights, settings_of(app))[0]
         assert settings_of(app).constrained
+    else:
+        assert absence in [shown(c.value) for c in app.caption]
 
 
 def test_new_seed_button_and_reseeding(app: AppTest) -> None:
@@ -259,7 +262,7 @@ def test_unreadable_permalink_values_are_reported_and_defaults_used(weights: Pat
     at.query_params.update({"seed": "3", "length": "many"})
     at.run()
     assert not at.exception
-    assert any("length='many'" in w.value for w in at.warning)
+    assert any("length='many'" in shown(w.value) for w in at.warning)
     assert at.slider(key="opt_length").value == Settings().length
 
 
@@ -267,7 +270,7 @@ def test_bad_primer_is_an_error_sentence_not_a_traceback(app: AppTest) -> None:
     compose(app, seed=1, primer="X:1\nK:G\nGAB é|")
     assert not app.exception
     (error,) = app.error
-    assert "é" in error.value and "Compose again" in error.value
+    assert "é" in shown(error.value) and "Compose again" in error.value
     assert app.session_state["history"] == []
 
 
@@ -276,7 +279,7 @@ def test_missing_weights_is_an_error_sentence(tmp_path: Path, monkeypatch) -> No
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     (error,) = at.error
-    assert "MUSICGEN_WEIGHTS" in error.value and "nowhere" in error.value
+    assert "MUSICGEN_WEIGHTS" in error.value and "nowhere" in shown(error.value)
     assert not [b for b in at.button if b.label == "Compose"]
 
 
@@ -335,7 +338,7 @@ def test_a_tune_that_does_not_parse_is_still_shown_and_downloadable(app: AppTest
     sound = render.make_sound(abc)
     if sound.parses:
         pytest.fail(f"expected this tune not to parse: {abc!r}")
-    assert any("cannot be read as music" in e.value for e in app.error)
+    assert any("cannot be read as music" in shown(e.value) for e in app.error)
     downloads = {b.label: b for b in app.get("download_button")}
     assert not downloads["ABC"].proto.disabled
     assert downloads["MIDI"].proto.disabled and downloads["MusicXML"].proto.disabled
@@ -377,13 +380,33 @@ def test_the_app_never_imports_tensorflow(weights: Path) -> None:
     assert out.stdout.split()[-2:] == ["False", "False"]
 
 
-def test_when_only_the_audio_fails_the_tune_is_still_shown_and_downloadable(app: AppTest, weights: Path) -> None:
-    compose(app, seed=readable_seed(weights, LONG), primer=LONG, length=PLAYABLE_LENGTH, tempo=60)
+def test_when_only_the_audio_fails_the_tune_is_still_shown_and_downloadable(
+    app: AppTest, playable_seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from musicgen.sound import audio
+
+    def fail(*args: object, **kwargs: object) -> bytes:
+        raise audio.AudioError("the synthesizer is not installed")
+
+    monkeypatch.setattr(audio, "render", fail)
+    # tempo 130: a sound no other test asks for, so none is on the server's shelf already
+    compose(app, seed=playable_seed, primer=REEL, length=PLAYABLE_LENGTH, tempo=130)
     assert not app.get("audio")
     (error,) = app.error
-    assert "audio could not be rendered" in error.value and "ABC and MIDI files below" in error.value
-    assert shown_abc(app).startswith(LONG.rstrip("\n")[:100])
-    assert sheet_args(app)["title"] == "Long Note"
+    assert "audio could not be rendered" in shown(error.value) and "ABC and MIDI files below" in shown(error.value)
+    assert shown_abc(app).startswith(REEL.rstrip("\n"))
+    assert sheet_args(app)["title"] == "Test Reel"
     downloads = {b.label: b for b in app.get("download_button")}
     assert not downloads["ABC"].proto.disabled and not downloads["MIDI"].proto.disabled
     assert downloads["Audio (WAV)"].proto.disabled
+
+
+def test_audio_cut_at_the_ceiling_says_so_beside_the_player(app: AppTest, weights: Path) -> None:
+    compose(app, seed=readable_seed(weights, LONG), primer=LONG, length=PLAYABLE_LENGTH, tempo=60)
+    (player,) = app.get("audio")
+    sound = render.make_sound(shown_abc(app) + "\n", tempo=60)
+    note = getattr(sound, "audio_note", None)
+    assert note is not None and "MIDI download holds all of it" in note  # 680 beats at 60 a minute: 11 minutes
+    assert note in [shown(c.value) for c in app.caption]
+    downloads = {b.label: b for b in app.get("download_button")}
+    assert not downloads["MIDI"].proto.disabled and not downloads["Audio (WAV)"].proto.disabled

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from musicgen.abcnotation import tunetypes
 from musicgen.config import SampleConfig
 from musicgen.sound import export
 
@@ -29,6 +30,16 @@ RANGES: dict[str, tuple[float, float]] = {
     "n": (1, 8),
     "tempo": (0, 240),
 }
+
+
+# What the page's lists offer; "" reads as the model's choice (a permalink's other value joins its list).
+KEYS = ["", "G", "D", "A", "C", "F", "Bb", "E", "Am", "Em", "Dm", "Gm", "Bm", "Ador", "Edor", "Dmix", "Gmix"]
+METERS = ["", "4/4", "6/8", "3/4", "2/4", "9/8", "6/4", "3/2", "2/2"]
+TUNE_TYPES = ["", *(t.name for t in tunetypes.TUNE_TYPES)]  # the types whose usual meter the prompt knows
+TUNE_TYPE_HELP = "R: line of the tune. Without a meter, the type's usual one is used:\n\n" + "\n".join(
+    f"- {t.name}: {t.meter}, {t.form}" for t in tunetypes.TUNE_TYPES
+)
+TEMPOS = [0, *range(40, 241, 10)]  # beats a minute in the tune's own beat; 0: the tune's own tempo
 
 
 @dataclass(frozen=True)
@@ -101,16 +112,22 @@ def to_query(settings: Settings, pick: int = 0) -> dict[str, str]:
     return query
 
 
-def from_query(query: Mapping[str, str]) -> tuple[Settings, int, list[str]]:
+def from_query(query: Mapping[str, str], seed_chars: Collection[str] | None = None) -> tuple[Settings, int, list[str]]:
     """Settings from permalink query parameters, the candidate shown, and what was ignored and why.
 
     Unknown parameters are ignored; unreadable values keep their default and are reported.
+    ``seed_chars``: the seed characters the page offers (the model's printable ones); another
+    ``seed_char`` is reported, never quietly turned into a random one.
 
     >>> settings, pick, problems = from_query({"seed": "7", "key": "D", "pick": "1"})
     >>> settings == Settings(seed=7, key="D"), pick, problems
     (True, 1, [])
     >>> from_query({"seed": "seven", "colour": "red", "temperature": "0", "instrument": "kazoo"})[2]
     ["temperature='0' is outside 0.1 to 1.5", "seed='seven' is not a whole number", "instrument='kazoo' is not an instrument of this app"]
+    >>> from_query({"seed_char": "XX"})[2], from_query({"seed_char": "é"}, seed_chars="ABX")[2]
+    (["seed_char='XX' is not one character"], ["seed_char='é' is not a character of this model"])
+    >>> from_query({"seed_char": "A"}, seed_chars="ABX")[0].seed_char
+    'A'
     """
     default = Settings()
     values: dict[str, Any] = {}
@@ -125,6 +142,11 @@ def from_query(query: Mapping[str, str]) -> tuple[Settings, int, list[str]]:
             problems.append(f"{f.name}={raw!r} {e}")
     if "instrument" in values and values["instrument"] not in export.INSTRUMENTS:
         problems.append(f"instrument={values.pop('instrument')!r} is not an instrument of this app")
+    char = values.get("seed_char", "")
+    if len(char) > 1:
+        problems.append(f"seed_char={values.pop('seed_char')!r} is not one character")
+    elif char and seed_chars is not None and char not in seed_chars:
+        problems.append(f"seed_char={values.pop('seed_char')!r} is not a character of this model")
     pick = 0
     if "pick" in query:
         try:

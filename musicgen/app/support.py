@@ -1,9 +1,10 @@
 """What the app (``app.py``) shows beside a tune, without Streamlit: quality badges, the session's tunebook,
-download names, labels, the model card's parts; and whether the generator offers meter-aware writing.
+download names, labels, the model card's parts; and whether the generator offers meter-aware writing, or why not.
 
 Settings and permalinks are in :mod:`musicgen.app.settings`, the sound and the sheet in
-:mod:`musicgen.app.render`. All are tested directly (doctests) and in the running app
-(``tests/test_app.py``, ``tests/test_browser.py``).
+:mod:`musicgen.app.render`, a session's tunes in :mod:`musicgen.app.session`, text made safe for
+Markdown in :mod:`musicgen.app.text`. All are tested directly (doctests) and in the running app
+(``tests/test_app.py``, ``tests/test_browser.py``, the page's part of ``tests/test_hostile.py``).
 """
 
 from __future__ import annotations
@@ -14,18 +15,42 @@ from dataclasses import dataclass
 
 from musicgen.abcnotation.header import title_slug
 from musicgen.app.render import Sound
-from musicgen.compose.sample import ConstraintError, Generator
+from musicgen.app.text import plain
+from musicgen.compose.sample import Generator
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import join_tunes
 
+# What the tracker's way to the end of a tune writes (musicgen.compose.finish): bar lines, a note's
+# length, a pitch letter, the closing bar and the blank line. Without them meter-aware writing cannot
+# end a tune, and each tune would fall back to free writing, bar after bar.
+METER_AWARE_CHARS = "|]\n123456789C"
 
-def offers_constrained(gen: Generator) -> bool:
-    """Whether the generator can do meter-aware decoding (a two-character trial run)."""
+
+def meter_aware_absence(gen: Generator) -> str | None:
+    """Why the generator cannot do meter-aware writing, as a sentence; None when it can (a two-character trial).
+
+    The page shows the sentence where the switch would be, so the switch never disappears without a word.
+    """
+    missing = [c for c in METER_AWARE_CHARS if c not in gen.vocab]
+    if missing:
+        return (
+            "Meter-aware writing is not offered for these weights: their vocabulary lacks "
+            f"{', '.join(map(repr, missing))}, which it needs to close bars and end a tune."
+        )
     try:
         gen.generate(SampleConfig(length=2, constrained=True))
-    except ConstraintError:
-        return False
-    return True
+    except ValueError as e:  # ConstraintError, or the header's own characters unknown to the vocabulary
+        return f"Meter-aware writing is not offered for these weights: a trial tune failed ({e})."
+    return None
+
+
+def seed_chars(chars: Sequence[str]) -> list[str]:
+    """The seed characters the page offers: "" (a random one per tune), then the vocabulary's printable ones.
+
+    >>> seed_chars(["\\n", " ", "A", "X"])
+    ['', ' ', 'A', 'X']
+    """
+    return ["", *(c for c in chars if c.isprintable())]
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,24 @@ def badges(sound: Sound, ended: bool, final_bar: bool) -> list[Badge]:
             )
         )
     return marks
+
+
+def badge_markdown(marks: Sequence[Badge], nats_per_char: float) -> tuple[str, str]:
+    """The badges as one line of Streamlit Markdown, and their help text (a sentence may quote the tune: as text).
+
+    >>> line, help = badge_markdown(badges(Sound(parse_error="bad [x](y)"), True, True), 1.234)
+    >>> line
+    ':orange-badge[:material/close: does not parse] :green-badge[:material/check: ends cleanly] :gray-badge[1.23 nats/char]'
+    >>> print(help.splitlines()[0])
+    **does not parse**: bad \\[x\\]\\(y\\)
+    """
+    line = " ".join(
+        f":{'green' if b.ok else 'orange'}-badge[{':material/check:' if b.ok else ':material/close:'} {b.label}]"
+        for b in marks
+    )
+    return f"{line} :gray-badge[{nats_per_char:.2f} nats/char]", "\n\n".join(
+        f"**{b.label}**: {plain(b.help)}" for b in marks
+    )
 
 
 def tunebook(tunes: Sequence[str]) -> str:

@@ -1,0 +1,92 @@
+"""One user's tunes in the app, without Streamlit: what a history entry keeps, how the history is bounded,
+which candidate is shown first, and the text of the history's lines.
+
+    entries = [Entry(t.abc, settings, i, batch, t) for i, t in enumerate(tunes)]
+    history, current = keep_recent([*history, *entries], current)   # at most MAX_HISTORY tunes
+    shown = first_shown(tunes, pick)                                  # the index among ``tunes``
+
+An entry keeps the tune's ABC and what made it, never its sound: the page renders the sound of the
+tune it shows from the ABC (a process-wide bounded cache), so a session's memory grows by a few
+kilobytes a tune, up to the bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from musicgen.app.settings import Settings
+from musicgen.app.text import plain
+from musicgen.compose.sample import Tune
+
+MAX_HISTORY = 200  # tunes a session keeps (8 candidates x 25 Composes); the oldest go first
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One tune of a session, with what made it."""
+
+    abc: str
+    settings: Settings
+    candidate: int  # its place among the candidates of one Compose
+    batch: int  # which Compose made it
+    tune: Tune
+
+
+def keep_recent(history: list[Entry], current: int | None, bound: int = MAX_HISTORY) -> tuple[list[Entry], int | None]:
+    """The history with at most ``bound`` entries, the oldest dropped, and the shown entry's new index
+    (None when it was dropped or none was shown).
+
+    >>> keep_recent(list("abcde"), 4, bound=3)  # any items: entries in the app
+    (['c', 'd', 'e'], 2)
+    >>> keep_recent(list("abcde"), 0, bound=3), keep_recent(list("ab"), None, bound=3)
+    ((['c', 'd', 'e'], None), (['a', 'b'], None))
+    """
+    dropped = max(0, len(history) - bound)
+    if current is not None:
+        current = current - dropped if current >= dropped else None
+    return history[dropped:], current
+
+
+def first_shown(tunes: Sequence[Tune], pick: int | None) -> int:
+    """Which of one Compose's tunes the page shows: the permalink's pick when it names one, else the
+    best-formed (ended by itself first, then the one the model was surest of).
+
+    >>> t = [Tune("a", 1.0, 1, False, False), Tune("b", 2.0, 1, True, False), Tune("c", 1.5, 1, True, False)]
+    >>> first_shown(t, None), first_shown(t, 0), first_shown(t, 7)
+    (2, 0, 2)
+    """
+    if pick is not None and 0 <= pick < len(tunes):
+        return pick
+    return min(range(len(tunes)), key=lambda i: (not tunes[i].ended, tunes[i].nats_per_char))
+
+
+def candidate_label(e: Entry) -> str:
+    """The label of a candidate in the page's switch: its number, and whether the length cap cut it."""
+    return f"{e.candidate + 1}{'' if e.tune.ended else ' (cut off)'}"
+
+
+def title_of(abc: str) -> str:
+    r"""The tune's first title (its ``T:`` line), or "".
+
+    >>> title_of("X:1\nT: The Lark\nT:Alt\nK:G\n"), title_of("X:1\nK:G\n")
+    ('The Lark', '')
+    """
+    return next((line[2:].strip() for line in abc.splitlines() if line.startswith("T:")), "")
+
+
+def history_line(number: int, e: Entry, showing: bool) -> str:
+    r"""One line of the session's history, as Markdown; every value from the tune or the address bar is
+    shown as text (see :func:`musicgen.app.text.plain`).
+
+    >>> s = Settings(seed=3, key="[x](y)")
+    >>> print(history_line(2, Entry("X:1\nT:**Reel**\nK:G\n", s, 0, 1, Tune("", 1.0, 1, True)), showing=True))
+    **2\. \*\*Reel\*\*** · seed 3, candidate 1 · K\:⁠\[x\]\(y\) · *now showing*
+    """
+    s = e.settings
+    what = ", ".join(x for x in (s.key and f"K:{s.key}", s.meter and f"M:{s.meter}", s.tune_type) if x)
+    title = title_of(e.abc) or "Untitled"
+    return (
+        f"**{number}\\. {plain(title)}** · seed {s.seed}, candidate {e.candidate + 1}"
+        f"{' · ' + plain(what) if what else ''}{' · *now showing*' if showing else ''}"
+    )

@@ -1,0 +1,102 @@
+"""The sounds the app's server keeps, within a budget of bytes: the most recently played first, shared by every
+session and thread.
+
+    shelf = Shelf(max_bytes=64_000_000, max_entries=8)
+    sound = shelf.get(key, lambda: make_sound(abc, ...))   # made once, then kept while it fits
+
+Why a shelf and not ``st.cache_data(max_entries=...)``: a count of entries does not bound memory when one
+tune's audio can be 100 times another's (a 98-bar slow air was a 113 MB WAV; audio now stops at
+``musicgen.sound.budget.MAX_AUDIO_BYTES``), and ``st.cache_data`` hands each reader its own unpickled copy
+of the bytes, so every rerun of every session allocated the WAV again. The shelf hands out the one kept
+object (a frozen :class:`~musicgen.app.render.Sound`: safe to share) and drops the least recently used
+sounds while the bytes it holds are over its budget; a sound over the whole budget is made and returned but
+never kept. Sessions keep no audio of their own (their history keeps ABC), so after a hostile session the
+server holds at most this budget of sounds, whoever made them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, Protocol, TypeVar
+
+
+class Sized(Protocol):
+    midi: bytes | None
+    audio: bytes | None
+
+
+# The app's shelf: five minutes of recent WAV (a minute is 11 MB), or one tune at the audio ceiling (46 MB)
+SOUND_BYTES = 64_000_000
+SOUND_ENTRIES = 16  # sounds kept: a few recent tunes of each of a classroom's sessions, and their sound options
+
+K = TypeVar("K", bound=Hashable)
+S = TypeVar("S", bound=Sized)
+
+
+def size(sound: Sized) -> int:
+    """The bytes a sound holds: its MIDI and its audio."""
+    return len(sound.midi or b"") + len(sound.audio or b"")
+
+
+class Shelf(Generic[K, S]):
+    """At most ``max_entries`` sounds of at most ``max_bytes`` in all, by key; least recently used go first.
+
+    >>> from musicgen.app.render import Sound
+    >>> shelf = Shelf(max_bytes=10, max_entries=2)
+    >>> a = shelf.get("a", lambda: Sound(audio=b"aaaa"))
+    >>> shelf.get("a", lambda: Sound(audio=b"other")) is a        # kept: the same object again
+    True
+    >>> _ = shelf.get("b", lambda: Sound(audio=b"bbbb")); _ = shelf.get("a", lambda: a)  # "a" used last
+    >>> _ = shelf.get("c", lambda: Sound(audio=b"cccc"))          # 12 bytes: "b" goes
+    >>> shelf.keys(), shelf.bytes
+    (['a', 'c'], 8)
+    >>> big = shelf.get("big", lambda: Sound(audio=b"x" * 11))    # over the whole budget: returned, not kept
+    >>> len(big.audio), shelf.keys()
+    (11, ['a', 'c'])
+    >>> Shelf(max_bytes=0, max_entries=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: a shelf needs a positive budget of bytes and entries (got 0 bytes, 1 entries)
+    """
+
+    def __init__(self, max_bytes: int, max_entries: int) -> None:
+        if max_bytes < 1 or max_entries < 1:
+            raise ValueError(
+                f"a shelf needs a positive budget of bytes and entries (got {max_bytes} bytes, {max_entries} entries)"
+            )
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.bytes = 0
+        self._items: OrderedDict[K, S] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, make: Callable[[], S]) -> S:
+        """The sound kept for ``key``, or ``make()``'s, kept while it fits (made outside the lock)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        sound = make()
+        with self._lock:
+            if key in self._items:  # another session made it meanwhile: keep one
+                self._items.move_to_end(key)
+                return self._items[key]
+            if size(sound) <= self.max_bytes:
+                self._items[key] = sound
+                self.bytes += size(sound)
+                while self.bytes > self.max_bytes or len(self._items) > self.max_entries:
+                    _, dropped = self._items.popitem(last=False)
+                    self.bytes -= size(dropped)
+        return sound
+
+    def keys(self) -> list[K]:
+        """The keys kept, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
