@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +38,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run the app headless on a free local port; yield (its URL, the server process); stop it after."""
+def serve_app(
+    env: dict[str, str] | None = None, options: Sequence[str] = ()
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the app headless on a free local port; yield (its URL, the server process); stop it after.
+
+    ``options``: more ``streamlit run`` options, e.g. ``["--server.disconnectedSessionTTL", "2"]``.
+    """
     port = free_port()
     cmd = [
         sys.executable,
@@ -57,6 +62,7 @@ def serve_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subproce
         "false",
         "--server.fileWatcherType",
         "none",
+        *options,
     ]
     log = open(os.devnull, "wb")
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log)

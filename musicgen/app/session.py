@@ -33,16 +33,16 @@ class Entry:
     tune: Tune
 
 
-def keep_recent(history: list[Entry], current: int | None, bound: int = MAX_HISTORY) -> tuple[list[Entry], int | None]:
-    """The history with at most ``bound`` entries, the oldest dropped, and the shown entry's new index
-    (None when it was dropped or none was shown).
+def keep_recent(history: list[Entry], current: int | None, bound: int | None = None) -> tuple[list[Entry], int | None]:
+    """The history with at most ``bound`` entries (default :data:`MAX_HISTORY`), the oldest dropped, and the
+    shown entry's new index (None when it was dropped or none was shown).
 
     >>> keep_recent(list("abcde"), 4, bound=3)  # any items: entries in the app
     (['c', 'd', 'e'], 2)
     >>> keep_recent(list("abcde"), 0, bound=3), keep_recent(list("ab"), None, bound=3)
     ((['c', 'd', 'e'], None), (['a', 'b'], None))
     """
-    dropped = max(0, len(history) - bound)
+    dropped = max(0, len(history) - (MAX_HISTORY if bound is None else bound))
     if current is not None:
         current = current - dropped if current >= dropped else None
     return history[dropped:], current

@@ -125,7 +125,7 @@ def from_query(query: Mapping[str, str], seed_chars: Collection[str] | None = No
     >>> from_query({"seed": "seven", "colour": "red", "temperature": "0", "instrument": "kazoo"})[2]
     ["temperature='0' is outside 0.1 to 1.5", "seed='seven' is not a whole number", "instrument='kazoo' is not an instrument of this app"]
     >>> from_query({"seed_char": "XX"})[2], from_query({"seed_char": "é"}, seed_chars="ABX")[2]
-    (["seed_char='XX' is not one character"], ["seed_char='é' is not a character of this model"])
+    (["seed_char='XX' is not one character"], ["seed_char='é' is not one of this model's seed characters"])
     >>> from_query({"seed_char": "A"}, seed_chars="ABX")[0].seed_char
     'A'
     """
@@ -146,7 +146,7 @@ def from_query(query: Mapping[str, str], seed_chars: Collection[str] | None = No
     if len(char) > 1:
         problems.append(f"seed_char={values.pop('seed_char')!r} is not one character")
     elif char and seed_chars is not None and char not in seed_chars:
-        problems.append(f"seed_char={values.pop('seed_char')!r} is not a character of this model")
+        problems.append(f"seed_char={values.pop('seed_char')!r} is not one of this model's seed characters")
     pick = 0
     if "pick" in query:
         try:
