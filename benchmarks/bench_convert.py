@@ -7,7 +7,10 @@ compressed formats), the whole path against the 0.5 s target, and side-by-side r
 measured in the same run: the parse time limit's helper thread against a bare music21
 parse; a worker process (fork, parse, send the Score back with music21's freezeThaw)
 against the helper thread; music21's ``expandRepeats`` against the bar walk of
-:mod:`musicgen.sound.events`. The machine is shared, so compare figures within one run only.
+:mod:`musicgen.sound.events`; and what the limits of :mod:`musicgen.sound.budget` save on
+hostile inputs (a MusicXML refusal against an export music21 still does, a slow air's audio
+with and without the ceiling, the page on a 1 MB text). The machine is shared, so compare
+figures within one run only.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     import music21  # noqa: F401  (once per process: reported apart from the per-tune path)
 
-    from musicgen.sound import audio, convert, events, export
+    from musicgen.sound import audio, budget, convert, events, export
 
     print(f"import music21 (once per process): {time.perf_counter() - start:.2f} s")
     export.to_midi(TUNE_30S)  # warm up caches (the SoundFont, music21's lazy imports)
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     t_bare, _ = median_time(lambda: converter.parseData(TUNE_30S, format="abc"), n, "bare")
     deadline = lambda: time.monotonic() + 30  # noqa: E731
     t_thread, _ = median_time(
-        lambda: convert._call_before(deadline(), lambda: converter.parseData(TUNE_30S, format="abc")), n, "thread"
+        lambda: budget.call_before(deadline(), lambda: converter.parseData(TUNE_30S, format="abc")), n, "thread"
     )
     t_fork, _ = median_time(lambda: process_parse(TUNE_30S), 3)
     print(
@@ -146,7 +149,39 @@ def main(argv: list[str] | None = None) -> int:
         f"repeats: music21 expandRepeats {t_expand * 1000:.1f} ms, bar walk {t_walk * 1000:.1f} ms "
         f"(x{t_expand / t_walk:.1f} faster)"
     )
+    hostile()
     return 0
+
+
+def hostile() -> None:
+    """What the budget saves, each figure beside what it saves in the same run (once each: some are slow)."""
+    from musicgen.abcnotation import rhythm
+    from musicgen.app import render
+    from musicgen.sound import audio, budget, convert, export
+
+    header = "X:1\nT:t\nM:4/4\nL:1/8\nK:G\n"
+    refused = header + "(" * 5000 + "G" + ")" * 5000 + "|]\n"
+    allowed = convert.parse(header + "(" * budget.MAX_SLURS + "G" + ")" * budget.MAX_SLURS + "|]\n")
+    t_refuse, _ = median_time(lambda: export.musicxml_refusal(refused), 3)
+    t_export, _ = median_time(lambda: export.to_musicxml(allowed, budget=budget.Budget.start(60)), 1)
+    print(
+        f"MusicXML: 5,000 nested slurs refused in {t_refuse * 1000:.1f} ms; music21 exports "
+        f"{budget.MAX_SLURS} (the most allowed) in {t_export:.2f} s (5,000 took 81 s once)"
+    )
+    bars = ['"G"G2AB "Em"c2dB', '"C"c2ec "D7"dcBA', '"G"G2GA "Em"B2AG', '"Am"E2GE "D"D2FA']
+    slow_air = header.replace("K:G", "Q:1/4=40\nK:G") + "|".join(bars[i % 4] for i in range(98)) + "|]\n"
+    midi = export.to_midi(slow_air)
+    t_cut, cut = median_time(lambda: audio.render(midi, max_seconds=budget.MAX_AUDIO_SECONDS), 1)
+    t_whole, whole = median_time(lambda: audio.render(midi), 1)
+    print(
+        f"audio of a 98-bar air at 40 bpm ({audio.midi_seconds(midi):.0f} s): whole {t_whole:.2f} s, "
+        f"{len(whole) / 1e6:.0f} MB; cut at {budget.MAX_AUDIO_SECONDS:.0f} s {t_cut:.2f} s, {len(cut) / 1e6:.0f} MB "
+        f"(the cut: x{t_cut / t_whole:.2f} the time, x{len(cut) / len(whole):.2f} the bytes)"
+    )
+    huge = header + "GABc dedB|" * 100_000
+    t_huge, _ = median_time(lambda: render.make_sound(huge), 3)
+    t_bars, _ = median_time(lambda: rhythm.analyse(huge), 1)
+    print(f"the page on 1 MB of ABC: refused in {t_huge * 1e6:.0f} µs; counting its bars would take {t_bars:.1f} s")
 
 
 if __name__ == "__main__":

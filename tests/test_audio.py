@@ -172,6 +172,8 @@ def test_what_cannot_be_rendered_raises_audio_error(midi: bytes, message: str) -
     [
         ({"fmt": "flac"}, ValueError, "unknown audio format 'flac'"),
         ({"sample_rate": 96_000}, ValueError, "sample_rate must be 8000 to 48000 Hz"),
+        ({"max_seconds": 0}, ValueError, "max_seconds must be above 0 and at most 600"),
+        ({"max_seconds": 601}, ValueError, "max_seconds must be above 0 and at most 600"),
     ],
 )
 def test_bad_options_are_refused(kwargs: dict, error: type, message: str) -> None:
@@ -202,3 +204,65 @@ def test_generate_writes_midi_and_audio_beside_each_tune(tmp_path) -> None:
         write_sound(bad, 'X:1\nK:G\n"G GAB|\nd2|', "wav") == "no sound: line 3: unclosed chord symbol '\"' at column 1"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tune_01.mid", "tune_01.ogg", "tune_03.mid"]
+
+
+# ---------------------------------------------------------------- the audio ceiling
+
+
+def tempo_change_midi() -> bytes:
+    """Two tracks: tempo 120 for 4 beats then 60 (2 s, then a second a beat: 6 s); a note held from 0 to 8 beats
+    and a note starting at beat 6 (4 s), past a cut at 3 s (beat 5)."""
+    f = mido.MidiFile(type=1)
+    beat = f.ticks_per_beat
+    f.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120)),
+                mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(60), time=4 * beat),
+            ]
+        )
+    )
+    f.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("note_on", note=60, velocity=90, time=0),
+                mido.Message("note_on", note=64, velocity=90, time=6 * beat),
+                mido.Message("note_off", note=60, velocity=0, time=2 * beat),
+                mido.Message("note_off", note=64, velocity=0, time=0),
+            ]
+        )
+    )
+    out = io.BytesIO()
+    f.save(file=out)
+    return out.getvalue()
+
+
+def test_cut_midi_stops_at_the_time_through_tempo_changes_and_ends_held_notes() -> None:
+    midi = tempo_change_midi()
+    assert audio.midi_seconds(midi) == pytest.approx(6.0)
+    cut = mido.MidiFile(file=io.BytesIO(audio.cut_midi(midi, 3.0)))
+    assert cut.length == pytest.approx(3.0)
+    notes = [(m.type, m.note) for m in cut.tracks[1] if m.type.startswith("note")]
+    assert notes == [("note_on", 60), ("note_off", 60)]  # the held note ends at the cut, the later one is gone
+    assert audio.cut_midi(midi, 3.0) == audio.cut_midi(midi, 3.0) and audio.cut_midi(midi, 100.0) == midi
+
+
+def test_audio_with_a_ceiling_stops_there_and_fades_out() -> None:
+    midi = long_midi(30)
+    samples, rate = wav_samples(audio.render(midi, max_seconds=5.0))
+    assert len(samples) == 5 * rate
+    assert np.abs(samples[-rate // 100 :]).max() < 0.01  # faded out: no click at the cut
+    assert np.abs(samples[rate : 2 * rate]).max() > 0.05  # and it sounded before
+    ogg, _ = soundfile.read(io.BytesIO(audio.render(midi, "ogg", max_seconds=5.0)))
+    assert abs(len(ogg) - 5 * rate) < rate // 10
+
+
+def test_a_tune_shorter_than_the_ceiling_renders_as_without_one() -> None:
+    midi = export.to_midi(SCALE)
+    assert audio.render(midi, max_seconds=audio.midi_seconds(midi) + 1) == audio.render(midi)
+
+
+def test_the_ceiling_in_bytes_becomes_one_in_seconds() -> None:
+    assert audio.ceiling_seconds(240.0, 48_000_000) == 240.0
+    assert audio.ceiling_seconds(240.0, 44 + 10 * audio.NATIVE_RATE * 4) == 10.0
+    assert audio.ceiling_seconds(240.0, 44 + 10 * 16_000 * 4, sample_rate=16_000) == 10.0

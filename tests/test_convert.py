@@ -11,7 +11,7 @@ import time
 import mido
 import pytest
 
-from musicgen.sound import convert, export
+from musicgen.sound import budget, convert, events, export
 from musicgen.sound.convert import InvalidABCError, NoteEvent
 
 # Ties across a bar, a triplet, broken rhythm, a grace note, a two-note chord, first and second endings,
@@ -200,14 +200,14 @@ def test_a_parse_that_swallows_the_stop_is_told_again_until_it_ends() -> None:
             try:
                 while True:
                     time.sleep(0.001)
-            except convert._Timeout:
+            except budget.Timeout:
                 swallowed.append(1)
                 if len(swallowed) == 3:
                     raise
 
-    with pytest.raises(convert._Timeout):
-        convert._call_before(time.monotonic() + 0.05, stubborn)
-    parsers = [t for t in threading.enumerate() if t.name == "musicgen-abc-parse"]
+    with pytest.raises(budget.Timeout):
+        budget.call_before(time.monotonic() + 0.05, stubborn)
+    parsers = [t for t in threading.enumerate() if t.name == "musicgen-convert"]
     for t in parsers:
         t.join(5.0)
     assert len(swallowed) == 3 and not any(t.is_alive() for t in parsers)
@@ -395,3 +395,71 @@ def test_a_first_parse_stopped_at_its_deadline_leaves_music21_working() -> None:
         "reading it took longer than 0.05 s; it is too long or too complex to play",
         "22",
     ], out.stderr
+
+
+# ---------------------------------------------------------------- grace notes, MIDI ticks and the budget
+
+
+def played(abc: str) -> list[tuple[int, float, float]]:
+    ev = convert.to_events(convert.parse(abc), accompaniment=False)
+    return [(n.pitch, round(n.start_beats, 6), round(n.duration_beats, 6)) for n in ev.melody]
+
+
+def test_a_few_grace_notes_take_a_32nd_each_or_share_half_their_note() -> None:
+    assert played("X:1\nM:4/4\nL:1/8\nK:G\n{g}A2 {gag}B|\n") == [
+        (79, 0.0, 0.125),
+        (69, 0.125, 0.875),  # {g}A2: a 32nd from the quarter note
+        (79, 1.0, 0.083333),
+        (81, 1.083333, 0.083333),
+        (79, 1.166667, 0.083333),
+        (71, 1.25, 0.25),  # {gag}B: three share half the eighth note
+    ]
+
+
+def test_graces_that_do_not_fit_before_their_note_are_left_out() -> None:
+    ten = played("X:1\nM:4/4\nL:1/8\nK:G\n{gggggggggg}B|\n")
+    assert ten == [(79, k / 32, 1 / 32) for k in range(8)] + [(71, 0.25, 0.25)]  # the last 8 fit, at a 128th each
+    assert played("X:1\nM:4/4\nL:1/64\nK:G\n{gggggggg}g/4|\n") == [(79, 0.0, 0.015625)]  # none fits
+    assert min(d for _, _, d in played("X:1\nM:4/4\nL:1/8\nK:G\n{" + "g" * 400 + "}G|\n")) >= events.MIN_GRACE_BEATS
+
+
+def test_notes_under_one_midi_tick_are_not_written() -> None:
+    ev = convert.Events(
+        melody=(NoteEvent(79, 0.0, 0.0005, 90), NoteEvent(67, 0.0005, 1.0, 90)),
+        accompaniment=(NoteEvent(43, 0.0, 0.0004, 70), NoteEvent(47, 0.0, 1.0, 70)),
+        tempo_bpm=120.0,
+        beats=1.0,
+        meter="4/4",
+    )
+    tracks = midi_tracks(export.to_midi(ev))
+    assert note_ons(tracks["melody"]) == [67] and note_ons(tracks["accompaniment"]) == [47]
+
+
+def spin() -> None:
+    while True:
+        sum(range(1000))
+
+
+def test_midi_and_musicxml_run_under_one_budget_with_the_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidABCError, match=r"^reading it took longer than 0 s"):
+        export.to_midi(JIG, budget=budget.Budget.start(0.0))  # the parse spent it: nothing else runs
+    monkeypatch.setattr(export, "_midi_file", lambda *args: spin())
+    with pytest.raises(InvalidABCError, match=r"^making its MIDI took longer than 0\.3 s"):
+        export.to_midi(convert.parse(JIG), budget=budget.Budget.start(0.3))
+    monkeypatch.setattr(export, "_musicxml_of", lambda score: spin())
+    with pytest.raises(InvalidABCError, match=r"^making its MusicXML took longer than 0\.3 s; .* to export"):
+        export.to_musicxml(JIG, budget=budget.Budget.start(0.3))
+
+
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        ("(3GAB (GA) " * budget.MAX_SLURS + "|", None),  # tuplets are not slurs
+        ("(" * (budget.MAX_SLURS + 1) + "G|", f"it has {budget.MAX_SLURS + 1} slurs"),
+        ("".join(f"V:{i % 3} clef=treble\nG|[V:{i % 3}]A|\n" for i in range(100)), None),  # 3 voices, named again
+        ("".join(f"[V:v{i}]G|" for i in range(budget.MAX_VOICES + 1)), f"it has {budget.MAX_VOICES + 1} voices"),
+    ],
+)
+def test_musicxml_refusal_counts_slurs_and_voices(body: str, refusal: str | None) -> None:
+    found = export.musicxml_refusal("X:1\nT:t\nM:4/4\nL:1/8\nK:G\n" + body)
+    assert found == refusal if refusal is None else found is not None and found.startswith(refusal)

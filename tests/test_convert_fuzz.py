@@ -1,8 +1,9 @@
 """Fuzzing ABC -> MIDI: random and mutated tunes give MIDI bytes or InvalidABCError, nothing else, in time.
 
 1,000 examples in all (500 random bodies under a valid header, 500 mutations of real tunes written
-here), derandomised so every run tries the same inputs. Each must finish within the parse time
-limit plus a margin for building events and MIDI: the limit is what keeps the app from hanging.
+here), and 100 runs of grace groups of any size before notes of any length, derandomised so every run tries the
+same inputs. Each must finish within its budget (one deadline for the parse, events and MIDI) plus a
+margin for stopping: the budget is what keeps the app from hanging.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from musicgen.sound import convert, export
+from musicgen.sound.budget import Budget
 from musicgen.sound.convert import InvalidABCError
 
-TIMEOUT = 2.0  # seconds for one parse (repairs and error bisection included)
-MARGIN = 3.0  # events and MIDI after the parse: bounded by the input size, not by the time limit
+TIMEOUT = 2.0  # seconds for one tune's parse (repairs and error bisection included), events and MIDI
+MARGIN = 3.0  # for stopping a step past the deadline, on a busy machine
 
 SEEDS = [
     'X:1\nT:Jig\nM:6/8\nL:1/8\nK:D\n|:"D"A>B (3cde {g}f2-|"Am/c"f2e "G"[GB]3|1"A7"A6:|2"D"d6||\n',
@@ -32,6 +34,18 @@ ABC_CHARS = "ABCDEFGabcdefgzxZ^_=,'/0123456789|:[]{}()\"!-<>.~ \n%KLMQTmj+#&@;$\
 
 header = st.sampled_from(["X:1\nM:6/8\nL:1/8\nK:G\n", "X:1\nM:4/4\nK:D\n", "X:1\nL:1/16\nK:Am\n", "X:1\nK:C\n"])
 random_tunes = st.builds(lambda h, body: h + body, header, st.text(alphabet=ABC_CHARS, max_size=300))
+unit = st.sampled_from(["1/4", "1/8", "1/16", "1/32", "1/64"])
+grace_group = st.builds(
+    lambda n, note, length: "{" + "gaf"[: min(n, 3)] * (n // 3 + 1) + "}" + note + length,
+    st.integers(1, 150),
+    st.sampled_from(["G", "^c", "[GB]", "z"]),
+    st.sampled_from(["", "2", "/", "/4", "//", "3/8", "/16"]),
+)
+grace_tunes = st.builds(
+    lambda u, groups: f"X:1\nM:4/4\nL:{u}\nK:G\n" + " ".join(groups) + "|\n",
+    unit,
+    st.lists(grace_group, min_size=1, max_size=4),
+)
 
 
 @st.composite
@@ -57,7 +71,8 @@ def midi_or_invalid(abc: str) -> str:
     """ "midi" or "invalid"; anything else (another exception, bad bytes, too slow) fails the test."""
     started = time.monotonic()
     try:
-        data = export.to_midi(convert.parse(abc, timeout=TIMEOUT), "fiddle")
+        budget = Budget.start(TIMEOUT)
+        data = export.to_midi(convert.parse(abc, timeout=budget), "fiddle", budget=budget)
         outcome = "midi"
     except InvalidABCError as e:
         assert e.reason and (e.line is None or e.line >= 1)
@@ -91,6 +106,13 @@ def test_random_abc_gives_midi_or_invalid_abc_error(abc: str) -> None:
 @given(mutated_tunes())
 def test_mutated_tunes_give_midi_or_invalid_abc_error(abc: str) -> None:
     event(midi_or_invalid(abc))
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=100)
+@given(grace_tunes)
+def test_grace_notes_before_notes_of_any_length_give_midi_or_invalid_abc_error(abc: str) -> None:
+    event(midi_or_invalid(abc))  # many graces once landed on one MIDI tick: midiutil could not write the file
 
 
 def test_every_seed_tune_converts() -> None:

@@ -8,6 +8,7 @@ Sections by where the fault lay; each section keeps its own helpers.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -16,22 +17,30 @@ import signal
 import subprocess
 import sys
 import threading
+import wave
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import mido
 import numpy as np
 import pytest
 from conftest import REPO_ROOT, TINY_TUNES, make_checkpoint
 
 from musicgen import cli
+from musicgen.abcnotation import rhythm
+from musicgen.abcnotation.check import InvalidABCError
+from musicgen.app import render
 from musicgen.compose.sample import Generator
 from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data import corpus
 from musicgen.model import checkpoint
 from musicgen.model.checkpoint import Checkpoint, CheckpointError
+from musicgen.sound import audio, budget, convert, events, export
+from musicgen.sound.events import Events
+from musicgen.sound.notes import NoteEvent
 
 # --- training, checkpoints, downloads
 
@@ -617,3 +626,138 @@ def test_a_session_keeps_at_most_max_history_tunes(page_weights: Path, monkeypat
     assert history[current].settings.seed == 3 and at.code[0].value.rstrip("\n") == history[current].abc.rstrip("\n")
     next(b for b in at.button if b.key == "show_0").click().run()  # the oldest kept still plays
     assert at.code[0].value.rstrip("\n") == history[0].abc.rstrip("\n")
+
+
+# --- turning a tune into sound
+# F1 grace notes on one MIDI tick, F3 MusicXML of many slurs or voices, F8 a slow tune's audio, F9 a huge
+# text; and item 1: every conversion runs under one time and size budget (musicgen.sound.budget), and its
+# failures are sentences.
+
+GRACE_PRIMERS = {
+    "eight-graces-before-a-256th": "X:1\nT:t\nM:4/4\nL:1/64\nK:G\n{gggggggg}g/4|",
+    "400-graces-before-an-eighth": "X:1\nT:t\nM:4/4\nL:1/8\nK:G\n{" + "g" * 400 + "}G|",
+}
+NESTED_SLURS = "X:1\nT:Slurs\nM:4/4\nL:1/8\nK:G\n" + "(" * 5000 + "G" + ")" * 5000 + "|]\n"  # 10 KB
+MANY_VOICES = "X:1\nT:Voices\nM:4/4\nL:1/8\nK:G\n" + "".join(f"V:{i}\nGABc dedB|\n" for i in range(500))  # 8 KB
+SLOW_BARS = ['"G"G2AB "Em"c2dB', '"C"c2ec "D7"dcBA', '"G"G2GA "Em"B2AG', '"Am"E2GE "D"D2FA']
+SLOW_AIR = (  # 1.8 KB, 98 bars at 40 quarter notes a minute: 9:51 of music
+    "X:1\nT:Slow air\nM:4/4\nL:1/8\nQ:1/4=40\nK:G\n" + "|".join(SLOW_BARS[i % 4] for i in range(98)) + "|]\n"
+)
+SHORT_TUNE = 'X:1\nT:Short\nM:6/8\nL:1/8\nK:G\n|:"G"GAB "D"A2d|"G"B2G "D"A3:|\n'
+
+
+def huge_text(megabytes: int) -> str:
+    return "X:1\nT:Huge\nM:4/4\nL:1/8\nK:G\n" + "GABc dedB|" * (100_000 * megabytes)
+
+
+def wav_seconds(data: bytes) -> float:
+    with wave.open(io.BytesIO(data)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def spin() -> None:
+    """A conversion step that never ends by itself (a pure-Python loop, as music21 on a hostile tune)."""
+    while True:
+        sum(range(1000))
+
+
+@pytest.mark.parametrize("primer", list(GRACE_PRIMERS.values()), ids=list(GRACE_PRIMERS))
+def test_f1_many_grace_notes_still_make_midi(primer: str) -> None:
+    ev = convert.to_events(convert.parse(primer))
+    assert all(n.duration_beats >= events.MIN_GRACE_BEATS or n is ev.melody[-1] for n in ev.melody)
+    midi = mido.MidiFile(file=io.BytesIO(export.to_midi(primer)))
+    notes = [m for track in midi.tracks for m in track if m.type == "note_on" and m.velocity > 0]
+    assert notes and notes[-1].note == ev.melody[-1].pitch  # the main note sounds, after the graces that fit
+
+
+@pytest.mark.parametrize("primer", list(GRACE_PRIMERS.values()), ids=list(GRACE_PRIMERS))
+def test_f1_generate_with_a_grace_primer_writes_its_midi(
+    primer: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "primer.abc").write_text(primer)
+    args = ["generate", "--primer", str(tmp_path / "primer.abc"), "--length", str(len(primer) + 1)]
+    assert cli.main([*args, "--rng", "1", "--sound", "mid", "--out", str(tmp_path / "out")]) == 0
+    assert "no sound" not in capsys.readouterr().err
+    assert mido.MidiFile(tmp_path / "out" / "tune_01.mid").length > 0
+
+
+def test_f1_a_note_shorter_than_one_midi_tick_is_not_written() -> None:
+    blip, note = NoteEvent(79, 0.0, 0.0005, 90), NoteEvent(67, 0.0005, 1.0, 90)
+    midi = export.to_midi(Events(melody=(blip, note), accompaniment=(), tempo_bpm=120.0, beats=1.0, meter="4/4"))
+    sounded = [m.note for track in mido.MidiFile(file=io.BytesIO(midi)).tracks for m in track if m.type == "note_on"]
+    assert sounded == [67]
+
+
+@pytest.mark.parametrize(("abc", "what"), [(NESTED_SLURS, "5,000 slurs"), (MANY_VOICES, "500 voices")])
+def test_f3_musicxml_of_a_hostile_tune_is_refused_before_music21_builds_it(
+    abc: str, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(score: Any) -> bytes:
+        raise AssertionError("music21 was asked to export it")
+
+    monkeypatch.setattr(export, "_musicxml_of", never)
+    for convert_it in (lambda: export.to_musicxml(abc), lambda: render.musicxml(abc)):
+        with pytest.raises(InvalidABCError, match=f"it has {what}; MusicXML is made for at most"):
+            convert_it()
+    assert what in (render.make_sound(abc).musicxml_error or "")
+
+
+def test_f3_musicxml_runs_under_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(export, "_musicxml_of", lambda score: spin())
+    with pytest.raises(InvalidABCError, match=r"making its MusicXML took longer than 0\.5 s"):
+        export.to_musicxml(SHORT_TUNE, budget=budget.Budget.start(0.5))
+    monkeypatch.setattr(budget, "TUNE_S", 0.5)
+    with pytest.raises(InvalidABCError, match=r"took longer than 0\.5 s"):
+        render.musicxml(SHORT_TUNE)
+
+
+def test_f8_a_slow_tune_s_audio_stops_at_the_ceiling_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "MAX_AUDIO_SECONDS", 20.0)  # the real ceiling (4 minutes) in the slow test below
+    sound = render.make_sound(SLOW_AIR)
+    assert sound.audio is not None and sound.midi is not None and sound.audio_error is None
+    assert wav_seconds(sound.audio) == pytest.approx(20.0, abs=0.01)
+    assert audio.midi_seconds(sound.midi) == pytest.approx(591.0)  # the MIDI download holds the whole tune
+    assert sound.audio_note is not None and "The audio stops at 0:20 of 9:51" in sound.audio_note
+    assert render.make_sound(SHORT_TUNE).audio_note is None
+
+
+@pytest.mark.slow
+def test_f8_a_slow_tune_s_audio_is_at_most_four_minutes() -> None:
+    sound = render.make_sound(SLOW_AIR)
+    assert sound.audio is not None and len(sound.audio) <= budget.MAX_AUDIO_BYTES
+    assert wav_seconds(sound.audio) == pytest.approx(budget.MAX_AUDIO_SECONDS, abs=0.01)
+    assert sound.audio_note is not None and sound.audio_note.startswith("The audio stops at 4:00 of 9:51")
+
+
+@pytest.mark.parametrize("megabytes", [1, 5])
+def test_f9_a_huge_text_is_refused_before_anything_reads_it(megabytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read a text past the size limit")
+
+    monkeypatch.setattr(rhythm, "analyse", never)
+    monkeypatch.setattr(convert, "parse", never)
+    sound = render.make_sound(huge_text(megabytes))
+    assert sound.parse_error is not None and f"longer than {budget.MAX_CHARS:,} characters" in sound.parse_error
+    assert sound.bars is None and sound.midi is None
+    assert render.bar_counts(huge_text(megabytes)) is None
+
+
+def test_every_step_of_make_sound_past_the_budget_is_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "TUNE_S", 1.0)
+    monkeypatch.setattr(export, "_midi_file", lambda *args: spin())
+    sound = render.make_sound(SHORT_TUNE)
+    assert sound.parses and sound.midi is None and "took longer than 1 s" in (sound.audio_error or "")
+    monkeypatch.undo()
+    monkeypatch.setattr(budget, "TUNE_S", 1.0)
+    monkeypatch.setattr(audio, "render", lambda *args, **kwargs: spin())
+    sound = render.make_sound(SHORT_TUNE)
+    assert sound.midi is not None and sound.audio is None and "took longer than 1 s" in (sound.audio_error or "")
+
+
+def test_write_sound_past_the_budget_is_a_line_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from musicgen.cli.generate import write_sound
+
+    monkeypatch.setattr(budget, "PARSE_S", 0.5)
+    monkeypatch.setattr(export, "_midi_file", lambda *args: spin())
+    assert write_sound(tmp_path / "t.abc", SHORT_TUNE, "mid").startswith("no sound: ")
+    assert not (tmp_path / "t.mid").exists()

@@ -2,7 +2,11 @@
 sheet-music renderer, the bar counts of its badges; and the memory habits of a long-running server.
 
     sound = make_sound(abc, instrument="fiddle", accompaniment=True, tempo=0)   # never raises
-    sound.midi, sound.audio, sound.parse_error, sound.audio_error, sound.bars
+    sound.midi, sound.audio, sound.parse_error, sound.audio_error, sound.audio_note, sound.bars
+
+Everything here runs under the limits of :mod:`musicgen.sound.budget`: a text past its size is refused
+before anything reads it, one deadline (``TUNE_S``) covers the parse, MIDI and audio of one tune (or
+its parse and MusicXML), and the audio stops at ``MAX_AUDIO_SECONDS``, saying so in ``audio_note``.
 """
 
 from __future__ import annotations
@@ -11,9 +15,8 @@ import ctypes
 from dataclasses import dataclass
 
 from musicgen.abcnotation import rhythm
-from musicgen.sound import audio, convert, export
+from musicgen.sound import audio, budget, convert, export
 
-PARSE_TIMEOUT_S = 20.0  # music21 on a long, odd tune; beyond this the tune is reported unreadable
 AUDIO_FORMAT = "wav"  # every browser plays it; rendering needs no encoder
 AUDIO_MIME = {"wav": "audio/wav", "ogg": "audio/ogg"}
 
@@ -31,6 +34,8 @@ class Sound:
     audio_mime: str = AUDIO_MIME[AUDIO_FORMAT]
     parse_error: str | None = None  # a sentence when the ABC could not be read as music
     audio_error: str | None = None  # a sentence when only the audio (or MIDI) failed
+    audio_note: str | None = None  # a sentence when the audio stops before the tune does (the audio ceiling)
+    musicxml_error: str | None = None  # a sentence when the MusicXML download would be refused
     bars: tuple[int, int] | None = None  # (correct, checked) inner bars, when known
 
     @property
@@ -44,22 +49,21 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
     ``tempo`` counts the beats a musician counts: dotted quarters in 6/8 and 9/8,
     half notes in 2/2, quarters in 4/4 (0 keeps the tune's own tempo).
     """
+    if len(abc) > budget.MAX_CHARS:  # the limit parse has: nothing reads a longer text, bar counts included
+        return Sound(parse_error=_unreadable(f"the text is longer than {budget.MAX_CHARS:,} characters"))
+    within = budget.Budget.start(budget.TUNE_S)
     try:
-        parsed = convert.parse(abc, timeout=PARSE_TIMEOUT_S)
+        parsed = convert.parse(abc, timeout=within)
     except convert.InvalidABCError as e:
-        return Sound(
-            bars=bar_counts(abc),
-            parse_error=(
-                f"This tune cannot be read as music ({e}). Compose again with a new seed or a lower "
-                "temperature; its ABC text is still below to read and download."
-            ),
-        )
+        return Sound(bars=bar_counts(abc), parse_error=_unreadable(str(e)))
+    refusal = export.musicxml_refusal(parsed.abc)
     facts = dict(
         title=parsed.title or "",
         meter=parsed.meter or "",
         key=parsed.key or "",
         repairs=tuple(parsed.repairs),
         bars=bar_counts(abc),
+        musicxml_error=f"No MusicXML can be made of this tune: {refusal}." if refusal else None,
     )
     quarters = tempo * parsed.beat  # the converter counts quarter notes
     if tempo and not export.MIN_TEMPO <= quarters <= export.MAX_TEMPO:
@@ -72,7 +76,9 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
             ),
         )
     try:
-        midi = export.to_midi(parsed, instrument=instrument, accompaniment=accompaniment, tempo=quarters or None)
+        midi = export.to_midi(
+            parsed, instrument=instrument, accompaniment=accompaniment, tempo=quarters or None, budget=within
+        )
     except (convert.InvalidABCError, ValueError) as e:
         return Sound(
             **facts,
@@ -81,15 +87,48 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
                 "try another instrument or compose again."
             ),
         )
+    ceiling = audio.ceiling_seconds(budget.MAX_AUDIO_SECONDS, budget.MAX_AUDIO_BYTES)
     try:
-        sound = audio.render(midi, fmt=AUDIO_FORMAT)
-    except audio.AudioError as e:
+        seconds = audio.midi_seconds(midi)
+        sound = within.run(
+            lambda: audio.render(midi, fmt=AUDIO_FORMAT, max_seconds=ceiling), "reading it and making its audio"
+        )
+    except (audio.AudioError, convert.InvalidABCError) as e:
         return Sound(
             **facts,
             midi=midi,
             audio_error=(f"The audio could not be rendered ({e}). The ABC and MIDI files below still hold the tune."),
         )
-    return Sound(**facts, midi=midi, audio=sound)
+    return Sound(**facts, midi=midi, audio=sound, audio_note=audio_note(seconds, ceiling))
+
+
+def _unreadable(reason: str) -> str:
+    return (
+        f"This tune cannot be read as music ({reason}). Compose again with a new seed or a lower "
+        "temperature; its ABC text is still below to read and download."
+    )
+
+
+def audio_note(seconds: float, ceiling: float) -> str | None:
+    """The sentence for audio that stops at ``ceiling`` of a tune lasting ``seconds``; None if it all plays.
+
+    >>> audio_note(591.0, 240.0)
+    'The audio stops at 4:00 of 9:51: the player plays at most 4:00 of a tune. The MIDI download holds all of it.'
+    >>> audio_note(239.5, 240.0) is None
+    True
+    """
+    if seconds <= ceiling:
+        return None
+    return (
+        f"The audio stops at {_clock(ceiling)} of {_clock(seconds)}: the player plays at most {_clock(ceiling)} "
+        "of a tune. The MIDI download holds all of it."
+    )
+
+
+def _clock(seconds: float) -> str:
+    """Minutes and seconds: ``_clock(591.4) == '9:51'``."""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 M_ARENA_MAX = -8  # glibc mallopt parameter: the most malloc arenas (per-thread heaps) a process makes
@@ -129,16 +168,27 @@ def release_free_memory() -> None:
 
 
 def musicxml(abc: str) -> bytes:
-    """The tune as MusicXML (for notation programs); raises convert.InvalidABCError."""
-    return export.to_musicxml(convert.parse(abc, timeout=PARSE_TIMEOUT_S))
+    """The tune as MusicXML (for notation programs), parsed and exported within one ``TUNE_S`` budget.
+
+    Raises convert.InvalidABCError with the reason as a sentence (bad ABC, too many slurs or voices:
+    ``Sound.musicxml_error`` says so beforehand, or past the budget).
+    """
+    return export.to_musicxml(abc, budget=budget.Budget.start(budget.TUNE_S))
 
 
-def bar_counts(abc: str) -> tuple[int, int]:
+def bar_counts(abc: str) -> tuple[int, int] | None:
     r"""(correct, checked) inner bars of a tune: bars that are neither a section's first nor its last.
+
+    None for a text longer than the size limit: it is not read at all (under the limit, counting takes
+    under 0.1 s, so it needs no deadline).
 
     >>> bar_counts("X:1\nM:3/4\nL:1/4\nK:C\nC|DEF|GA|B3|c3|]")
     (2, 3)
+    >>> bar_counts("X:1\nK:C\n" + "C|" * 20_000) is None
+    True
     """
+    if len(abc) > budget.MAX_CHARS:
+        return None
     r = rhythm.analyse(abc)
     return r.inner_correct, len(r.checked)
 

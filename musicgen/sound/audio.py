@@ -3,6 +3,7 @@
     wav = render(to_midi(abc))                  # 16-bit stereo WAV, 48 kHz
     ogg = render(midi, "ogg", sample_rate=44100)
     samples = render_samples(midi)              # float32 (frames, 2) at 48 kHz, normalised
+    wav = render(midi, max_seconds=240.0)       # the first four minutes, fading out at the end
 
 **Synthesizer: midirenderer with the TimGM6mb General MIDI SoundFont.** Both come
 from ``pip install -r requirements.txt`` alone: ``midirenderer`` is a Rust wheel
@@ -29,7 +30,11 @@ no SciPy), with the sample peak kept under :data:`PEAK_DBFS`. The GM SoundFont r
 very quietly (peaks near -18 dBFS), so without this every tune would sound faint.
 
 **Bounds.** MIDI longer than :data:`MAX_SECONDS` is refused before rendering (one
-minute of 48 kHz stereo float audio is 23 MB), and so is MIDI with no notes.
+minute of 48 kHz stereo float audio is 23 MB), and so is MIDI with no notes. With
+``max_seconds`` (the page: :data:`musicgen.sound.budget.MAX_AUDIO_SECONDS`) a longer tune
+is not refused but cut: the MIDI is cut there before the synthesizer sees it (notes still
+sounding end there), and the audio stops at that point exactly, fading out over its last
+:data:`FADE_S`. :func:`ceiling_seconds` turns a ceiling in bytes into one in seconds.
 """
 
 from __future__ import annotations
@@ -40,15 +45,20 @@ import io
 import os
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from musicgen.sound.budget import MAX_MIDI_SECONDS
 
 NATIVE_RATE = 48_000  # Hz: what midirenderer produces
 FORMATS = ("wav", "ogg", "mp3")
 ENCODE_BLOCK = 16_384  # frames per write call when encoding OGG/MP3 (see render)
 TARGET_LUFS = -16.0  # integrated loudness of every render (a common target for music on the web)
 PEAK_DBFS = -1.0  # highest sample peak after normalising
-MAX_SECONDS = 600.0  # longest MIDI rendered
+MAX_SECONDS = MAX_MIDI_SECONDS  # longest MIDI rendered whole, and the highest ceiling (see musicgen.sound.budget)
+FADE_S = 1.0  # audio stopped at a ceiling fades out over this many seconds before it
+WAV_HEADER_BYTES = 44  # before the samples of a 16-bit PCM WAV file
 MIN_RATE = 8_000  # lowest sample rate offered
 _BLOCKS_AT_ONCE = 64  # 100 ms loudness blocks measured per FFT batch
 
@@ -93,33 +103,110 @@ def midi_seconds(midi_bytes: bytes) -> float:
         raise AudioError(f"not a playable MIDI file ({type(e).__name__}: {e})") from None
 
 
-def render_samples(midi_bytes: bytes, sample_rate: int = NATIVE_RATE) -> np.ndarray:
-    """Synthesize MIDI to float32 samples, shape (frames, 2), loudness-normalised."""
+def cut_midi(midi_bytes: bytes, seconds: float) -> bytes:
+    """The MIDI file up to ``seconds`` (tempo changes included): later events left out, notes still
+    sounding then ended there, so a synthesizer renders no more than that. A shorter file is returned as it is."""
+    import mido
+
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(midi_bytes))
+    except Exception as e:  # as in midi_seconds
+        raise AudioError(f"not a playable MIDI file ({type(e).__name__}: {e})") from None
+    if mid.length <= seconds:
+        return midi_bytes
+    cut = _tick_at(mid, seconds)
+    out = mido.MidiFile(type=mid.type, ticks_per_beat=mid.ticks_per_beat)
+    for track in mid.tracks:
+        kept, now, last = mido.MidiTrack(), 0, 0
+        sounding: dict[tuple[int, int], int] = {}  # (channel, note) -> how many note-ons are not yet ended
+        for msg in track:
+            now += msg.time
+            if now >= cut or msg.type == "end_of_track":
+                break
+            kept.append(msg.copy(time=now - last))
+            last = now
+            if msg.type in ("note_on", "note_off"):
+                key, on = (msg.channel, msg.note), msg.type == "note_on" and msg.velocity > 0
+                sounding[key] = max(0, sounding.get(key, 0) + (1 if on else -1))
+        for (channel, note), count in sorted(sounding.items()):
+            for _ in range(count):
+                kept.append(mido.Message("note_off", channel=channel, note=note, time=cut - last))
+                last = cut
+        kept.append(mido.MetaMessage("end_of_track", time=max(0, cut - last)))
+        out.tracks.append(kept)
+    buffer = io.BytesIO()
+    out.save(file=buffer)
+    return buffer.getvalue()
+
+
+def _tick_at(mid: Any, seconds: float) -> int:
+    """The tick at which a MIDI file (a ``mido.MidiFile``) has played ``seconds``, through its tempo map."""
+    import mido
+
+    tempo, tick, elapsed = 500_000, 0, 0.0  # the MIDI default tempo: 120 quarter notes a minute
+    resolution = mid.ticks_per_beat
+    for msg in mido.merge_tracks(mid.tracks):
+        step = mido.tick2second(msg.time, resolution, tempo)
+        if elapsed + step >= seconds:
+            break
+        elapsed, tick = elapsed + step, tick + msg.time
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
+    return tick + int(mido.second2tick(seconds - elapsed, resolution, tempo))
+
+
+def ceiling_seconds(max_seconds: float, max_bytes: int, sample_rate: int = NATIVE_RATE) -> float:
+    """The longest audio within both ceilings: ``max_seconds``, and ``max_bytes`` of 16-bit stereo WAV
+    (the biggest format made: OGG and MP3 of the same audio are smaller).
+
+    >>> ceiling_seconds(240.0, 48_000_000), ceiling_seconds(240.0, 192_044)
+    (240.0, 1.0)
+    """
+    return min(float(max_seconds), (max_bytes - WAV_HEADER_BYTES) / (sample_rate * 2 * 2))
+
+
+def render_samples(midi_bytes: bytes, sample_rate: int = NATIVE_RATE, max_seconds: float | None = None) -> np.ndarray:
+    """Synthesize MIDI to float32 samples, shape (frames, 2), loudness-normalised.
+
+    With ``max_seconds`` the audio stops there (see the module docstring); without, MIDI longer than
+    :data:`MAX_SECONDS` is refused.
+    """
     import midirenderer
 
     if not isinstance(midi_bytes, (bytes, bytearray)):
         raise TypeError(f"render() takes MIDI bytes, not {type(midi_bytes).__name__}")
     if not MIN_RATE <= sample_rate <= NATIVE_RATE:
         raise ValueError(f"sample_rate must be {MIN_RATE} to {NATIVE_RATE} Hz, not {sample_rate}")
-    seconds = midi_seconds(bytes(midi_bytes))
-    if seconds > MAX_SECONDS:
+    if max_seconds is not None and not 0 < max_seconds <= MAX_SECONDS:
+        raise ValueError(f"max_seconds must be above 0 and at most {MAX_SECONDS:g}, not {max_seconds}")
+    midi = bytes(midi_bytes)
+    seconds = midi_seconds(midi)
+    cut = max_seconds is not None and seconds > max_seconds
+    if cut:
+        midi = cut_midi(midi, float(max_seconds))  # type: ignore[arg-type]
+    elif seconds > MAX_SECONDS:
         raise AudioError(f"the tune plays for {seconds:.0f} s; audio is made for at most {MAX_SECONDS:.0f} s")
     try:
-        wav = midirenderer.render_wave_from(_soundfont(soundfont_path()), bytes(midi_bytes))
+        wav = midirenderer.render_wave_from(_soundfont(soundfont_path()), midi)
     except (RuntimeError, ValueError) as e:
         raise AudioError(f"the synthesizer failed: {e}") from None
     samples = _read_wav(wav)
     if len(samples) == 0:
         raise AudioError("the MIDI holds no notes to play")
+    if cut:
+        samples = _fade_out(samples[: round(float(max_seconds) * NATIVE_RATE)])  # type: ignore[arg-type]
     samples = normalise(samples, NATIVE_RATE)
     return samples if sample_rate == NATIVE_RATE else resample(samples, NATIVE_RATE, sample_rate)
 
 
-def render(midi_bytes: bytes, fmt: str = "wav", sample_rate: int = NATIVE_RATE) -> bytes:
-    """Audio file bytes of the MIDI: ``fmt`` is "wav" (16-bit PCM), "ogg" (Vorbis) or "mp3"."""
+def render(
+    midi_bytes: bytes, fmt: str = "wav", sample_rate: int = NATIVE_RATE, max_seconds: float | None = None
+) -> bytes:
+    """Audio file bytes of the MIDI: ``fmt`` is "wav" (16-bit PCM), "ogg" (Vorbis) or "mp3";
+    with ``max_seconds``, at most that long (see :func:`render_samples`)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown audio format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    samples = render_samples(midi_bytes, sample_rate)
+    samples = render_samples(midi_bytes, sample_rate, max_seconds)
     if fmt == "wav":
         return _write_wav(samples, sample_rate)
     import soundfile
@@ -135,6 +222,13 @@ def render(midi_bytes: bytes, fmt: str = "wav", sample_rate: int = NATIVE_RATE) 
     except (RuntimeError, soundfile.LibsndfileError) as e:
         raise AudioError(f"cannot encode {fmt}: {e}") from None
     return out.getvalue()
+
+
+def _fade_out(samples: np.ndarray) -> np.ndarray:
+    n = min(len(samples), round(FADE_S * NATIVE_RATE))
+    faded = samples.copy()
+    faded[len(faded) - n :] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]
+    return faded
 
 
 def _read_wav(data: bytes) -> np.ndarray:

@@ -21,13 +21,10 @@ and dangling ties or accidentals are dropped, and an unfinished last bar (no bar
 at the end) is completed with a rest. Each repair is one sentence in ``Parsed.repairs``.
 
 **Time limit.** music21 is pure Python and some inputs make it crawl (``M:100000/1``
-ran for minutes; 20,000 notes take over 5 s). It runs in a helper thread; past the
-deadline an exception is raised inside that thread (``PyThreadState_SetAsyncExc``),
-which stops a Python loop at once, and the caller gets ``InvalidABCError``. The thread
-costs about 0.3 ms a call. A worker process would also stop C code, but a music21 Score
-cannot be pickled without ``freezeThaw``: fork, parse and send back took 1.2 to 7.8 times
-the bare parse's wall time in runs of ``benchmarks/bench_convert.py`` on this busy machine
-(1.6-2.3 s for a 900-character tune), and a fresh process pays 1-3 s to import music21. The input is also bounded
+ran for minutes; 20,000 notes take over 5 s). It runs under a deadline
+(:class:`musicgen.sound.budget.Budget`: a helper thread, stopped at the deadline),
+and the caller gets ``InvalidABCError``. ``timeout`` may be a number of seconds or a
+budget shared with the steps after the parse (events, MIDI, audio). The input is also bounded
 before music21 sees it (size, meter, note lengths), so the limit is rarely reached.
 
 music21 is imported only when a function here runs, so ``import musicgen`` stays light.
@@ -35,23 +32,20 @@ music21 is imported only when a function here runs, so ``import musicgen`` stays
 
 from __future__ import annotations
 
-import ctypes
 import functools
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from musicgen.abcnotation import check, header
 from musicgen.abcnotation.check import InvalidABCError
-from musicgen.sound.events import MAX_BEATS, Events, NoteEvent, from_score, written_bars
+from musicgen.sound.budget import MAX_BEATS, PARSE_S, Budget, Timeout, call_before
+from musicgen.sound.events import Events, NoteEvent, from_score, written_bars
 
 if TYPE_CHECKING:  # music21 is imported lazily: see the module docstring
     from music21 import stream
 
-DEFAULT_TIMEOUT = 5.0  # seconds for one parse, repairs and error bisection included
+DEFAULT_TIMEOUT = PARSE_S  # seconds for one parse, repairs and error bisection included
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -83,51 +77,6 @@ class Parsed:
 # ---------------------------------------------------------------- parsing under a deadline
 
 
-class _Timeout(BaseException):
-    """Raised inside the parsing thread at the deadline. A BaseException, so that
-    music21's own ``except Exception`` blocks do not swallow it."""
-
-
-def _call_before(deadline: float, fn: Callable[[], Any]) -> Any:
-    """Run ``fn()`` in a helper thread; raise :class:`_Timeout` here if it is not done by ``deadline``."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # handed to the caller below, whatever it is
-            box["error"] = e
-
-    worker = threading.Thread(target=target, name="musicgen-abc-parse", daemon=True)
-    worker.start()
-    worker.join(max(0.0, deadline - time.monotonic()))
-    if worker.is_alive():
-        threading.Thread(target=_stop, args=(worker,), name="musicgen-abc-parse-stop", daemon=True).start()
-        raise _Timeout()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-STOP_TRIES, STOP_EVERY_S = 50, 0.1  # how often, and how many times, a parse past its deadline is told to stop
-
-
-def _stop(worker: threading.Thread) -> None:
-    """Raise :class:`_Timeout` in ``worker`` until it ends (at most ``STOP_TRIES`` times).
-
-    The exception lands at the thread's next Python instruction (one in C code
-    lands when the C code returns). Once is not always enough: one that lands in
-    a weakref callback or a finaliser is printed and dropped there, and the parse
-    goes on; so it is raised again until the thread is gone. Each time only while
-    the thread is alive: an ended thread's number may be given to a new one.
-    """
-    for _ in range(STOP_TRIES):
-        if not worker.is_alive():
-            return
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Timeout))
-        worker.join(STOP_EVERY_S)
-
-
 def _music21_parse(text: str) -> stream.Score:
     from music21 import converter, stream
 
@@ -150,9 +99,9 @@ def _first_failing_line(lines: list[str], deadline: float) -> int | None:
     while bad - ok > 1:
         mid = (ok + bad) // 2
         try:
-            _call_before(deadline, lambda n=mid: _music21_parse("\n".join(lines[:n]) + "\n"))
+            call_before(deadline, lambda n=mid: _music21_parse("\n".join(lines[:n]) + "\n"))
             ok = mid
-        except _Timeout:
+        except Timeout:
             return None
         except Exception:
             bad = mid
@@ -164,8 +113,8 @@ def _reason(e: BaseException) -> str:
     return f"music21 cannot read it ({message})"
 
 
-def parse(abc: str, timeout: float = DEFAULT_TIMEOUT) -> Parsed:
-    """Parse one ABC tune with music21 within ``timeout`` seconds, repairing a truncated end.
+def parse(abc: str, timeout: float | Budget = DEFAULT_TIMEOUT) -> Parsed:
+    """Parse one ABC tune with music21 within ``timeout`` (seconds, or a budget), repairing a truncated end.
 
     Raises :class:`InvalidABCError` for text that is not a playable tune, naming the
     line when one is to blame. Only the first tune of a text holding several is used.
@@ -174,13 +123,12 @@ def parse(abc: str, timeout: float = DEFAULT_TIMEOUT) -> Parsed:
         raise TypeError(f"parse() takes ABC text (str), not {type(abc).__name__}")
     checked = check.check_and_repair(abc)
     _warm_up()
-    deadline = time.monotonic() + timeout
+    budget = timeout if isinstance(timeout, Budget) else Budget.start(timeout)
+    deadline = budget.deadline
     try:
-        score = _call_before(deadline, lambda: _music21_parse(checked.text))
-    except _Timeout:
-        raise InvalidABCError(
-            None, f"reading it took longer than {timeout:g} s; it is too long or too complex to play"
-        ) from None
+        score = call_before(deadline, lambda: _music21_parse(checked.text))
+    except Timeout:
+        raise budget.error("reading it") from None
     except Exception as e:
         line = _first_failing_line(checked.text.split("\n"), deadline)
         raise InvalidABCError(checked.original_line(line), _reason(e)) from None
@@ -190,7 +138,7 @@ def parse(abc: str, timeout: float = DEFAULT_TIMEOUT) -> Parsed:
             text, score, sentence = _complete_last_bar(checked, score, deadline)
             if sentence:
                 repairs.append(sentence)
-        except (_Timeout, Exception):  # keep the tune as it is: a short last bar still plays
+        except (Timeout, Exception):  # keep the tune as it is: a short last bar still plays
             pass
     return _described(score, text, tuple(repairs), checked)
 
@@ -218,7 +166,7 @@ def _complete_last_bar(checked: check.Checked, score: stream.Score, deadline: fl
         return checked.text, score, ""
     rest = check.length_token((full - have) / (4 * checked.unit_note_length))
     text = checked.text.rstrip() + f" z{rest}|]\n"
-    padded = _call_before(deadline, lambda: _music21_parse(text))
+    padded = call_before(deadline, lambda: _music21_parse(text))
     beats = _beats_words(full - have)
     return text, padded, f"the last bar was cut short; completed it with {beats} of rest and a final bar line"
 

@@ -16,7 +16,9 @@ bars under a first/second ending bracket play only on those passes.
 **Ties** join notes of the same pitch only; music21 also marks ``B-c`` (a tie
 between different notes, found in some Nottingham tunes) and its ``stripTies``
 would drop the ``c``; here both are played. **Grace notes** take
-:data:`GRACE_BEATS` each from the start of the note they ornament. **Velocity**
+:data:`GRACE_BEATS` each from the start of the note they ornament, together at most half
+of it; when that leaves a grace under :data:`MIN_GRACE_BEATS` (many graces before a short
+note), only the graces nearest the note that fit are played. **Velocity**
 accents the first beat of a bar (100), other beats (90) and off-beats (82).
 """
 
@@ -28,10 +30,11 @@ from typing import Any, NamedTuple
 
 from musicgen.abcnotation.check import InvalidABCError
 from musicgen.sound.accompaniment import accompany
+from musicgen.sound.budget import MAX_BEATS
 from musicgen.sound.notes import EPS, NoteEvent
 
-MAX_BEATS = 4096  # quarter notes once repeats are played: about 20 minutes at 200 bpm
 GRACE_BEATS = 0.125  # a grace note lasts a 32nd note, taken from the note it ornaments
+MIN_GRACE_BEATS = 1 / 32  # but never less than a 128th (30 MIDI ticks): a shorter one is not heard, nor written
 _SECTION_BARS = ("double", "final", "heavy", "light-light", "light-heavy", "heavy-light")
 
 
@@ -216,8 +219,28 @@ def join_ties_and_graces(raw: Sequence[tuple[float, int, Any, int]]) -> list[Not
 
 
 def _place_graces(notes: list[NoteEvent], graces: list[int], at: float, length: float) -> tuple[float, float]:
-    """Play grace notes one after another from the main note's start; the main note starts after them."""
+    """Play grace notes one after another from the main note's start; the main note starts after them.
+
+    Together they take at most half the main note, each at least :data:`MIN_GRACE_BEATS`: those
+    that do not fit (the earliest) get no time, and so are left out of the events.
+
+    >>> g = lambda: [NoteEvent(79, 0.0, 0.0, 82) for _ in range(10)]
+    >>> notes = g(); _place_graces(notes, list(range(10)), 1.0, 0.5)  # ten graces before an eighth note
+    (1.25, 0.25)
+    >>> [n.duration_beats for n in notes].count(MIN_GRACE_BEATS), notes[2].start_beats
+    (8, 1.0)
+    >>> notes = g(); _place_graces(notes, list(range(10)), 0.0, 1 / 64), {n.duration_beats for n in notes}
+    ((0.0, 0.015625), {0.0})
+    """
     each = min(GRACE_BEATS, length / (2 * len(graces))) if length > 0 else GRACE_BEATS
+    if each < MIN_GRACE_BEATS:
+        fit = int(length / (2 * MIN_GRACE_BEATS))
+        for i in graces[: len(graces) - fit]:
+            notes[i] = notes[i]._replace(start_beats=at, duration_beats=0.0)
+        graces = graces[len(graces) - fit :]
+        if not graces:
+            return at, length
+        each = min(GRACE_BEATS, length / (2 * len(graces)))
     for k, i in enumerate(graces):
         notes[i] = notes[i]._replace(start_beats=at + k * each, duration_beats=each)
     return at + len(graces) * each, max(length - len(graces) * each, each)
