@@ -17,6 +17,7 @@ ValueError: ModelConfig has no field(s) units
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -44,9 +45,23 @@ class _Config:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
+MAX_WIDTH = 4096  # embedding and LSTM sizes: 8-16x the reference; a 4096-unit layer holds 134M weights
+MAX_LAYERS = 8  # stacked LSTMs: the reference has 3
+MAX_STEPS = 100_000  # epochs, patience: far beyond any run that ends
+
+
 @dataclass(frozen=True)
 class ModelConfig(_Config):
-    """The network's shape; the defaults are the reference architecture."""
+    """The network's shape; the defaults are the reference architecture.
+
+    Every field is checked here, with bounds, so that a hostile config.json fails
+    with a sentence before anything is built:
+
+    >>> ModelConfig(lstm_layers=1_000_000_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: lstm_layers must be a whole number from 1 to 8 (stacked LSTMs) (got 1000000000)
+    """
 
     embedding_dim: int = 512  # reference: Embedding(vocab, 512)
     lstm_units: int = 256  # reference: LSTM(256) in every layer
@@ -54,10 +69,11 @@ class ModelConfig(_Config):
     dropout: float = 0.2  # reference: Dropout(0.2) after every LSTM
 
     def __post_init__(self) -> None:
-        if min(self.embedding_dim, self.lstm_units, self.lstm_layers) < 1:
-            raise ValueError("embedding_dim, lstm_units and lstm_layers must be positive")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("dropout must be in [0, 1)")
+        _check_int("embedding_dim", self.embedding_dim, 1, MAX_WIDTH, "(numbers per character)")
+        _check_int("lstm_units", self.lstm_units, 1, MAX_WIDTH, "(units per LSTM)")
+        _check_int("lstm_layers", self.lstm_layers, 1, MAX_LAYERS, "(stacked LSTMs)")
+        if not _is_number(self.dropout) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be a number in [0, 1) (got {self.dropout!r})")
 
 
 @dataclass(frozen=True)
@@ -74,10 +90,23 @@ class TrainConfig(_Config):
     seed: int = 0  # weights initialisation, per-epoch tune shuffling
 
     def __post_init__(self) -> None:
-        if min(self.batch_size, self.seq_len, self.epochs) < 1:
-            raise ValueError("batch_size, seq_len and epochs must be positive")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError("val_fraction must be in (0, 1)")
+        _check_int("batch_size", self.batch_size, 1, 65_536, "(parallel streams)")
+        _check_int("seq_len", self.seq_len, 1, 65_536, "(characters per window)")
+        _check_int("epochs", self.epochs, 1, MAX_STEPS, "(most epochs to train)")
+        _check_int("patience", self.patience, 1, MAX_STEPS, "(epochs)")
+        _check_int("seed", self.seed, 0, 2**32 - 1, "(a random seed)")  # NumPy's legacy seeding takes 32 bits
+        for name, value, what in (
+            ("learning_rate", self.learning_rate, "a number above 0 and at most 1"),
+            ("lr_decay", self.lr_decay, "a number above 0 and at most 1"),
+            ("val_fraction", self.val_fraction, "a number above 0 and below 1"),
+        ):
+            if not _is_number(value) or not 0.0 < value <= 1.0 or (name == "val_fraction" and value == 1.0):
+                raise ValueError(f"{name} must be {what} (got {value!r})")
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float, not a bool (JSON's true is no learning rate)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 MAX_LENGTH = 5000  # characters one tune may have the model write: 4x the longest Nottingham tune

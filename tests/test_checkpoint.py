@@ -171,8 +171,8 @@ def test_weights_from_another_model(tmp_path: Path, tiny_checkpoint: Checkpoint)
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("{broken", r"config\.json or vocab\.json is unreadable .*train again"),
-        ('{"format": 1, "model": {"units": 8}}', r"unreadable \(ModelConfig has no field\(s\) units\)"),
+        ("{broken", r"config\.json: not valid JSON \(.*\); train again or restore the folder"),
+        ('{"format": 1, "model": {"units": 8}}', r"config\.json: ModelConfig has no field\(s\) units; train again"),
         ('{"format": 99, "model": {}}', r"checkpoint format 99, expected 1"),
     ],
 )

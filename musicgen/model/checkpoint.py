@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ FORMAT = 1
 FILES = ("weights.npz", "vocab.json", "config.json")
 ENV_VAR = "MUSICGEN_WEIGHTS"
 SHIPPED = Path("weights") / "nottingham"  # the shipped model, relative to a project folder
+MAX_VOCAB = 10_000  # characters: a tunebook in any script has a few hundred
+MAX_JSON_BYTES = 50_000_000  # config, vocabulary, metrics: a checkpoint writes a few KB
+_AGAIN = "train again or restore the folder"
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 _PACKAGE = Path(__file__).resolve().parents[1]  # the musicgen package folder
 # The project folder (pyproject.toml beside the package) when running from a clone; None when installed.
 SOURCE_TREE: Path | None = _PACKAGE.parent if (_PACKAGE.parent / "pyproject.toml").is_file() else None
@@ -95,7 +100,7 @@ def save(
 ) -> Path:
     """Write a checkpoint folder atomically (replacing an existing one) and return its path."""
     directory = Path(directory)
-    _check_shapes(weights, model, len(vocab), directory)
+    check_weights(weights, model, len(vocab), directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a shipped checkpoint is readable by all
@@ -174,7 +179,14 @@ def _present(directory: Path) -> bool:
 
 
 def load(directory: str | Path | None = None) -> Checkpoint:
-    """Load a checkpoint folder (default: :func:`default_weights`, usually the shipped Nottingham model)."""
+    """Load a checkpoint folder (default: :func:`default_weights`, usually the shipped Nottingham model).
+
+    Each file is checked before the next is read, and nothing is built from one that
+    fails: config.json's fields with their bounds (:class:`ModelConfig`), then the
+    vocabulary's size, then every array's name, type and shape from its header (so an
+    array larger than the config says is never read), then its values (NaN or infinite
+    ones are refused).
+    """
     directory = Path(directory) if directory is not None else default_weights()
     old = directory.with_name(f".{directory.name}.old")
     if not directory.exists() and old.is_dir():  # a save was killed between its two renames
@@ -187,47 +199,129 @@ def load(directory: str | Path | None = None) -> Checkpoint:
             f"{directory} is not a complete checkpoint (missing {', '.join(missing)}); "
             "train again or restore the folder"
         )
+    model, train = _read_config(directory / "config.json")
+    vocab = _read_vocab(directory / "vocab.json")
+    weights = _read_weights(directory / "weights.npz", weight_shapes(model, len(vocab)), len(vocab))
+    check_weights(weights, model, len(vocab), directory / "weights.npz")
     try:
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        if config.get("format") != FORMAT:
-            raise CheckpointError(f"{directory}: checkpoint format {config.get('format')!r}, expected {FORMAT}")
-        model = ModelConfig.from_dict(config["model"])
-        train = TrainConfig.from_dict(config["train"]) if config.get("train") else None
-        vocab = Vocab.load(directory / "vocab.json")
+        metrics = _read_json(directory / "metrics.json") if (directory / "metrics.json").is_file() else {}
     except CheckpointError:
-        raise
-    except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{directory}: config.json or vocab.json is unreadable ({e}); train again") from e
+        metrics = {}  # metrics are informative only; a damaged file must not stop the model
+    return Checkpoint(weights, vocab, model, train, metrics if isinstance(metrics, dict) else {}, directory)
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words.
+
+    >>> [_json_kind(v) for v in ({}, [1], "a", 1.5, True, None)]
+    ['an object', 'a JSON list', 'a JSON string', 'a JSON number', 'a JSON true or false', 'a JSON null']
+    """
+    if isinstance(value, dict):
+        return "an object"
+    kinds = ((bool, "true or false"), (list, "list"), (str, "string"), ((int, float), "number"))
+    return "a JSON " + next((word for kind, word in kinds if isinstance(value, kind)), "null")
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path`` (at most MAX_JSON_BYTES), or a CheckpointError naming it."""
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise CheckpointError(f"{path}: {path.stat().st_size:,} bytes, far larger than a checkpoint writes; {_AGAIN}")
     try:
-        with np.load(directory / "weights.npz", allow_pickle=False) as npz:
-            weights = {k: npz[k] for k in npz.files}
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except ValueError as e:  # also UnicodeDecodeError
+        raise CheckpointError(f"{path}: not valid JSON ({e}); {_AGAIN}") from e
+
+
+def _read_config(path: Path) -> tuple[ModelConfig, TrainConfig | None]:
+    config = _read_json(path)
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: not a checkpoint config ({_json_kind(config)}, not an object); {_AGAIN}")
+    if config.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {config.get('format')!r}, expected {FORMAT}; {_AGAIN}")
+    for key, cls in (("model", "ModelConfig"), ("train", "TrainConfig")):
+        if not isinstance(config.get(key), dict) and not (key == "train" and config.get(key) is None):
+            kind = _json_kind(config.get(key)) if key in config else "nothing"
+            raise CheckpointError(f'{path}: "{key}" must be an object of {cls} fields (got {kind}); {_AGAIN}')
+    try:
+        model = ModelConfig.from_dict(config["model"])
+        train = TrainConfig.from_dict(config["train"]) if config.get("train") is not None else None
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: {e}; {_AGAIN}") from e
+    return model, train
+
+
+def _read_vocab(path: Path) -> Vocab:
+    data = _read_json(path)
+    try:
+        vocab = Vocab(data["chars"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f'{path}: not a vocabulary (a "chars" list of distinct characters); {_AGAIN}') from e
+    if not 1 <= len(vocab) <= MAX_VOCAB:
+        raise CheckpointError(f"{path}: {len(vocab):,} characters; a model has 1 to {MAX_VOCAB:,}; {_AGAIN}")
+    return vocab
+
+
+def _read_weights(path: Path, shapes: dict[str, tuple[int, ...]], vocab_size: int) -> dict[str, np.ndarray]:
+    """The arrays of weights.npz, each checked by its header (name, type, shape) before its data is read."""
+    corrupt = f"{path} is corrupt ({{}}); train again or restore it"
+    try:
+        npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise CheckpointError(f"{directory}/weights.npz is corrupt ({e}); train again or restore it") from e
-    _check_shapes(weights, model, len(vocab), directory)
-    metrics: dict[str, Any] = {}
-    if (directory / "metrics.json").is_file():
-        try:
-            metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
-        except ValueError:
-            metrics = {}  # metrics are informative only; a damaged file must not stop the model
-    return Checkpoint(weights, vocab, model, train, metrics, directory)
+        raise CheckpointError(corrupt.format(e)) from e
+    with npz:
+        if set(npz.files) != set(shapes):
+            raise _names_differ(set(npz.files), shapes, path)
+        weights = {}
+        for name, shape in shapes.items():
+            try:
+                with npz.zip.open(f"{name}.npy") as f:
+                    version = np.lib.format.read_magic(f)
+                    if version not in _NPY_HEADERS:
+                        raise ValueError(f"unknown .npy format {version}")
+                    stored, _, dtype = _NPY_HEADERS[version](f)
+                _check_array(name, tuple(stored), dtype, shape, vocab_size, path)  # before its data is read
+                weights[name] = npz[name]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+                raise CheckpointError(corrupt.format(f"weight {name}: {e}")) from e
+    return weights
 
 
-def _check_shapes(weights: dict[str, np.ndarray], cfg: ModelConfig, vocab_size: int, where: Path) -> None:
-    expected = weight_shapes(cfg, vocab_size)
-    if set(weights) != set(expected):
-        extra, lacking = sorted(set(weights) - set(expected)), sorted(set(expected) - set(weights))
-        raise CheckpointError(
-            f"{where}: weights do not match config.json (missing {lacking or 'none'}, unexpected {extra or 'none'}); "
-            "the folder mixes files from different models: train again"
-        )
-    for name, shape in expected.items():
-        if tuple(weights[name].shape) != shape:
+def check_weights(weights: Mapping[str, np.ndarray], cfg: ModelConfig, vocab_size: int, where: str | Path) -> None:
+    """Raise CheckpointError unless ``weights`` are exactly the arrays of ``cfg``: every name, its
+    shape, floating-point numbers, none NaN or infinite (``where`` starts the sentence)."""
+    shapes = weight_shapes(cfg, vocab_size)
+    if set(weights) != set(shapes):
+        raise _names_differ(set(weights), shapes, where)
+    for name, shape in shapes.items():
+        w = np.asarray(weights[name])
+        _check_array(name, w.shape, w.dtype, shape, vocab_size, where)
+        if not np.isfinite(w).all():
             raise CheckpointError(
-                f"{where}: weight {name} has shape {tuple(weights[name].shape)} but config.json and "
-                f"vocab.json ({vocab_size} characters) need {shape}: the files come from different models; "
-                "train again or restore the folder"
+                f"{where}: weight {name} holds NaN or infinite values (training diverged, or the file was "
+                "altered): train again or restore the folder"
             )
+
+
+def _names_differ(names: set[str], shapes: dict[str, tuple[int, ...]], where: str | Path) -> CheckpointError:
+    extra, lacking = sorted(names - set(shapes)), sorted(set(shapes) - names)
+    return CheckpointError(
+        f"{where}: weights do not match config.json (missing {lacking or 'none'}, unexpected {extra or 'none'}); "
+        "the folder mixes files from different models: train again"
+    )
+
+
+def _check_array(
+    name: str, shape: tuple[int, ...], dtype: np.dtype, expected: tuple[int, ...], vocab_size: int, where: str | Path
+) -> None:
+    if dtype.kind != "f":
+        raise CheckpointError(
+            f"{where}: weight {name} holds {dtype.name} values, not floating-point numbers; train again or restore it"
+        )
+    if shape != expected:
+        raise CheckpointError(
+            f"{where}: weight {name} has shape {shape} but config.json and vocab.json ({vocab_size} characters) "
+            f"need {expected}: the files come from different models; train again or restore the folder"
+        )
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

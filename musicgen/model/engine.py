@@ -44,7 +44,7 @@ import numpy as np
 
 from musicgen.config import ModelConfig
 from musicgen.data.vocab import Vocab
-from musicgen.model.checkpoint import Checkpoint, weight_shapes
+from musicgen.model.checkpoint import Checkpoint, check_weights, weight_shapes
 
 
 def _columns(w: np.ndarray) -> np.ndarray:
@@ -62,6 +62,8 @@ class Engine:
     """Runs a checkpoint's network one character at a time for K streams at once."""
 
     def __init__(self, ckpt: Checkpoint) -> None:
+        # a checkpoint made in memory is checked too: NaN weights would only show as "no character is allowed"
+        check_weights(ckpt.weights, ckpt.model, len(ckpt.vocab), ckpt.path or "the checkpoint")
         w = {k: np.asarray(v, dtype=np.float32) for k, v in ckpt.weights.items()}
         self.vocab: Vocab = ckpt.vocab
         self.config: ModelConfig = ckpt.model
