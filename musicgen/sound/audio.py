@@ -191,6 +191,7 @@ def render_samples(midi_bytes: bytes, sample_rate: int = NATIVE_RATE, max_second
     except (RuntimeError, ValueError) as e:
         raise AudioError(f"the synthesizer failed: {e}") from None
     samples = _read_wav(wav)
+    del wav  # the synthesizer's bytes: as big as the WAV made from them, not needed any more
     if len(samples) == 0:
         raise AudioError("the MIDI holds no notes to play")
     if cut:
@@ -225,10 +226,10 @@ def render(
 
 
 def _fade_out(samples: np.ndarray) -> np.ndarray:
+    """Fade the last :data:`FADE_S` out to silence, in place (a whole copy would be 92 MB at the ceiling)."""
     n = min(len(samples), round(FADE_S * NATIVE_RATE))
-    faded = samples.copy()
-    faded[len(faded) - n :] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]
-    return faded
+    samples[len(samples) - n :] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]
+    return samples
 
 
 def _read_wav(data: bytes) -> np.ndarray:
