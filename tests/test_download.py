@@ -8,7 +8,11 @@ served copies; one test checks that the built-in list names exactly the files we
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -175,3 +179,23 @@ def test_command_line_download_and_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "hpps.abc" in err
     assert not (tmp_path / "other").exists()
+
+
+def test_temporary_folders_of_killed_downloads_are_removed(server: LocalServer, tmp_path: Path) -> None:
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = [tmp_path / f".nottingham.download-{int(ended.stdout)}-k2j3", tmp_path / ".nottingham.download-k2j3"]
+    running = tmp_path / f".nottingham.download-{os.getppid()}-x7y8"  # a live process's: maybe downloading now
+    other = tmp_path / f".other.download-{int(ended.stdout)}-k2j3"  # another folder's: not this download's business
+    for folder in [*stale, running, other]:
+        folder.mkdir()
+        (folder / "jigs.abc").write_text("half a file\n")
+    download.download(tmp_path / "nottingham", server.url, server.checksums(), timeout=5, log=lambda s: None)
+    assert leftovers(tmp_path) == sorted([running.name, other.name])
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler of the download is gone again
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("nan"), 0, -1, 1e300, True])
+def test_a_timeout_that_is_no_number_of_seconds_is_refused(tmp_path: Path, timeout: float) -> None:
+    with pytest.raises(DownloadError, match="--timeout must be a number of seconds above 0"):
+        download.download(tmp_path / "n", "http://127.0.0.1:9/", {"a.abc": "0" * 64}, timeout=timeout)
+    assert list(tmp_path.iterdir()) == []

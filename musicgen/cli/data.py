@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         default=download.TIMEOUT_S,
-        help=f"seconds per network wait (default {download.TIMEOUT_S:.0f})",
+        help=f"seconds per network wait, above 0 and at most {download.MAX_TIMEOUT_S:g} (default "
+        f"{download.TIMEOUT_S:.0f}); a whole file gets 4 times this",
     )
 
 
