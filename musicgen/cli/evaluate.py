@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     clock = _Clock()
     if not args.files and not 1 <= args.n <= MAX_TUNES:
         raise ValueError(f"--n must be from 1 to {MAX_TUNES:,} tunes (got {args.n})")
+    if not (math.isfinite(args.parse_timeout) and args.parse_timeout > 0):  # else every tune "fails to parse"
+        raise ValueError(f"--parse-timeout must be a number of seconds above 0 (got {args.parse_timeout:g})")
     ckpt = checkpoint.load(args.weights)
     train, val = recorded_split(ckpt, args.train_data)
     ref = Reference(train, val)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from musicgen.cli import WEIGHTS_HELP
@@ -119,7 +120,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--out",
-        type=Path,
         metavar="DIR",
         help="folder to write the tunes into, one file each (tune_01.abc, tune_02.abc, ...; files "
         "of those names are replaced). Default: print the tunes",
@@ -196,8 +196,28 @@ def write_sound(path: Path, abc: str, sound: str) -> str:
     return written + (f"; repaired: {'; '.join(parsed.repairs)}" if parsed.repairs else "")
 
 
+def check_out(text: str | None) -> Path | None:
+    """The --out folder, checked before any tune is composed: named, and a folder (there or to be made)
+    that can be written in. None (print the tunes) when not given."""
+    if text is None:
+        return None
+    if not text.strip():  # Path("") is the working directory: never write there unasked
+        raise ValueError("--out is empty: give a folder to write the tunes into, or leave --out out to print them")
+    out = Path(text)
+    existing = next(p for p in (out, *out.parents) if p.exists())  # the folder that would hold it
+    if not existing.is_dir():
+        raise ValueError(f"--out {out}: {existing} is a file, not a folder; give a folder to write the tunes into")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise ValueError(f"--out {out}: cannot write in {existing} ({e.strerror or e}); give another folder") from e
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = config_from(args)
+    out = check_out(args.out)
     if cfg.free_writing:  # said before the model starts: these settings are written freely
         print(f"note: {cfg.free_writing}", file=sys.stderr)
     tunes = Generator.load(args.weights).generate(cfg)
@@ -205,10 +225,10 @@ def run(args: argparse.Namespace) -> int:
         from musicgen.compose.constrain import FREE_WRITING  # then the primer left it off
 
         print(f"note: {FREE_WRITING}", file=sys.stderr)
-    if args.out is None:
+    if out is None:
         print("\n".join(t.abc for t in tunes), end="")
         return 0
-    for path, tune in zip(write_tunes(tunes, args.out), tunes):
+    for path, tune in zip(write_tunes(tunes, out), tunes):
         how = "ended by itself" if tune.ended else f"cut at {cfg.length} characters"
         sound = "" if args.sound == "none" else f"; {write_sound(path, tune.abc, args.sound)}"
         print(f"{path}  ({tune.n_chars} characters, {how}, {tune.nats_per_char:.2f} nats/char{sound})", file=sys.stderr)
