@@ -58,7 +58,7 @@ def sheet_ui(entry: Entry, sound: render.Sound) -> None:
 
 
 def badges_ui(entry: Entry, sound: render.Sound) -> None:
-    marks = sup.badges(sound, entry.tune.ended, ends_with_bar_line(entry.abc))
+    marks = sup.badges(sound, entry.tune.ended, ends_with_bar_line(entry.abc), entry.abc)
     line, help_text = sup.badge_markdown(marks, entry.tune.nats_per_char)
     st.markdown(line, help=help_text)
 

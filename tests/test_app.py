@@ -326,7 +326,8 @@ def test_sheet_badges_and_downloads_of_a_tune_that_parses(app: AppTest, playable
     assert sheet_args(app)["abc"].rstrip("\n") == render.sheet_text(shown_abc(app))
     assert sheet_args(app)["title"] == "Test Reel"
     text = " ".join(m.value for m in app.markdown)
-    assert "check: parses]" in text and "bars 2/2]" in text
+    assert "check: parses]" in text and "check: bars 4/4]" in text  # the primer's four bars, every one judged
+    assert "close: only 4 bars]" in text  # a form badge: a fragment, not a whole tune
     downloads = {b.label: b for b in app.get("download_button")}
     assert {"ABC", "MIDI", "Audio (WAV)", "MusicXML"} <= set(downloads)
     assert not any(downloads[k].proto.disabled for k in ("ABC", "MIDI", "Audio (WAV)", "MusicXML"))

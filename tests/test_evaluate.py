@@ -98,6 +98,17 @@ def test_summary_of_hand_checked_tunes() -> None:
     )
 
 
+def test_the_summary_sets_the_form_beside_the_held_out_tunes() -> None:
+    whole = "X:8\nT:Whole\nM:3/4\nL:1/4\nK:G\n|:GAB|c2d|e2d|B2G|A2B|c2A|B2A|G3:|"
+    ref = Reference(TRAINING, [whole])
+    report, checks = evaluate([GOOD, whole], ref, None)
+    assert checks[0].form is not None and checks[0].form.bars == 4  # d| B2c | d2e | f3 | g3: a pick-up, 4 bars
+    form, held = report["form"], report["form_held_out"]
+    assert form["at_least_8_bars"] == 0.5 and held["at_least_8_bars"] == 1.0
+    assert form["badges"]["short"] == 0.5 and held["no_form_badge"] == 1.0
+    assert form["ends_on_tonic"] == 1.0 and form["regular_parts"] == 1.0  # both end on G; 4 and 8 bars are regular
+
+
 @pytest.mark.slow  # music21's import and first parse take several seconds
 def test_music21_parse_check_on_a_good_and_a_broken_tune() -> None:
     check = music21_check(timeout=20)
@@ -140,6 +151,8 @@ def test_evaluate_files_as_json(
     assert out["summary"]["tunes"] == 2 and out["summary"]["header_rate"] == 0.5
     assert out["summary"]["ended_rate"] is None and "fit" in out["summary"]
     assert [t["abc"] for t in out["tunes"]] == [GOOD, NO_TITLE_BAD_METER]
+    assert out["tunes"][0]["form"]["bars"] == 4 and out["tunes"][0]["form"]["warnings"] == ["only 4 bars"]
+    assert out["summary"]["form"]["tunes"] == 2 and out["summary"]["form_held_out"]["tunes"] == 1
 
 
 def test_evaluate_generated_tunes_as_a_table(
@@ -164,7 +177,8 @@ def test_evaluate_generated_tunes_as_a_table(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("4 tunes from") and "rng 3" in result.stdout
-    for row in ("parses as written (music21)", "inner bars correct", "near-copies", "pitch-class overlap"):
+    rows = ("parses as written (music21)", "inner bars correct", "near-copies", "pitch-class overlap")
+    for row in (*rows, "held-out tunes", "bars per tune as written", "last melody note on the tonic"):
         assert row in result.stdout
     assert out.read_text().count("\n\n") == 4
 

@@ -1,5 +1,5 @@
 """One user's tunes in the app, without Streamlit: what a history entry keeps, how the history is bounded,
-which candidate is shown first, and the text of the history's lines.
+which candidate is shown first (the best-formed), and the text of the history's lines.
 
     entries = [Entry(t.abc, settings, i, batch, t) for i, t in enumerate(tunes)]
     history, current = keep_recent([*history, *entries], current)   # at most MAX_HISTORY tunes
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from musicgen.app.settings import Settings
 from musicgen.app.text import plain
 from musicgen.compose.sample import Tune
+from musicgen.judge.form import form_score, tune_form
 
 MAX_HISTORY = 200  # tunes a session keeps (8 candidates x 25 Composes); the oldest go first
 
@@ -49,16 +50,20 @@ def keep_recent(history: list[Entry], current: int | None, bound: int | None = N
 
 
 def first_shown(tunes: Sequence[Tune], pick: int | None) -> int:
-    """Which of one Compose's tunes the page shows: the permalink's pick when it names one, else the
-    best-formed (ended by itself first, then the one the model was surest of).
+    r"""Which of one Compose's tunes the page shows: the permalink's pick when it names one, else the
+    best-formed: ended by itself first, then the highest :func:`musicgen.judge.form.form_score` (at least
+    8 bars, regular parts, ending on the tonic, the header's key and meter held: what the badges judge),
+    then the one the model was surest of.
 
+    >>> whole = "X:1\nM:2/4\nL:1/8\nK:G\n|:GA Bc|d2 B2|c2 A2|G4:|\n|:d2 B2|c2 A2|B2 A2|G4:|"
     >>> t = [Tune("a", 1.0, 1, False, False), Tune("b", 2.0, 1, True, False), Tune("c", 1.5, 1, True, False)]
-    >>> first_shown(t, None), first_shown(t, 0), first_shown(t, 7)
-    (2, 0, 2)
+    >>> first_shown(t, None), first_shown(t, 0), first_shown(t, 7), first_shown([*t, Tune(whole, 1.9, 1, True)], None)
+    (2, 0, 2, 3)
     """
     if pick is not None and 0 <= pick < len(tunes):
         return pick
-    return min(range(len(tunes)), key=lambda i: (not tunes[i].ended, tunes[i].nats_per_char))
+    scores = [form_score(tune_form(t.abc)) for t in tunes]
+    return min(range(len(tunes)), key=lambda i: (not tunes[i].ended, -scores[i], tunes[i].nats_per_char))
 
 
 def candidate_label(e: Entry) -> str:

@@ -1,4 +1,4 @@
-"""What the app (``app.py``) shows beside a tune, without Streamlit: quality badges, the session's tunebook,
+"""What the app (``app.py``) shows beside a tune, without Streamlit: quality badges (form included), the session's tunebook,
 download names, labels, the model card's parts; and whether the generator offers meter-aware writing, or why not.
 
 Settings and permalinks are in :mod:`musicgen.app.settings`, the sound and the sheet in
@@ -19,6 +19,8 @@ from musicgen.app.text import plain
 from musicgen.compose.sample import Generator
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import join_tunes
+from musicgen.judge.form import form_warnings, tune_form
+from musicgen.sound import budget
 
 # What the tracker's way to the end of a tune writes (musicgen.compose.finish): bar lines, a note's
 # length, a pitch letter, the closing bar and the blank line. Without them meter-aware writing cannot
@@ -62,13 +64,20 @@ class Badge:
     help: str
 
 
-def badges(sound: Sound, ended: bool, final_bar: bool) -> list[Badge]:
-    """The tune's quality marks: it parses, its bars add up, it ends cleanly (by itself, on a bar line).
+def badges(sound: Sound, ended: bool, final_bar: bool, abc: str | None = None) -> list[Badge]:
+    r"""The tune's quality marks: it parses, its bars add up, its form (with ``abc``), it ends cleanly.
+
+    With the tune's text, "bars" counts every bar under the meter (a part's last bar may be short) and names
+    the pick-ups apart, and each thing wrong with the form (:func:`musicgen.judge.form.form_warnings`: under
+    8 bars, a part of an irregular length, an ending away from the tonic, a key or meter that changed)
+    gets an orange badge of its own. Without it, "bars" counts the inner bars (``sound.bars``).
 
     >>> [(b.label, b.ok) for b in badges(Sound(bars=(7, 8)), ended=False, final_bar=True)]
     [('parses', True), ('bars 7/8', False), ('cut off at the length limit', False)]
     >>> [b.label for b in badges(Sound(parse_error="no notes", bars=(0, 0)), ended=True, final_bar=False)]
     ['does not parse', 'no whole bars to check', 'ends mid-bar']
+    >>> [(b.label, b.ok) for b in badges(Sound(), True, True, "X:1\nM:2/4\nL:1/8\nK:G\nD|GA Bc|d2 B2|c2 A2|G3:|")]
+    [('parses', True), ('bars 4/4 (+1 pick-up)', True), ('only 4 bars', False), ('ends cleanly', True)]
     """
     marks = [
         Badge(
@@ -77,7 +86,11 @@ def badges(sound: Sound, ended: bool, final_bar: bool) -> list[Badge]:
             "music21 reads the ABC and finds notes" if sound.parses else sound.parse_error or "",
         )
     ]
-    if sound.bars is not None:
+    form = tune_form(abc) if abc is not None and len(abc) <= budget.MAX_CHARS else None
+    if form is not None:
+        marks.append(_bars_badge(form.judged_correct, form.judged, form.pickups))
+        marks += [Badge(w.label, False, w.sentence) for w in form_warnings(form)]
+    elif sound.bars is not None:
         good, total = sound.bars
         marks.append(
             Badge(
@@ -103,6 +116,31 @@ def badges(sound: Sound, ended: bool, final_bar: bool) -> list[Badge]:
             )
         )
     return marks
+
+
+def _bars_badge(good: int, total: int, pickups: int) -> Badge:
+    """Every judged bar: those that add up (or, closing a part, do not overfill), of all; the pick-ups apart.
+
+    >>> [_bars_badge(*n).label for n in [(16, 16, 1), (30, 32, 2), (0, 0, 0)]]
+    ['bars 16/16 (+1 pick-up)', 'bars 30/32 (+2 pick-ups)', 'no whole bars to check']
+    """
+    if not total:
+        return Badge("no whole bars to check", False, "the tune has no bar under a meter to check")
+    extra = f" (+{pickups} pick-up{'' if pickups == 1 else 's'})" if pickups else ""
+    wrong = total - good
+    return Badge(
+        f"bars {good}/{total}{extra}",
+        good == total,
+        f"{good} of {total} bars add up to the meter"
+        + (f" and {wrong} do not" if wrong else "")
+        + " (the last bar of a part may be short)"
+        + (
+            f"; besides them {pickups} pick-up{'' if pickups == 1 else 's'}, the short bar opening a part"
+            if pickups
+            else ""
+        )
+        + ".",
+    )
 
 
 def badge_markdown(marks: Sequence[Badge], nats_per_char: float) -> tuple[str, str]:

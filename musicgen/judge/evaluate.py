@@ -7,8 +7,9 @@
 It generates ``--n`` tunes with the given sampling settings and seed (or reads
 tunes from files) and reports every measure of :mod:`musicgen.judge.quality`: music21
 parse rate, header completeness, clean endings, inner bars of the right length,
-near-copies of training tunes, closeness of pitch-class / note-length / key /
-meter distributions to the training tunes (beside the corpus's own held-out
+near-copies of training tunes, the form (bars and parts per tune, regular parts,
+ending on the tonic, header held; beside the held-out tunes, the ceiling), closeness of
+pitch-class / note-length / key / meter distributions to the training tunes (beside the corpus's own held-out
 figure, the ceiling), and the model's nats/char on its held-out tunes beside a
 5-gram baseline. The training and held-out tunes are those recorded in the
 checkpoint (or ``--train-data``). ``--json`` prints everything, every tune
@@ -24,6 +25,7 @@ import numpy as np
 from musicgen.abcnotation.header import header_fields
 from musicgen.compose.sample import UNTITLED, Generator
 from musicgen.config import MAX_CANDIDATES, SampleConfig
+from musicgen.judge.formset import form_text
 from musicgen.judge.quality import ParseCheck, Reference, TuneCheck, check_tune, summarise
 from musicgen.judge.score import model_fit, ngram_fit
 from musicgen.model import checkpoint
@@ -165,4 +167,6 @@ def format_table(report: dict, title: str) -> str:
             mine = ", ".join(f"{k} {v:.0%}" for k, v in report[name]["top"].items())
             theirs = ", ".join(f"{k} {v:.0%}" for k, v in report[name]["corpus_top"].items())
             lines.append(f"{name}s: {mine}   (corpus: {theirs})")
+    if "form" in report:
+        lines += ["", form_text({"these tunes": report["form"], "held-out tunes": report["form_held_out"]})]
     return "\n".join(lines)

@@ -15,21 +15,21 @@ Header values (the key, the meter) are read by :mod:`musicgen.abcnotation.header
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.header import ACCIDENTALS, HeaderError, check_value, header_fields, key_name, parse_key
 from musicgen.abcnotation.rhythm import analyse
 
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_STEPS = "CDEFGAB"
 
 
-def pitch_classes(tune: str) -> list[int]:
-    """The pitch class (0 = C ... 11 = B) of every sounding note, chords included."""
+def _sounding(tune: str) -> Iterator[tuple[int, int, int]]:
+    """(token index, pitch class, height in steps of the staff) of every sounding note, chords included."""
     alter: dict[str, int] = {}
     bar: dict[tuple[str, str], int] = {}  # accidentals met in this bar, by letter and octave
-    out: list[int] = []
-    for kind, text in T.tokenize(tune):
+    for i, (kind, text) in enumerate(T.tokenize(tune)):
         if kind == T.BAR:
             bar = {}
         elif kind in (T.FIELD, T.INLINE_FIELD) and text.strip("[")[:2] == "K:":
@@ -44,8 +44,26 @@ def pitch_classes(tune: str) -> list[int]:
                 if acc:
                     bar[place] = ACCIDENTALS[acc]
                 shift = bar.get(place, alter.get(letter.upper(), 0))
-                out.append((_LETTER_PC[letter.upper()] + shift) % 12)
-    return out
+                height = _STEPS.index(letter.upper()) + 7 * (letter.islower() + octave.count("'") - octave.count(","))
+                yield i, (_LETTER_PC[letter.upper()] + shift) % 12, height
+
+
+def pitch_classes(tune: str) -> list[int]:
+    """The pitch class (0 = C ... 11 = B) of every sounding note, chords included."""
+    return [pc for _, pc, _ in _sounding(tune)]
+
+
+def last_melody_pitch(tune: str) -> int | None:
+    r"""The pitch class of the tune's last melody note: the top note of a closing chord; None without notes.
+
+    >>> last_melody_pitch("X:1\nK:D\nd2 f|[Dd]2 z|"), last_melody_pitch("X:1\nK:F\n[GB]"), last_melody_pitch("X:1\nK:G\nz|")
+    (2, 10, None)
+    """
+    last: tuple[int, int, int] | None = None
+    for note in _sounding(tune):
+        if last is None or note[0] != last[0] or note[2] > last[2]:  # a later token, or higher in the same chord
+            last = note
+    return None if last is None else last[1]
 
 
 def note_lengths(tune: str) -> list[str]:

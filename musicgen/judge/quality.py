@@ -3,8 +3,9 @@ r"""The quality of a set of tunes, measured against a training corpus (DESIGN.md
 Per tune (:func:`check_tune`): does music21 parse it (with a time limit), is the
 header complete and valid, does it end cleanly, how many inner bars are the
 right length, and how many consecutive bars it shares with one training tune.
-Over a set (:func:`summarise`): those as rates, plus how close its pitch-class,
-note-length, key and meter distributions are to the training tunes', each
+Over a set (:func:`summarise`): those as rates, its form (:mod:`musicgen.judge.formset`:
+parts, bars, ending on the tonic, header held) beside the held-out tunes' form, and how close
+its pitch-class, note-length, key and meter distributions are to the training tunes', each
 beside the corpus's own figure (held-out tunes against training tunes) as the ceiling.
 
 >>> ref = Reference(["X:1\nT:a\nM:3/4\nL:1/4\nK:G\nd|B2 c|d2 e|f3|g3|]"], ["X:2\nT:b\nM:3/4\nK:G\nB2 c|d3|]"])
@@ -22,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.rhythm import analyse
 from musicgen.judge.features import header_problems, key_and_meter, note_lengths, overlap, pitch_classes, shares
+from musicgen.judge.form import Form, tune_form
+from musicgen.judge.formset import form_facts, summarise_forms
 from musicgen.judge.novelty import NEAR_COPY_BARS, BarIndex
 
 ParseCheck = Callable[[str], tuple[str, tuple[str, ...]]]  # -> (why it does not parse or "", repairs it needed)
@@ -45,6 +48,7 @@ class TuneCheck:
     meter: str
     chars: int
     wrong_bars: list[str] = field(default_factory=list)  # text of the first few wrong inner bars
+    form: Form | None = None  # parts, bars, ending and header held (musicgen.judge.form)
 
     @property
     def clean_ending(self) -> bool:
@@ -71,6 +75,7 @@ class Reference:
         self.dists = distributions(self.train)
         val_dists = distributions(self.val)
         self.self_overlap = {name: overlap(val_dists[name], d) for name, d in self.dists.items()}
+        self.val_form = summarise_forms([tune_form(t) for t in self.val])  # the ceiling of the form figures
 
 
 def distributions(tunes: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -105,6 +110,7 @@ def check_tune(tune: str, ref: Reference, parse: ParseCheck | None, ended: bool 
         meter=meter,
         chars=len(tune),
         wrong_bars=wrong[:3],
+        form=tune_form(tune),
     )
 
 
@@ -141,6 +147,8 @@ def summarise(checks: Sequence[TuneCheck], ref: Reference, tunes: Sequence[str] 
         },
         "near_copy_rate": _rate([r >= NEAR_COPY_BARS for r in runs]),
         "longest_run": {"max": max(runs, default=0), "median": statistics.median(runs) if runs else 0},
+        "form": summarise_forms([c.form if c.form else tune_form("") for c in checks]),
+        "form_held_out": ref.val_form,
     }
     if tunes is not None:
         dists = distributions(tunes)
@@ -162,4 +170,6 @@ def _top(dist: dict[str, float], k: int = 6) -> dict[str, float]:
 
 def check_dicts(checks: Sequence[TuneCheck]) -> list[dict]:
     """Per-tune results as plain dicts (for --json)."""
-    return [asdict(c) | {"clean_ending": c.clean_ending} for c in checks]
+    return [
+        asdict(c) | {"clean_ending": c.clean_ending, "form": form_facts(c.form or tune_form(""))} for c in checks
+    ]
