@@ -210,10 +210,10 @@ def load(directory: str | Path | None = None) -> Checkpoint:
     return Checkpoint(weights, vocab, model, train, metrics if isinstance(metrics, dict) else {}, directory)
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     """What a JSON value is, in words.
 
-    >>> [_json_kind(v) for v in ({}, [1], "a", 1.5, True, None)]
+    >>> [json_kind(v) for v in ({}, [1], "a", 1.5, True, None)]
     ['an object', 'a JSON list', 'a JSON string', 'a JSON number', 'a JSON true or false', 'a JSON null']
     """
     if isinstance(value, dict):
@@ -235,12 +235,12 @@ def _read_json(path: Path) -> Any:
 def _read_config(path: Path) -> tuple[ModelConfig, TrainConfig | None]:
     config = _read_json(path)
     if not isinstance(config, dict):
-        raise CheckpointError(f"{path}: not a checkpoint config ({_json_kind(config)}, not an object); {_AGAIN}")
+        raise CheckpointError(f"{path}: not a checkpoint config ({json_kind(config)}, not an object); {_AGAIN}")
     if config.get("format") != FORMAT:
         raise CheckpointError(f"{path}: checkpoint format {config.get('format')!r}, expected {FORMAT}; {_AGAIN}")
     for key, cls in (("model", "ModelConfig"), ("train", "TrainConfig")):
         if not isinstance(config.get(key), dict) and not (key == "train" and config.get(key) is None):
-            kind = _json_kind(config.get(key)) if key in config else "nothing"
+            kind = json_kind(config.get(key)) if key in config else "nothing"
             raise CheckpointError(f'{path}: "{key}" must be an object of {cls} fields (got {kind}); {_AGAIN}')
     try:
         model = ModelConfig.from_dict(config["model"])

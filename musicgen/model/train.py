@@ -20,14 +20,16 @@ the state of its own block of streams, and only the chief writes files.
 
 After every epoch the full training state (weights and Adam's moments) is saved
 in the run folder (``runs/<name>`` by default) through a temporary file and a
-rename, then ``state.json`` is replaced to point at it; ``--resume`` continues
-from the last completed epoch. The best epoch by val loss is written to
-``--out`` as a self-describing checkpoint (weights without optimizer state).
+rename, then ``state.json`` is replaced to point at it (:mod:`musicgen.model.runstate`);
+``--resume`` continues from the last completed epoch, checking both files first.
+Resuming is exact: the tune order and the dropout masks of an epoch depend on
+(seed, epoch) alone, so a run killed and resumed ends with the very weights of a run
+never stopped. The best epoch by val loss is written to ``--out`` as a
+self-describing checkpoint (weights without optimizer state).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -41,7 +43,7 @@ import numpy as np
 from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data import corpus, dataset
 from musicgen.data.vocab import Vocab
-from musicgen.model import checkpoint, distribute
+from musicgen.model import checkpoint, distribute, runstate
 from musicgen.model.windows import distributed_windows
 
 
@@ -99,21 +101,6 @@ def _run_epoch(model: Any, strategy: Any, step_fn: Any, streams: dataset.Streams
     return total_loss / total_chars, total_acc / total_chars
 
 
-def _save_state(run_dir: Path, model: Any, state: dict[str, Any]) -> None:
-    """Save the resumable training state: the .keras file first, then state.json pointing at it."""
-    name = f"epoch-{state['epoch']:04d}.keras"
-    for stale in run_dir.glob(".tmp-*.keras"):  # left by a run killed while saving
-        stale.unlink()
-    tmp = run_dir / f".tmp-{name}"
-    model.save(tmp)
-    tmp.replace(run_dir / name)
-    state = dict(state, keras_file=name)
-    checkpoint.write_atomic(run_dir / "state.json", json.dumps(state, indent=2).encode())
-    for old in run_dir.glob("epoch-*.keras"):
-        if old.name != name:
-            old.unlink()
-
-
 def train(
     data: Sequence[str | Path],
     out: str | Path,
@@ -146,34 +133,26 @@ def train(
         "train_chars": train_set.n_chars,
         "val_chars": val_set.n_chars,
     }
+    state = _start_state(run_dir, resume, _run_config(model_cfg, cfg, vocab), cfg.learning_rate)
     # Before anything else runs TensorFlow: a multi-worker strategy must be made first.
     strategy = distribute.make_strategy(strategy) if isinstance(strategy, str) else strategy
     import keras
 
     from musicgen.model.network import named_weights
 
-    state: dict[str, Any] = {
-        "epoch": 0,
-        "history": [],
-        "best_val_loss": None,
-        "best_epoch": 0,
-        "stale": 0,
-        "learning_rate": cfg.learning_rate,
-        "seconds": 0.0,
-    }
-    state_file = run_dir / "state.json"
     if resume:
-        if not state_file.is_file():
-            raise TrainError(f"nothing to resume in {run_dir} (no state.json): start without --resume")
-        state = json.loads(state_file.read_text())
-        if _resumable(state["config"]) != _resumable(_run_config(model_cfg, cfg, vocab)):
-            raise TrainError(f"{run_dir} was started with other settings or data; resume with the same ones")
         model = distribute.training_model(model_cfg, len(vocab), cfg, strategy)
-        model.load_weights(run_dir / state["keras_file"])  # weights and Adam's moments, whatever the replicas
-        print(f"resuming after epoch {state['epoch']} from {run_dir / state['keras_file']}", flush=True)
+        keras_file = run_dir / state["keras_file"]
+        try:
+            model.load_weights(keras_file)  # weights and Adam's moments, whatever the replicas
+        except Exception as e:  # Keras and h5py raise many kinds; each means this file cannot be used
+            why = (str(e).strip().splitlines() or [""])[0][:200]
+            raise TrainError(
+                f"{keras_file}: cannot load the training state ({type(e).__name__}: {why}); "
+                "restore the run folder, or remove it to train from the start"
+            ) from e
+        print(f"resuming after epoch {state['epoch']} from {keras_file}", flush=True)
     else:
-        if state_file.exists():
-            raise TrainError(f"{run_dir} holds an earlier run: add --resume to continue it, or remove the folder")
         keras.utils.set_random_seed(cfg.seed)
         model = distribute.training_model(model_cfg, len(vocab), cfg, strategy)
     state["config"] = _run_config(model_cfg, cfg, vocab)
@@ -191,6 +170,7 @@ def train(
             print(f"epoch {epoch}/{cfg.epochs} (learning rate {state['learning_rate']:.2e})", flush=True)
             started = time.perf_counter()
             order = dataset.epoch_order(len(train_tunes), cfg.seed, epoch)
+            _seed_dropout(model, cfg.seed, epoch)
             train_streams = _streams(train_set, order, cfg.batch_size, cfg.seq_len)
             train_loss, train_acc = _run_epoch(model, strategy, train_step, train_streams, "train")
             val_loss, val_acc = _run_epoch(model, strategy, test_step, val_streams, "val")
@@ -216,7 +196,7 @@ def train(
             else:
                 state["stale"] += 1
                 state["learning_rate"] *= cfg.lr_decay
-            _save_state(run_here, model, state)
+            runstate.save(run_here, model, state)
 
         best = checkpoint.load(out_here)
         state["weights_sha256"] = distribute.weights_digest(best.weights)
@@ -229,6 +209,38 @@ def train(
         flush=True,
     )
     return metrics
+
+
+def _start_state(run_dir: Path, resume: bool, run_config: dict[str, Any], learning_rate: float) -> dict[str, Any]:
+    """The state to start from: a fresh one, or (``resume``) the run folder's, checked whole and against
+    this run's settings. Refusals are TrainErrors, raised before TensorFlow starts."""
+    if not resume:
+        if (run_dir / runstate.STATE).exists():
+            raise TrainError(f"{run_dir} holds an earlier run: add --resume to continue it, or remove the folder")
+        return runstate.new_state(learning_rate)
+    try:
+        state = runstate.load(run_dir)
+    except runstate.RunStateError as e:
+        raise TrainError(str(e)) from e
+    if _resumable(state["config"]) != _resumable(run_config):
+        raise TrainError(f"{run_dir} was started with other settings or data; resume with the same ones")
+    return state
+
+
+def _seed_dropout(model: Any, seed: int, epoch: int) -> None:
+    """Set every dropout layer's random state from (seed, epoch) alone, as each epoch starts.
+
+    Keras draws dropout masks from a ``keras.random.SeedGenerator`` per layer, a variable
+    stepped at every call and not restored by ``load_weights``: set here, epoch ``e`` draws
+    the same masks whether the run went straight through or was resumed before ``e``.
+    """
+    import keras
+
+    for i, layer in enumerate(model.layers):
+        generator = getattr(layer, "seed_generator", None)
+        if isinstance(generator, keras.random.SeedGenerator):
+            start = int(np.random.default_rng([seed, epoch, i]).integers(1, 2**31))
+            generator.state.assign(np.array([start, 0], dtype=generator.state.dtype))
 
 
 def _portable(path: str | Path) -> str:
