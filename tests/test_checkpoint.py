@@ -27,7 +27,8 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     weights = {k: rng.normal(size=s).astype(np.float32) for k, s in shapes.items()}
     train = TrainConfig(batch_size=2, seq_len=8, epochs=3)
-    metrics = {"best_val_loss": 1.25, "history": [{"epoch": 1, "val_loss": 1.25}]}
+    record = {"epoch": 1, "train_loss": 1.5, "train_acc": 0.5, "val_loss": 1.25, "val_acc": 0.6, "learning_rate": 0.002}
+    metrics = {"best_val_loss": 1.25, "history": [record]}
     path = checkpoint.save(tmp_path / "ck", weights, vocab, TINY_MODEL, train, metrics)
 
     loaded = checkpoint.load(path)

@@ -269,10 +269,16 @@ def test_f7_an_array_larger_than_the_config_says_is_not_read(tiny_checkpoint: Ch
         checkpoint.load(tiny_checkpoint.path)
 
 
-def test_f7_metrics_that_are_not_an_object_are_ignored(tiny_checkpoint: Checkpoint) -> None:
+@pytest.mark.parametrize(
+    "metrics",
+    ["[1, 2]", '{"data": 5}', '{"data": {"paths": 5}}', '{"history": [1]}', '{"best_val_loss": "low"}', "{"],
+)
+def test_f7_metrics_not_shaped_as_training_writes_them_are_ignored(tiny_checkpoint: Checkpoint, metrics: str) -> None:
     assert tiny_checkpoint.path is not None
-    (tiny_checkpoint.path / "metrics.json").write_text("[1, 2]")
+    (tiny_checkpoint.path / "metrics.json").write_text(metrics)
     assert checkpoint.load(tiny_checkpoint.path).metrics == {}
+    line = error_line(musicgen_cli("card", "--weights", tiny_checkpoint.path, timeout=60))  # was a traceback
+    assert "does not record its training data" in line
 
 
 def test_f7_a_hand_made_checkpoint_with_nan_is_refused_by_the_engine(tmp_path: Path) -> None:

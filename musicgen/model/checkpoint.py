@@ -37,6 +37,7 @@ import numpy as np
 
 from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data.vocab import Vocab
+from musicgen.model.metrics import usable
 
 FORMAT = 1
 FILES = ("weights.npz", "vocab.json", "config.json")
@@ -207,7 +208,7 @@ def load(directory: str | Path | None = None) -> Checkpoint:
         metrics = _read_json(directory / "metrics.json") if (directory / "metrics.json").is_file() else {}
     except CheckpointError:
         metrics = {}  # metrics are informative only; a damaged file must not stop the model
-    return Checkpoint(weights, vocab, model, train, metrics if isinstance(metrics, dict) else {}, directory)
+    return Checkpoint(weights, vocab, model, train, usable(metrics), directory)
 
 
 def json_kind(value: Any) -> str:

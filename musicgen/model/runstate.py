@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from musicgen.model.checkpoint import json_kind, write_atomic
+from musicgen.model.metrics import HISTORY_FIELDS, history_ok
 
 STATE = "state.json"
 MAX_STATE_BYTES = 50_000_000  # 100,000 epochs of history are ~20 MB
 KERAS_MEMBERS = {"config.json", "model.weights.h5"}  # what every .keras file holds (Keras 3)
-HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "learning_rate")
 _OVER = "restore the run folder, or remove it to train from the start"
 
 
@@ -105,8 +105,7 @@ def _problem(state: Any) -> str | None:
         return f"epoch must be a whole number from 1 (got {epoch!r})"
     if state["keras_file"] != keras_name(epoch):
         return f"keras_file must be {keras_name(epoch)}, the file of epoch {epoch} (got {state['keras_file']!r})"
-    history = state["history"]
-    if not isinstance(history, list) or len(history) != epoch or not all(_record(h, i) for i, h in enumerate(history)):
+    if not history_ok(state["history"], epoch):
         return f"history must be a list of {epoch} epoch record(s), each with {', '.join(HISTORY_FIELDS)}"
     if not (_number(state["learning_rate"]) and math.isfinite(state["learning_rate"]) and state["learning_rate"] > 0):
         return f"learning_rate must be a number above 0 (got {state['learning_rate']!r})"
@@ -146,13 +145,3 @@ def _whole(value: Any, lo: int, hi: int | None = None) -> bool:
 def _number(value: Any) -> bool:
     """An int or float other than a bool (a loss may be NaN: a diverged epoch is still a record)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _record(entry: Any, i: int) -> bool:
-    """Epoch ``i + 1``'s history record, as training writes it."""
-    return (
-        isinstance(entry, dict)
-        and entry.get("epoch") == i + 1
-        and all(_number(entry.get(k)) for k in HISTORY_FIELDS)
-        and math.isfinite(entry["learning_rate"])
-    )
