@@ -9,7 +9,8 @@ Measured in one run, with the measures of ``musicgen evaluate``:
   temperature (``--n`` each, rng 0, every other setting at its default); then
   the best of those with each ``--top-p``; then meter-aware decoding at the
   chosen settings, when the generator offers it;
-- the held-out Nottingham tunes themselves: the ceiling;
+- the held-out Nottingham tunes themselves: the ceiling (of the form figures too: bars and
+  parts per tune, regular parts, ending on the tonic, header held);
 - the rhythm analyser on every tune of the training data (how often it finds
   the corpus's own inner bars right), and music21's measure lengths beside
   rhythm.py's bar lengths on every tune music21 reads: an independent reading.
@@ -25,61 +26,21 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from musicgen.abcnotation.rhythm import analyse, corpus_bar_report  # noqa: E402
+from music21_bars import Music21Bars  # noqa: E402  (beside this file)
+
+from musicgen.abcnotation.rhythm import corpus_bar_report  # noqa: E402
 from musicgen.compose.sample import ConstraintError, Generator  # noqa: E402
 from musicgen.config import SampleConfig  # noqa: E402
-from musicgen.judge.evaluate import PARSE_TIMEOUT, TARGETS, evaluate, fit, generate, targets_met  # noqa: E402
+from musicgen.judge.evaluate import TARGETS, evaluate, fit, generate, targets_met  # noqa: E402
+from musicgen.judge.formset import form_markdown  # noqa: E402
 from musicgen.judge.quality import Reference  # noqa: E402
 from musicgen.judge.score import recorded_split  # noqa: E402
 from musicgen.model import checkpoint  # noqa: E402
-from musicgen.sound import convert  # noqa: E402
-
-
-class Music21Bars:
-    """A parse check for :func:`evaluate` that also sets music21's reading of the same text beside
-    rhythm.py's, counted per set of tunes: the tune's total length, and its bars one by one."""
-
-    def __init__(self) -> None:
-        self.source = ""
-        # source -> [tunes read, same total length, same bars, bars, same bar lengths]
-        self.counts: dict[str, list[int]] = {}
-        self.examples: dict[str, list[str]] = {}
-
-    def __call__(self, tune: str) -> tuple[str, tuple[str, ...]]:
-        try:
-            parsed = convert.parse(tune, PARSE_TIMEOUT)
-        except convert.InvalidABCError as e:
-            return str(e) or "InvalidABCError", ()
-        part = parsed.score.parts[0] if parsed.score.parts else parsed.score
-        exact = lambda q: Fraction(q).limit_denominator(3840) / 4  # noqa: E731  (quarter lengths -> wholes)
-        theirs = [d for d in (exact(m.highestTime) for m in part.getElementsByClass("Measure")) if d > 0]
-        bars = analyse(parsed.abc).bars
-        mine = [b.duration for b in bars]
-        total, their_total = sum(mine, Fraction(0)), exact(part.highestTime)
-        c = self.counts.setdefault(self.source, [0, 0, 0, 0, 0])
-        c[0] += 1
-        c[1] += total == their_total
-        c[2] += theirs == mine
-        c[3] += len(mine)
-        c[4] += sum(a == b for a, b in zip(mine, theirs)) if len(mine) == len(theirs) else 0
-        examples = self.examples.setdefault(self.source, [])
-        if total != their_total and len(examples) < 3:
-            at = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
-            text = bars[at].text.replace("\n", " ") if at < len(bars) else "(end)"
-            if self.source.startswith("held-out"):  # the report quotes no text of the data set
-                examples.append(f"tune {c[0]}: {total} vs {their_total} of a whole note; first differing bar {at + 1}")
-            else:
-                examples.append(
-                    f"{tune.splitlines()[1][:40]}: {total} vs {their_total} of a whole note; first "
-                    f"differing bar {at + 1} `{text[:60]}`"
-                )
-        return "", parsed.repairs
 
 
 def nats_per_char(gen: Generator, tunes: Sequence[str]) -> float:
@@ -163,6 +124,22 @@ def table(rows: dict[str, dict]) -> list[str]:
     )
     row("**targets met**", [f"{sum(met(r))} of {len(TARGETS)}" for r in rs])
     return lines
+
+
+def form_section(rows: dict[str, dict]) -> list[str]:
+    """The tunes' form beside the held-out tunes' (the ceiling), every setting a column (musicgen.judge.formset)."""
+    return [
+        "## Form",
+        "",
+        "How the tunes are built, counted as a musician counts them (`musicgen.judge.form`): a part is the music "
+        "between section bar lines (`|:` `:|` `::` `||` `|]`) or `P:` fields, its first and second endings one part; "
+        "a pick-up is no bar of its own, and with the short bar that closes its part it makes one; *as played* "
+        "expands repeats and endings. The tonic is the header key's (Ador ends on A). The badges are the app's "
+        "orange form badges (`musicgen.app.support.badges`). Targets: the tune-form work (issue 13).",
+        "",
+        *form_markdown({name: r["form"] for name, r in rows.items()}),
+        "",
+    ]
 
 
 def main() -> int:
@@ -287,6 +264,7 @@ def main() -> int:
         "",
         *product_defaults(rows, chosen, defaults),
         "",
+        *form_section(rows),
         "## How to read it",
         "",
         "- *parses as written*: `musicgen.sound.convert.parse` (music21, 10 s limit) reads it, finds a note, and "
