@@ -235,3 +235,11 @@ def test_a_mistyped_variable_does_not_fall_back_to_another_model(tmp_path: Path)
 def test_the_shipped_weights_are_found_from_the_source_tree() -> None:
     assert checkpoint.SOURCE_TREE is not None  # the tests run from a clone
     assert checkpoint.shipped_weights() == checkpoint.SOURCE_TREE / "weights" / "nottingham"
+
+
+def test_save_never_moves_a_file_of_the_same_name_aside(tmp_path: Path, tiny_checkpoint: Checkpoint) -> None:
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine\n")
+    with pytest.raises(CheckpointError, match=r"notes\.txt is a file, not a checkpoint folder"):
+        checkpoint.save(mine, tiny_checkpoint.weights, tiny_checkpoint.vocab, tiny_checkpoint.model)
+    assert mine.read_text() == "mine\n" and not (tmp_path / ".notes.txt.old").exists()

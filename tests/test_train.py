@@ -229,3 +229,16 @@ def test_sigkill_mid_epoch_then_resume(tmp_path: Path) -> None:
     ckpt = checkpoint.load(out)
     assert [h["epoch"] for h in ckpt.metrics["history"]] == [1, 2, 3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.abc", "out", "run"]  # no temporary leftovers
+
+
+@pytest.mark.parametrize("which", ["out", "run_dir"])
+def test_a_file_for_a_folder_is_refused_before_training(tmp_path: Path, which: str) -> None:
+    data = tmp_path / "tiny.abc"
+    data.write_text(corpus.join_tunes(TINY_TUNES))
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine\n")
+    folders = {"out": tmp_path / "out", "run_dir": tmp_path / "run", which: mine}
+    option = {"out": "--out", "run_dir": "--run-dir"}[which]
+    with pytest.raises(TrainError, match=rf"{option} .*notes\.txt is a file, not a folder"):
+        train([data], folders["out"], TINY_MODEL, TINY_TRAIN, run_dir=folders["run_dir"])
+    assert mine.read_text() == "mine\n" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "tiny.abc"]

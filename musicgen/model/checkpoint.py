@@ -101,6 +101,8 @@ def save(
 ) -> Path:
     """Write a checkpoint folder atomically (replacing an existing one) and return its path."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():  # never move a file of the user's aside
+        raise CheckpointError(f"{directory} is a file, not a checkpoint folder: give a folder name")
     check_weights(weights, model, len(vocab), directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))

@@ -118,6 +118,9 @@ def train(
     """
     out = Path(out)
     run_dir = Path(run_dir) if run_dir else Path("runs") / out.name
+    for folder, option in ((out, "--out"), (run_dir, "--run-dir")):  # found now, not after the first epoch
+        if folder.exists() and not folder.is_dir():
+            raise TrainError(f"{option} {folder} is a file, not a folder: give a folder name")
     tunes = corpus.read_tunes(data)
     train_tunes, val_tunes = corpus.split_train_val(tunes, cfg.val_fraction)
     if not val_tunes:
