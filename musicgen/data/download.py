@@ -269,6 +269,7 @@ def _terminate_as_exit() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
