@@ -68,6 +68,7 @@ BAD = [
     ("a pick-up that does not complete the short bar before it", HEAD + "efga|g2:|\n", "f|dcBA|"),
     ("a section of short bars only", HEAD + "d|", "efg:|\n"),
     ("a short bar alone between section bar lines", HEAD + "efga|g2:|\n", "fe||\n"),
+    ("the header written twice: a meter right after K:", HEAD, "M:6/8\n"),
 ]
 
 
@@ -126,6 +127,8 @@ def test_equal_keys_at_a_music_line_start_mean_equal_ways_under_any_meter_and_un
     for meter in ["C", "C|", "2/4", "3/4", "6/8", "2/2", "3/2"]:
         for unit in ["1/4", "1/8", "1/16"]:
             for done in ["", "A|\n"]:
+                if not done and pending:
+                    continue  # before the body's first note no field line may come (the header written twice)
                 t = feed(f"X:1\nT:A\nM:{meter}\nL:{unit}\nK:A\n{done}{pending}")
                 MEMO.clear()  # work everything out afresh, from this tracker alone
                 way = (finish_cost(t), Rules(VOCAB.chars).table(t).costs.tobytes())

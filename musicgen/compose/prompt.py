@@ -51,7 +51,7 @@ class Prompt:
 
 def build_prompt(cfg: SampleConfig) -> Prompt:
     """The prompt for ``cfg``: raises :class:`PrimerError` or ValueError with a sentence when it cannot be built."""
-    fields = _chosen_fields(cfg)
+    fields = chosen_fields(cfg)
     if cfg.constrained and "K" in fields and "M" not in fields and not cfg.primer and cfg.seed_char == "X":
         del fields["K"]  # meter-aware decoding needs M: before K:: the model writes both, held to this key
     if not cfg.primer and not fields:
@@ -96,7 +96,7 @@ def _join(lines: list[str], ends_open: bool) -> str:
     return text if ends_open or not lines else text + "\n"
 
 
-def _chosen_fields(cfg: SampleConfig) -> dict[str, str]:
+def chosen_fields(cfg: SampleConfig) -> dict[str, str]:
     """The header fields the settings ask for, in the order the model learnt them (K: last)."""
     kind = usual(cfg.tune_type) if cfg.tune_type else None
     meter = cfg.meter or (kind.meter if kind else None)  # a type chosen without a meter: its usual one

@@ -66,7 +66,7 @@ from pathlib import Path
 
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.compose.draw import ConstraintError, sample_next
-from musicgen.compose.prompt import build_prompt
+from musicgen.compose.prompt import build_prompt, chosen_fields
 from musicgen.compose.streams import UNTITLED, Constraint, Run, Tune
 from musicgen.config import SampleConfig
 from musicgen.data.vocab import UnknownCharacterError, Vocab
@@ -110,5 +110,10 @@ class Generator:
         return [dataclasses.replace(t, meter_aware=built.held(s)) for s, t in enumerate(tunes)]
 
     def _meter_constraint(self, cfg: SampleConfig) -> MeterConstraint:
-        """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.compose.constrain`)."""
-        return MeterConstraint(self.vocab, cfg.length, cfg.n, {"K": cfg.key} if cfg.key else None)
+        """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.compose.constrain`).
+
+        The key, meter and unit length asked for (a tune type's usual meter among them) hold for the whole
+        tune: the prompt writes them, and the constraint keeps the model from changing them later.
+        """
+        held = {f: v for f, v in chosen_fields(cfg).items() if f in "KML"}
+        return MeterConstraint(self.vocab, cfg.length, cfg.n, held or None)

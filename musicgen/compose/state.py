@@ -102,11 +102,13 @@ class BodyKey(NamedTuple):
 
 
 class Setting(NamedTuple):
-    """The meter, unit and required fields themselves: part of a key where a field line may change them."""
+    """The meter, unit and required fields themselves, and whether the body has begun: part of a key where
+    a field line may change them."""
 
     meter: Meter | None
     unit: tuple[int, int] | None
     pinned: tuple[tuple[str, str], ...]
+    started: bool  # the body has a note: an M:, L: or K: line may come (see TuneState.may_field)
 
 
 class StateKey(NamedTuple):
@@ -239,8 +241,18 @@ class TuneState:
         return self.notes.last in (T.NOTE, T.CHORD) and not self.notes.tied
 
     def may_field(self, f: str, value: str, complete: bool) -> bool:
-        """A field line ``f`` with ``value`` may come in the body here."""
-        rest = value_completion(f, value) if f in BODY_FIELDS else None
+        """A field line ``f`` with ``value`` may come in the body here.
+
+        What was asked holds: a chosen key, meter or unit length (:attr:`Header.values`) is not changed
+        mid-tune, and no ``M:``, ``L:`` or ``K:`` comes before the body's first note (a header written
+        twice, ``M:4/4`` ... ``K:D`` then ``M:6/8``: the Nottingham files do it, and the model learnt it).
+        """
+        if f not in BODY_FIELDS:
+            return False
+        if f in "MLK":
+            rest = self.value_rest(f, value) if self.rhythm.notes else None
+        else:
+            rest = value_completion(f, value)
         return (
             rest is not None
             and (rest == "" or not complete)

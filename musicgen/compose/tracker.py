@@ -121,7 +121,8 @@ class Tracker(TuneState):
         """What the tracker's decisions depend on: states with equal keys allow the same characters.
 
         At the start of a music line, where a field line (``M:``, ``L:``, ``K:``, ``P:``) may begin or
-        is under way, the key adds the meter, the unit and the required fields themselves: the core
+        is under way, the key adds the meter, the unit, the required fields themselves and whether the
+        body has a note (before it, no ``M:``, ``L:`` or ``K:`` may come): the core
         counts lengths in ticks of the unit, alike for M:C with L:1/4 and M:2/4 with L:1/8, but a new
         meter or unit changes them differently.
         """
@@ -129,7 +130,7 @@ class Tracker(TuneState):
         setting = None
         if self.phase == BODY and tok.at_line_start and tok.pending[:1] in _FIELD_STARTS:
             r = self.rhythm
-            setting = make(Setting, (r.meter, pair(r.unit), self.header.pinned))
+            setting = make(Setting, (r.meter, pair(r.unit), self.header.pinned, bool(r.notes)))
         return make(StateKey, (key_text(tok), tok.at_line_start, self.core(), setting))
 
     def set_wrap(self) -> None:
