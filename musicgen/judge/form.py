@@ -65,8 +65,8 @@ class Form:
     judged: int  # bars under a meter, pick-ups aside
     judged_correct: int  # of those, bars that add up (inner bars) or do not overfill (a part's last)
     pickups: int
-    key: str | None  # the header's K: and M: values as written
-    meter: str | None
+    key: str | None  # the header's K: as written
+    meter: str | None  # the first M: as written (the header's, where it has one)
     tonic: str | None  # the header key's tonic; None without one (K:none, no K:)
     last_note: int | None  # pitch class of the last melody note
     last_chord: str | None  # the last chord symbol with a root, as written; None: the tune has none
@@ -160,20 +160,21 @@ def _sections(tune: str) -> list[list[_Item]]:
 
 
 def _part(bars: list[_Item]) -> Part:
+    """A part from its bars: once through each ending, or twice when a repeat (``:|``, ``::``) closes it."""
     body = [b for b, e, _ in bars if e is None]
     endings: dict[str, list[Bar]] = {}
     for b, e, _ in bars:
         if e is not None:
             endings.setdefault(e, []).append(b)
-    repeated = bars[-1][2].startswith(":") or "::" in bars[-1][2]
+    repeated = bars[-1][2].startswith(":")
     passes = [body + e for e in endings.values()] or [body] * (2 if repeated else 1)
     everything = [b for b, _, _ in bars]
     pickup = _pickup(everything)
     return Part(tuple(len(p) - pickup for p in passes), len(everything) - pickup)
 
 
-def _changes(tune: str, name: str) -> tuple[str, ...]:
-    """Values of field ``name`` after its first that name another meter (key) than the first."""
+def _changes(tune: str, name: str) -> tuple[str | None, tuple[str, ...]]:
+    """The first value of field ``name``, and the later ones that name another meter (key) than it."""
 
     def same(a: str, b: str) -> bool:
         try:
@@ -186,7 +187,7 @@ def _changes(tune: str, name: str) -> tuple[str, ...]:
         for kind, text in T.tokenize(tune)
         if kind in (T.FIELD, T.INLINE_FIELD) and text.strip("[")[:2] == f"{name}:"
     ]
-    return tuple(v for v in values[1:] if not same(v, values[0]))
+    return (values[0] if values else None), tuple(v for v in values[1:] if not same(v, values[0]))
 
 
 def tonic_of(key: str | None) -> str | None:
@@ -243,6 +244,7 @@ def tune_form(tune: str) -> Form:
     pickups = sum(_pickup([b for b, _, _ in p]) for p in merged)
     judged = [b for b in bars if b.expected is not None]
     header = header_fields(tune)
+    meter, meter_changes = _changes(tune, "M")
     symbols = [t.text for t in T.tokenize(tune) if t.kind == T.SYMBOL and _ROOT.match(t.text)]
     return Form(
         parts=parts,
@@ -251,17 +253,17 @@ def tune_form(tune: str) -> Form:
         judged_correct=sum(1 for b in judged if b.correct) - pickups,
         pickups=pickups,
         key=header.get("K"),
-        meter=header.get("M"),
+        meter=meter,
         tonic=tonic_of(header.get("K")),
         last_note=last_melody_pitch(tune),
         last_chord=symbols[-1].strip('"') if symbols else None,
-        meter_changes=_changes(tune, "M"),
-        key_changes=_changes(tune, "K"),
+        meter_changes=meter_changes,
+        key_changes=_changes(tune, "K")[1],
     )
 
 
 @dataclass(frozen=True)
-class Warning:
+class FormWarning:
     """Something a musician would notice in a tune's form: what the app's orange badge says."""
 
     kind: str  # one of WARNINGS
@@ -281,7 +283,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def form_warnings(form: Form) -> list[Warning]:
+def form_warnings(form: Form) -> list[FormWarning]:
     r"""What is wrong with a tune's form, each as a badge's label and sentence; empty for a well-formed tune.
 
     >>> [w.label for w in form_warnings(tune_form("X:1\nM:2/4\nL:1/8\nK:G\n|:GA Bc|d2 B2|c2 A2|G4:|"))]
@@ -290,12 +292,12 @@ def form_warnings(form: Form) -> list[Warning]:
     ...     print(f"{w.label}: {w.sentence}")
     only 4 bars: The tune has 4 bars (a pick-up not counted): a whole tune has at least 8; most folk tunes have 16 or 32.
     ends away from the tonic: The last note is E, not D, the tonic of K:D; the last chord symbol is A, not a D chord.
-    meter changed: The header says M:2/4, but the tune later says M:6/8.
+    meter changed: The tune starts in M:2/4, but later it says M:6/8.
     """
     out = []
     if form.bars < MIN_BARS:
         out.append(
-            Warning(
+            FormWarning(
                 "short",
                 f"only {_plural(form.bars, 'bar')}",
                 f"The tune has {_plural(form.bars, 'bar')} (a pick-up not counted): a whole tune has at least "
@@ -308,7 +310,7 @@ def form_warnings(form: Form) -> list[Warning]:
         label = f"a part of {lengths[0]} bars" if len(odd) == 1 else f"{len(odd)} parts of irregular length"
         told = "; ".join(f"part {i} has {' and then '.join(map(str, dict.fromkeys(p.passes)))} bars" for i, p in odd)
         out.append(
-            Warning(
+            FormWarning(
                 "irregular",
                 label,
                 f"Of {_plural(len(form.parts), 'part')}, {told}: a part usually has "
@@ -323,15 +325,15 @@ def form_warnings(form: Form) -> list[Warning]:
         if form.chord_on_tonic is False:
             said.append(f"the last chord symbol is {form.last_chord}, not a {form.tonic} chord")
         label = "ends away from the tonic" if form.ends_on_tonic is False else "last chord away from the tonic"
-        out.append(Warning("tonic", label, "; ".join(said)[0].upper() + "; ".join(said)[1:] + "."))
+        out.append(FormWarning("tonic", label, "; ".join(said)[0].upper() + "; ".join(said)[1:] + "."))
     if not form.header_held:
         changed = [w for w, c in (("key", form.key_changes), ("meter", form.meter_changes)) if c]
         said = []
         if form.meter_changes:
-            said.append(f"The header says M:{form.meter}, but the tune later says M:{form.meter_changes[0]}.")
+            said.append(f"The tune starts in M:{form.meter}, but later it says M:{form.meter_changes[0]}.")
         if form.key_changes:
             said.append(f"The header says K:{form.key}, but the tune moves to K:{form.key_changes[0]}.")
-        out.append(Warning("changed", f"{' and '.join(changed)} changed", " ".join(said)))
+        out.append(FormWarning("changed", f"{' and '.join(changed)} changed", " ".join(said)))
     return out
 
 
