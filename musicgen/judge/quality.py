@@ -170,6 +170,4 @@ def _top(dist: dict[str, float], k: int = 6) -> dict[str, float]:
 
 def check_dicts(checks: Sequence[TuneCheck]) -> list[dict]:
     """Per-tune results as plain dicts (for --json)."""
-    return [
-        asdict(c) | {"clean_ending": c.clean_ending, "form": form_facts(c.form or tune_form(""))} for c in checks
-    ]
+    return [asdict(c) | {"clean_ending": c.clean_ending, "form": form_facts(c.form or tune_form(""))} for c in checks]
