@@ -9,11 +9,21 @@ Skipped only where ``/usr/bin/chromium`` is absent.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from browser_harness import CHROMIUM, REPO_ROOT, audio_duration, launch_chromium, serve_app, wait_for_app, wait_idle
+from browser_harness import (
+    CHROMIUM,
+    REPO_ROOT,
+    audio_duration,
+    launch_chromium,
+    rss_mb,
+    serve_app,
+    wait_for_app,
+    wait_idle,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -132,3 +142,118 @@ def test_four_sessions_at_once_each_get_their_seeds_tune(app_url: str, browser) 
         page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
         assert abc_text(page) == alone[s].rstrip("\n"), f"the session with seed {s} got another tune"
         page.context.close()
+
+
+# Markdown from a primer's title or the address bar (issue 15, F2): shown as text, never a live link or
+# an image, and the page asks nothing of another host.
+EVIL = "http://evil.example"
+HOSTILE_TITLE = f"[Click here to log in]({EVIL}/phish) ![i]({EVIL}/track.png) www.evil.example/w"
+HOSTILE_PRIMER = f"X:1\nT:{HOSTILE_TITLE}\nM:4/4\nL:1/8\nK:G\nGABc dBAG|"
+HOSTILE_LINK = {"seed": f"![t]({EVIL}/t.png)", "key": f"[Session expired]({EVIL}/x)"}
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def elsewhere(urls: list[str]) -> list[str]:
+    """The requests that left for another host than this machine (data: and blob: stay in the page)."""
+    from urllib.parse import urlsplit
+
+    return [
+        u
+        for u in urls
+        if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in LOCAL_HOSTS
+    ]
+
+
+def hostile_elements(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Links to and images from the hostile host, in the page and in its frames (the sheet music's)."""
+    found = []
+    for frame in page.frames:
+        for selector in ("a[href*='evil.example']", "img[src*='evil.example']", "[srcset*='evil.example']"):
+            found += [f"{selector} in {frame.url}"] * frame.locator(selector).count()
+    return found
+
+
+def visible(text: str) -> str:
+    return text.replace("\u2060", "")  # the word joiners that keep addresses from turning into links
+
+
+def test_hostile_titles_and_link_values_are_shown_as_text(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    from musicgen.app.render import make_sound
+    from musicgen.app.settings import Settings
+    from musicgen.compose.sample import Generator
+
+    gen = Generator.load()
+    seed = next(
+        s
+        for s in range(1, 30)
+        if make_sound(gen.generate(Settings(seed=s, primer=HOSTILE_PRIMER, length=8).sample_config())[0].abc).parses
+    )
+    context = browser.new_context()
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))  # every page and frame of the context
+    page = context.new_page()
+    page.goto(f"{app_url}/?{urlencode({'seed': seed, 'length': 8, 'primer': HOSTILE_PRIMER})}")
+    page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
+    wait_idle(page)
+    sheet_notes(page)  # the sheet music is drawn, its title by abcjs
+    page.get_by_text("This session: 1 tune(s)").click()
+    heading = page.locator("[data-testid='stMain'] h3").first
+    assert visible(heading.inner_text()) == HOSTILE_TITLE
+    line = page.locator("[data-testid='stMarkdownContainer']", has_text="candidate 1").first
+    assert HOSTILE_TITLE in visible(line.inner_text())
+    assert hostile_elements(page) == []
+
+    page.goto(f"{app_url}/?{urlencode(HOSTILE_LINK)}")
+    page.get_by_text("Nothing was composed").wait_for(timeout=90_000)
+    wait_idle(page)
+    warning = visible(page.locator("[data-testid='stAlertContentWarning']").inner_text())
+    assert f"seed='{HOSTILE_LINK['seed']}' is not a whole number" in warning
+    error = visible(page.locator("[data-testid='stAlertContentError']").inner_text())
+    assert f"key '{HOSTILE_LINK['key']}' is not an ABC key" in error
+    assert hostile_elements(page) == []
+    assert elsewhere(requests) == [], f"the page asked another host: {elsewhere(requests)[:5]}"
+    context.close()
+
+
+# A slow air of 98 bars at Q:1/4=40 (issue 15, F8): 591 s of audio, a 113 MB WAV, opened in three sessions took
+# the server from 569 MB to 1.78 GB and kept 1.14 GB after the browsers closed. The audio now stops at the
+# ceiling (the page says so), sounds are kept within one budget of bytes, and a session keeps no audio.
+SLOW_AIR = (
+    "X:1\nT:Slow Air\nM:4/4\nL:1/4\nQ:1/4=40\nK:D\n"
+    + "|".join(["D F A d", "c B A F", "G E C E", "D4"] * 24 + ["D F A d", "D4"])
+    + "|]\n"
+)
+PLAYABLE = "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1 && isFinite(a.duration); }"
+SESSION_TTL_S = 2  # how long the server keeps a closed browser's session (Streamlit's default: 120 s)
+
+
+def test_memory_after_hostile_sessions_returns_near_its_level(browser) -> None:  # type: ignore[no-untyped-def]
+    from musicgen.app.shelf import SOUND_BYTES
+
+    assert SLOW_AIR.count("|") == 98
+    with serve_app(options=["--server.disconnectedSessionTTL", str(SESSION_TTL_S)]) as (url, proc):
+        first = browser.new_context().new_page()
+        first.goto(f"{url}/?{urlencode({'seed': 1, 'length': 400})}")
+        first.locator(".st-key-abc_text code").wait_for(timeout=90_000)
+        wait_idle(first)
+        first.context.close()
+        time.sleep(SESSION_TTL_S + 3)
+        before = rss_mb(proc.pid)
+        link = f"{url}/?{urlencode({'seed': 1, 'length': 1, 'primer': SLOW_AIR, 'constrained': 0})}"
+        pages = [browser.new_context().new_page() for _ in range(3)]
+        for page in pages:
+            page.goto(link, wait_until="commit")
+        peak = 0.0
+        for page in pages:
+            page.get_by_text("The audio stops at 4:00").wait_for(timeout=120_000)
+            page.wait_for_function(PLAYABLE, timeout=60_000)
+            assert 239 <= audio_duration(page) <= 240.5
+            peak = max(peak, rss_mb(proc.pid))
+        for page in pages:
+            page.context.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and rss_mb(proc.pid) > before + SOUND_BYTES / 1e6 + 30:
+            time.sleep(1)
+        after = rss_mb(proc.pid)
+    print(f"server memory: {before:.0f} MB before, {peak:.0f} MB at most, {after:.0f} MB after the sessions closed")
+    assert after <= before + SOUND_BYTES / 1e6 + 30  # at most the shelf's budget of sounds is kept

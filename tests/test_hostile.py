@@ -508,16 +508,14 @@ def markdown_values(at: Any) -> list[str]:
 
 
 def live_markup(values: list[str]) -> list[str]:
-    """Values with Markdown that would act: an unescaped ``](`` (a link or an image), or a bare address."""
+    """Values with Markdown that would act: an unescaped ``](`` (a link or an image), or a bare address
+    (what GitHub-flavoured Markdown links once escapes are gone: ``http://``, ``www.``, ``name@host``)."""
     import re
 
-    from musicgen.app.text import JOINER
+    def bare_address(v: str) -> bool:
+        return re.search(r"(?i)https?://|www\.|\w@\w", v.replace("\\", "")) is not None
 
-    return [
-        v
-        for v in values
-        if re.search(r"(?<!\\)\]\(", v) or re.search(r"(?i)https?:(?!" + JOINER + ")|www(?!" + JOINER + ")", v)
-    ]
+    return [v for v in values if re.search(r"(?<!\\)\]\(", v) or bare_address(v)]
 
 
 def readable_seed(weights: Path, primer: str) -> int:

@@ -86,7 +86,7 @@ def history_line(number: int, e: Entry, showing: bool) -> str:
 
     >>> s = Settings(seed=3, key="[x](y)")
     >>> print(history_line(2, Entry("X:1\nT:**Reel**\nK:G\n", s, 0, 1, Tune("", 1.0, 1, True)), showing=True))
-    **2\. \*\*Reel\*\*** · seed 3, candidate 1 · K\:⁠\[x\]\(y\) · *now showing*
+    **2\. \*\*Reel\*\*** · seed 3, candidate 1 · K\:\[x\]\(y\) · *now showing*
     """
     s = e.settings
     what = ", ".join(x for x in (s.key and f"K:{s.key}", s.meter and f"M:{s.meter}", s.tune_type) if x)
