@@ -1,6 +1,7 @@
 """The app as a person meets it: click Compose, wait for playable audio; and the server's memory.
 
-    .venv/bin/python benchmarks/bench_app.py [--clicks 10] [--generations 50] [--length 512]
+    .venv/bin/python benchmarks/bench_app.py [--clicks 10] [--generations 50] [--length 512] [--sessions 1]
+    .venv/bin/python benchmarks/bench_app.py --clicks 0 --generations 100 --length 1000 --sessions 4  # memory
 
 Starts ``streamlit run app.py`` (the shipped weights) on a free local port, opens it
 in Debian's headless Chromium, and
@@ -10,9 +11,11 @@ in Debian's headless Chromium, and
    holds the new tune's sound with a known duration (what a listener needs to press
    play); prints every time, the median, its ratio to the 1.5 s target, and beside
    it the same tunes generated and rendered in this process (what the page adds);
-2. keeps clicking up to ``--generations`` compositions and prints the server
-   process's resident memory after 1, 5, 10, 20, ... of them, with the 400 MB target
-   and the growth after the first five.
+2. keeps clicking up to ``--generations`` compositions, shared in turn by ``--sessions``
+   browser sessions, and prints the server process's resident memory after 1, 5, 10,
+   20, ... of them, with the 400 MB target and the growth after the first five; then
+   closes the sessions and prints it again once the server has let them go (started
+   with a short ``server.disconnectedSessionTTL``: Streamlit keeps a closed session 120 s).
 
 Figures are from one run on a shared machine: compare them with each other, not
 across runs. Needs /usr/bin/chromium and the python playwright package.
@@ -33,6 +36,7 @@ from browser_harness import CHROMIUM, launch_chromium, rss_mb, serve_app, wait_f
 
 TARGET_S = 1.5
 TARGET_MB = 400.0
+SESSION_TTL_S = 2  # seconds the server keeps a closed session (Streamlit's default is 120)
 
 _OUTCOME = """(seed) => {
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;  // still running
@@ -66,7 +70,8 @@ def compose_once(page, seed: int) -> tuple[float, float, int] | None:  # type: i
 
 def pipeline_seconds(seeds: list[int], length: int) -> dict[str, list[float]]:
     """Time what the server does for each tune, here without Streamlit or a browser: the app's floor."""
-    from musicgen.app.support import Settings, make_sound
+    from musicgen.app.render import make_sound
+    from musicgen.app.settings import Settings
     from musicgen.compose.sample import Generator
 
     gen = Generator.load()
@@ -87,20 +92,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clicks", type=int, default=10, help="timed clicks (default 10)")
     p.add_argument("--generations", type=int, default=50, help="compositions before the last memory reading")
     p.add_argument("--length", type=int, default=512, help="most characters per tune (default 512)")
+    p.add_argument("--sessions", type=int, default=1, help="browser sessions composing in turn (default 1)")
     args = p.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is absent: apt-get install chromium", file=sys.stderr)
         return 1
     from playwright.sync_api import sync_playwright
 
-    with serve_app() as (url, proc), sync_playwright() as pw:
+    total = max(args.clicks, args.generations)
+    readings = {1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, total}
+    options = ["--server.disconnectedSessionTTL", str(SESSION_TTL_S)]
+    with serve_app(options=options) as (url, proc), sync_playwright() as pw:
         browser = launch_chromium(pw)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(f"{url}/?{urlencode({'seed': 1, 'length': args.length})}")  # a permalink composes once
-        wait_for_app(page)
-        page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
+        pages = []
+        for _ in range(args.sessions):  # each its own browser context: its own Streamlit session
+            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            page.goto(f"{url}/?{urlencode({'seed': 1, 'length': args.length})}")  # a permalink composes once
+            wait_for_app(page)
+            page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
+            pages.append(page)
         print(
-            f"server memory after the first tune: {rss_mb(proc.pid):.0f} MB; "
+            f"server memory after the first tune of {args.sessions} session(s): {rss_mb(proc.pid):.0f} MB; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
 
@@ -108,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         timed_seeds: list[int] = []
         memory: dict[int, float] = {}
         silent = 0
-        for i in range(1, max(args.clicks, args.generations) + 1):
-            result = compose_once(page, seed=1000 + i)  # the same tunes in every run
+        for i in range(1, total + 1):
+            result = compose_once(pages[i % len(pages)], seed=1000 + i)  # the same tunes in every run
             if result is None:
                 silent += 1
                 print(f"composition {i:2d}: no audio (the page says why)")
@@ -121,15 +133,29 @@ def main(argv: list[str] | None = None) -> int:
                     f"click {len(times):2d}: {elapsed:5.2f} s to playable audio "
                     f"({duration:5.1f} s of sound, {chars} chars)"
                 )
-            if i in (1, 5, 10, 20, 30, 40, 50) or i == args.generations:
+            if i in readings:
                 memory[i] = rss_mb(proc.pid)
         browser.close()
+        time.sleep(SESSION_TTL_S + 5)  # the server lets the closed sessions go
+        closed = rss_mb(proc.pid)
 
     print(
-        f"compositions without audio: {silent} of {max(args.clicks, args.generations)}; "
+        f"compositions without audio: {silent} of {total}; "
         f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    stages = pipeline_seconds(timed_seeds, args.length)
+    if times:
+        report_times(times, pipeline_seconds(timed_seeds, args.length))
+    print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
+    last_n = max(memory)
+    grown = memory[last_n] - memory.get(5, memory[min(memory)])
+    print(
+        f"after {last_n}: {memory[last_n]:.0f} MB (target {TARGET_MB:.0f} MB: {memory[last_n] / TARGET_MB:.2f} x "
+        f"target); growth since composition 5: {grown:+.0f} MB; {closed:.0f} MB once the sessions closed"
+    )
+    return 0
+
+
+def report_times(times: list[float], stages: dict[str, list[float]]) -> None:
     median = statistics.median(times)
     print(
         f"\nclick to playable audio, median of {len(times)}: {median:.2f} s "
@@ -142,14 +168,6 @@ def main(argv: list[str] | None = None) -> int:
         f"  generate + sound: {pipeline:.2f} s; the page adds {median - pipeline:+.2f} s "
         f"(click / pipeline = {median / pipeline:.2f})"
     )
-    print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
-    last_n = max(memory)
-    grown = memory[last_n] - memory.get(5, memory[min(memory)])
-    print(
-        f"after {last_n}: {memory[last_n]:.0f} MB (target {TARGET_MB:.0f} MB: {memory[last_n] / TARGET_MB:.2f} x "
-        f"target); growth since composition 5: {grown:+.0f} MB"
-    )
-    return 0
 
 
 if __name__ == "__main__":
