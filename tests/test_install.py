@@ -24,6 +24,7 @@ from conftest import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "requirements.txt", "musicgen", "weights")
+PAGE = ("app.py", "app_views.py", ".streamlit", "assets")  # the app's page: data files of the wheel
 SHIPPED = REPO_ROOT / "weights" / "nottingham"
 
 
@@ -36,7 +37,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
     src.mkdir()
-    for name in SOURCES:
+    for name in SOURCES + PAGE:
         path = REPO_ROOT / name
         if path.is_dir():
             shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
