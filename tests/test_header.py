@@ -18,6 +18,7 @@ from musicgen.abcnotation.check import InvalidABCError, check_and_repair
 from musicgen.abcnotation.rhythm import analyse
 from musicgen.app.settings import Settings
 from musicgen.app.support import file_stem
+from musicgen.app.text import shown
 from musicgen.compose.constrain import FREE_WRITING
 from musicgen.compose.prompt import build_prompt
 from musicgen.config import SampleConfig
@@ -143,7 +144,7 @@ def test_the_app_names_the_meter_before_and_after_composing(monkeypatch) -> None
     at.run()
     assert not at.exception, at.exception
     note = Settings(meter="13/8").free_writing()
-    infos = [i.value for i in at.info]
+    infos = [shown(i.value) for i in at.info]  # as the reader sees them (the page escapes Markdown)
     assert note in infos and FREE_WRITING not in infos
     assert infos.count(note) == 2  # in the sidebar before composing, and beside the tune it wrote
 
