@@ -25,6 +25,7 @@ import streamlit as st
 
 from musicgen.app import render
 from musicgen.app import support as sup
+from musicgen.app.live import generate_watched
 from musicgen.app.session import Entry, first_shown, keep_recent
 from musicgen.app.settings import KEYS, METERS, RANGES, TEMPOS, TUNE_TYPE_HELP, TUNE_TYPES, Settings, from_query
 from musicgen.app.text import plain
@@ -182,13 +183,16 @@ def controls_ui(gen: Generator, meter_aware_absence: str | None) -> Settings:
 def compose(gen: Generator, settings: Settings) -> None:
     """Write new tunes into the history and show the best-formed (or the permalink's) one."""
     ss = st.session_state
+    live = st.container(key="abc_live").empty()  # the first candidate's text as the model writes it
     try:
         cfg = settings.sample_config()
         with st.spinner("Composing…"):
-            tunes = gen.generate(cfg)
+            tunes = generate_watched(gen, cfg, lambda text: live.code(text, language=None))
     except ValueError as e:  # bad settings or primer (UnknownCharacterError is a ValueError)
+        live.empty()
         st.error(f"Nothing was composed: {plain(str(e))}. Change that setting and press Compose again.")
         return
+    live.empty()  # the tune's own view follows at once: its text and sheet first, its sound after
     batch = 1 + max((e.batch for e in ss.history), default=0)
     entries = [Entry(t.abc, settings, i, batch, t) for i, t in enumerate(tunes)]
     ss.history, _ = keep_recent([*ss.history, *entries], ss.current)

@@ -18,7 +18,7 @@ import streamlit.components.v1 as components
 
 from musicgen.app import render
 from musicgen.app import support as sup
-from musicgen.app.session import Entry, candidate_label, history_line
+from musicgen.app.session import Entry, candidate_label, history_line, title_of
 from musicgen.app.settings import Settings, to_query
 from musicgen.app.shelf import SOUND_BYTES, SOUND_ENTRIES, Shelf
 from musicgen.app.text import plain
@@ -49,11 +49,12 @@ def show_entry(i: int) -> None:
     ss[f"cand_{ss.history[i].batch}"] = candidate_label(ss.history[i])
 
 
-def sheet_ui(entry: Entry, sound: render.Sound) -> None:
+def sheet_ui(entry: Entry) -> None:
     # declared on every run: each run (and each AppTest) registers the component with its own runtime
     sheet_music = components.declare_component("sheet_music", path=str(ASSETS / "abcjs"))
+    title = title_of(entry.abc)  # the sheet is drawn before the tune is parsed: its T: line, as music21 reads it
     sheet_music(
-        abc=render.sheet_text(entry.abc), title=sound.title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None
+        abc=render.sheet_text(entry.abc), title=title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None
     )
 
 
@@ -79,10 +80,10 @@ def downloads_ui(entry: Entry, sound: render.Sound) -> None:
         width="stretch",
         disabled=sound.midi is None,
     )
-    audio = sound.audio or b""  # handed over on click: the player already holds these bytes, once is enough
+    midi = sound.midi or b""  # the full-quality file is rendered on click: the player holds a smaller one
     cols[2].download_button(
         "Audio (WAV)",
-        lambda: audio,
+        lambda: render.full_audio(midi),
         f"{stem}.{render.AUDIO_FORMAT}",
         sound.audio_mime,
         on_click="ignore",
@@ -147,22 +148,33 @@ def output_ui(settings: Settings) -> None:
         )
         return
     entry = ss.history[ss.current]
-    with st.spinner("Making the sound…"):
-        sound = sound_of(entry.abc, settings.instrument, settings.accompaniment, settings.tempo)
-    st.subheader(plain(sound.title or "Untitled tune"), anchor=False)
+    # The tune's text and sheet are sent first, its sound after: slots keep the page's order meanwhile.
+    head = st.empty()
+    head.subheader(plain(title_of(entry.abc) or "Untitled tune"), anchor=False)
     candidates_ui(entry)
-    badges_ui(entry, sound)
+    badges_slot = st.container()
     if entry.settings.constrained and not entry.tune.meter_aware:  # the settings' meter, or else the primer
         st.info(plain(entry.settings.free_writing() or FREE_WRITING), icon=":material/info:")
-    player_ui(sound)
-    downloads_ui(entry, sound)
-    if sound.parses:
-        sheet_ui(entry, sound)
-    if sound.repairs:
-        st.caption(plain("To read this tune, the converter " + "; ".join(sound.repairs) + "."))
+    player_slot, downloads_slot, sheet_slot, repairs_slot = st.container(), st.container(), st.empty(), st.container()
+    with sheet_slot:
+        sheet_ui(entry)
     with st.expander("ABC text", expanded=True), st.container(key="abc_text"):
         st.code(entry.abc, language=None)
     permalink_ui(entry, settings)
+    with player_slot, st.spinner("Making the sound…"):
+        sound = sound_of(entry.abc, settings.instrument, settings.accompaniment, settings.tempo)
+    if (sound.title or title_of(entry.abc)) != title_of(entry.abc):
+        head.subheader(plain(sound.title or "Untitled tune"), anchor=False)
+    with badges_slot:
+        badges_ui(entry, sound)
+    with player_slot:
+        player_ui(sound)
+    with downloads_slot:
+        downloads_ui(entry, sound)
+    if not sound.parses:
+        sheet_slot.empty()
+    if sound.repairs:
+        repairs_slot.caption(plain("To read this tune, the converter " + "; ".join(sound.repairs) + "."))
 
 
 def history_ui() -> None:

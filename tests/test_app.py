@@ -412,3 +412,40 @@ def test_audio_cut_at_the_ceiling_says_so_beside_the_player(app: AppTest, weight
     assert note in [shown(c.value) for c in app.caption]
     downloads = {b.label: b for b in app.get("download_button")}
     assert not downloads["MIDI"].proto.disabled and not downloads["Audio (WAV)"].proto.disabled
+
+
+def test_the_page_plays_a_small_mono_wav_and_the_download_is_full_quality(app: AppTest, playable_seed: int) -> None:
+    import io
+    import wave
+
+    compose(app, seed=playable_seed, primer=REEL, length=PLAYABLE_LENGTH)
+    sound = render.make_sound(shown_abc(app))
+    assert sound.audio is not None and sound.midi is not None
+    assert audio_id(app) == _calculate_file_id(sound.audio, sound.audio_mime)  # the player holds the page's render
+    with wave.open(io.BytesIO(sound.audio)) as w:
+        page = (w.getnchannels(), w.getframerate(), w.getsampwidth())
+        page_seconds = w.getnframes() / w.getframerate()
+    with wave.open(io.BytesIO(render.full_audio(sound.midi))) as w:
+        full = (w.getnchannels(), w.getframerate(), w.getsampwidth())
+        assert abs(w.getnframes() / w.getframerate() - page_seconds) < 0.01  # the same music, all of it
+    assert page == (render.PAGE_CHANNELS, render.PAGE_RATE, 2) == (1, 24_000, 2) and full == (2, 48_000, 2)
+    assert len(sound.audio) / page_seconds * 60 <= 3_000_000  # at most 3 MB a minute of music
+
+
+@pytest.mark.parametrize("options", [dict(seed=4), dict(seed=5, n=3, constrained=False), dict(seed=6, key="D")])
+def test_the_tune_shown_while_it_is_written_grows_into_the_tune_composed(weights: Path, options: Any) -> None:
+    from musicgen.app.live import generate_watched
+
+    gen, cfg = Generator.load(weights), Settings(length=60, **options).sample_config()
+    seen: list[str] = []
+    tunes = generate_watched(gen, cfg, seen.append, every=5, interval_s=0.0)
+    assert tunes == gen.generate(cfg)  # watching changes nothing: the same tunes, meter-aware marks included
+    assert len(seen) >= 5 and all(len(a) < len(b) and b.startswith(a) for a, b in zip(seen, seen[1:]))
+    assert seen[-1].startswith("X:") and tunes[0].abc.startswith(seen[0][:2])
+
+
+def test_after_composing_the_tune_replaces_its_text_as_it_was_written(app: AppTest) -> None:
+    compose(app, seed=3, length=40)
+    assert not app.exception and shown_abc(app).startswith("X:")
+    permalink = app.get("code")[-1].value
+    assert "seed=3" in permalink and [c.value for c in app.code if c.value not in (shown_abc(app), permalink)] == []

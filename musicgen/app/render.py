@@ -19,6 +19,10 @@ from musicgen.sound import audio, budget, convert, export
 
 AUDIO_FORMAT = "wav"  # every browser plays it; rendering needs no encoder
 AUDIO_MIME = {"wav": "audio/wav", "ogg": "audio/ogg"}
+# The page's player: 24 kHz mono, 2.9 MB a minute (48 kHz stereo: 11.5 MB), for a General MIDI piano or fiddle
+# whose samples hold little above 10 kHz; the download is rendered again at 48 kHz stereo (full_audio).
+PAGE_RATE = 24_000
+PAGE_CHANNELS = 1
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
     try:
         seconds = audio.midi_seconds(midi)
         sound = within.run(
-            lambda: audio.render(midi, fmt=AUDIO_FORMAT, max_seconds=ceiling), "reading it and making its audio"
+            lambda: audio.render(midi, AUDIO_FORMAT, PAGE_RATE, ceiling, PAGE_CHANNELS),
+            "reading it and making its audio",
         )
     except (audio.AudioError, convert.InvalidABCError) as e:
         return Sound(
@@ -100,6 +105,17 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
             audio_error=(f"The audio could not be rendered ({e}). The ABC and MIDI files below still hold the tune."),
         )
     return Sound(**facts, midi=midi, audio=sound, audio_note=audio_note(seconds, ceiling))
+
+
+def full_audio(midi: bytes) -> bytes:
+    """The download's audio of a tune's MIDI: 16-bit stereo WAV at 48 kHz, up to the page's ceiling.
+
+    Made when a listener asks for the file: the page plays the smaller :data:`PAGE_RATE` mono render.
+    """
+    ceiling = audio.ceiling_seconds(budget.MAX_AUDIO_SECONDS, budget.MAX_AUDIO_BYTES)
+    return budget.Budget.start(budget.TUNE_S).run(
+        lambda: audio.render(midi, AUDIO_FORMAT, max_seconds=ceiling), "making its audio file"
+    )
 
 
 def _unreadable(reason: str) -> str:

@@ -3,7 +3,7 @@
     wav = render(to_midi(abc))                  # 16-bit stereo WAV, 48 kHz
     ogg = render(midi, "ogg", sample_rate=44100)
     samples = render_samples(midi)              # float32 (frames, 2) at 48 kHz, normalised
-    wav = render(midi, max_seconds=240.0)       # the first four minutes, fading out at the end
+    wav = render(midi, sample_rate=24_000, channels=1, max_seconds=240.0)  # mono, 4 min at most (fading out)
 
 **Synthesizer: midirenderer with the TimGM6mb General MIDI SoundFont.** Both come
 from ``pip install -r requirements.txt`` alone: ``midirenderer`` is a Rust wheel
@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import math
 import os
 import wave
 from pathlib import Path
@@ -165,18 +166,22 @@ def ceiling_seconds(max_seconds: float, max_bytes: int, sample_rate: int = NATIV
     return min(float(max_seconds), (max_bytes - WAV_HEADER_BYTES) / (sample_rate * 2 * 2))
 
 
-def render_samples(midi_bytes: bytes, sample_rate: int = NATIVE_RATE, max_seconds: float | None = None) -> np.ndarray:
-    """Synthesize MIDI to float32 samples, shape (frames, 2), loudness-normalised.
+def render_samples(
+    midi_bytes: bytes, sample_rate: int = NATIVE_RATE, max_seconds: float | None = None, channels: int = 2
+) -> np.ndarray:
+    """Synthesize MIDI to float32 samples, shape (frames, channels), loudness-normalised.
 
     With ``max_seconds`` the audio stops there (see the module docstring); without, MIDI longer than
-    :data:`MAX_SECONDS` is refused.
+    :data:`MAX_SECONDS` is refused. ``channels=1``: stereo mixed to mono (before resampling: half the work).
     """
     import midirenderer
 
     if not isinstance(midi_bytes, (bytes, bytearray)):
         raise TypeError(f"render() takes MIDI bytes, not {type(midi_bytes).__name__}")
-    if not MIN_RATE <= sample_rate <= NATIVE_RATE:
-        raise ValueError(f"sample_rate must be {MIN_RATE} to {NATIVE_RATE} Hz, not {sample_rate}")
+    if not MIN_RATE <= sample_rate <= NATIVE_RATE or channels not in (1, 2):
+        raise ValueError(
+            f"sample_rate must be {MIN_RATE} to {NATIVE_RATE} Hz, channels 1 or 2: {sample_rate}, {channels}"
+        )
     if max_seconds is not None and not 0 < max_seconds <= MAX_SECONDS:
         raise ValueError(f"max_seconds must be above 0 and at most {MAX_SECONDS:g}, not {max_seconds}")
     midi = bytes(midi_bytes)
@@ -197,17 +202,22 @@ def render_samples(midi_bytes: bytes, sample_rate: int = NATIVE_RATE, max_second
     if cut:
         samples = _fade_out(samples[: round(float(max_seconds) * NATIVE_RATE)])  # type: ignore[arg-type]
     samples = normalise(samples, NATIVE_RATE)
+    if channels == 1:  # normalised in stereo first: mono keeps the loudness a listener heard in stereo
+        samples = samples.mean(axis=1, keepdims=True, dtype=np.float32)
     return samples if sample_rate == NATIVE_RATE else resample(samples, NATIVE_RATE, sample_rate)
 
 
 def render(
-    midi_bytes: bytes, fmt: str = "wav", sample_rate: int = NATIVE_RATE, max_seconds: float | None = None
+    midi_bytes: bytes,
+    fmt: str = "wav",
+    sample_rate: int = NATIVE_RATE,
+    max_seconds: float | None = None,
+    channels: int = 2,
 ) -> bytes:
-    """Audio file bytes of the MIDI: ``fmt`` is "wav" (16-bit PCM), "ogg" (Vorbis) or "mp3";
-    with ``max_seconds``, at most that long (see :func:`render_samples`)."""
+    """Audio file bytes of the MIDI as ``fmt``: "wav" (16-bit PCM), "ogg" (Vorbis), "mp3"; see :func:`render_samples`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown audio format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    samples = render_samples(midi_bytes, sample_rate, max_seconds)
+    samples = render_samples(midi_bytes, sample_rate, max_seconds, channels)
     if fmt == "wav":
         return _write_wav(samples, sample_rate)
     import soundfile
@@ -306,14 +316,37 @@ def normalise(samples: np.ndarray, rate: int = NATIVE_RATE) -> np.ndarray:
 
 
 def resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
-    """Band-limited resampling by FFT (fine for a whole tune held in memory).
+    """Band-limited resampling by FFT, over the tune padded with silence to a length of small prime factors
+    (:func:`_fast_length`: an FFT of 2,339,999 samples, 48.7 s, took 1.4 s; one of 2,343,750 takes 0.1 s).
 
     >>> x = np.sin(2 * np.pi * 440 * np.arange(48_000) / 48_000)[:, None]
     >>> y = resample(x, 48_000, 16_000)
     >>> y.shape, int(np.argmax(np.abs(np.fft.rfft(y[:, 0]))))
     ((16000, 1), 440)
+    >>> resample(x[:47_999], 48_000, 24_000).shape  # an odd length: the output rounds to whole samples
+    (24000, 1)
     """
     n = len(samples)
     m = max(1, round(n * new_rate / rate))
-    spectrum = np.fft.rfft(samples, axis=0)[: m // 2 + 1]
-    return (np.fft.irfft(spectrum, n=m, axis=0) * (m / n)).astype(np.float32)
+    step = rate // math.gcd(rate, new_rate)  # a padded length of whole steps gives a whole output length
+    padded = _fast_length(n, step)
+    out_len = padded * new_rate // rate
+    spectrum = np.fft.rfft(samples, n=padded, axis=0)[: out_len // 2 + 1]
+    return (np.fft.irfft(spectrum, n=out_len, axis=0)[:m] * (out_len / padded)).astype(np.float32)
+
+
+def _fast_length(n: int, step: int) -> int:
+    """The least multiple of ``step`` from ``n`` on with no prime factor above 5 but ``step``'s own.
+
+    >>> _fast_length(2_339_999, 2), _fast_length(7, 1), _fast_length(1, 48_000)
+    (2343750, 8, 48000)
+    """
+    k = -(-n // step)
+    while True:
+        rest = k
+        for p in (2, 3, 5):
+            while rest % p == 0:
+                rest //= p
+        if rest == 1:
+            return k * step
+        k += 1
