@@ -449,3 +449,15 @@ def test_after_composing_the_tune_replaces_its_text_as_it_was_written(app: AppTe
     assert not app.exception and shown_abc(app).startswith("X:")
     permalink = app.get("code")[-1].value
     assert "seed=3" in permalink and [c.value for c in app.code if c.value not in (shown_abc(app), permalink)] == []
+
+
+def test_a_change_of_sound_reads_the_tune_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    reads: list[str] = []
+    parse = convert.parse
+    monkeypatch.setattr(convert, "parse", lambda abc, timeout: reads.append(abc) or parse(abc, timeout=timeout))
+    abc = REEL.replace("Test Reel", "Read Once")  # a text no other test has read in this process
+    sounds = [
+        render.make_sound(abc, instrument, accompaniment)
+        for instrument, accompaniment in [("piano", True), ("fiddle", True), ("fiddle", False)]
+    ]
+    assert reads == [abc] and len({s.midi for s in sounds}) == 3 and all(s.audio for s in sounds)

@@ -22,7 +22,7 @@ from musicgen.compose.streams import Constraint
 from musicgen.config import SampleConfig
 
 EVERY = 6  # characters between two reports: a note or two of ABC
-INTERVAL_S = 0.04  # and at least this long: the page redraws the text at most 25 times a second
+INTERVAL_S = 0.1  # and at least this long: 10 redraws a second (25 slowed the sound, browser and server on 2 cores)
 
 
 class Watch:
