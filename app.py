@@ -10,7 +10,9 @@ the history and the model panel. The generator is loaded once per process (``st.
 by every session and never changed), sounds are kept on one shared shelf within a budget of bytes, and
 each user's tunes (their ABC, never their audio) live in ``st.session_state``. Text from the model, a
 primer or the address bar is shown as text (:func:`musicgen.app.text.plain`), never as Markdown.
-Sheet music is drawn by abcjs, served from ``assets/abcjs`` (works offline).
+Sheet music is drawn by abcjs, served from ``assets/abcjs`` (works offline). The tune's text is shown
+while the model writes it (:mod:`musicgen.app.live`); its text and sheet come before its sound, which the
+player gets as a 24 kHz mono WAV (the download is rendered at 48 kHz stereo when asked for).
 """
 
 from __future__ import annotations

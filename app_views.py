@@ -4,7 +4,8 @@ sound, badges, downloads and permalink, the session's history, and the model pan
 Widgets only, in small ``*_ui()`` functions; what they show is computed in :mod:`musicgen.app`. Every text
 from the model, a primer or the address bar goes through :func:`musicgen.app.text.plain` (or ``st.code``),
 so it is shown as text, never as Markdown or HTML. Sounds are kept on one shared :class:`~musicgen.app.shelf.Shelf`
-within a budget of bytes; a session keeps the ABC of its tunes, never their audio.
+within a budget of bytes; a session keeps the ABC of its tunes, never their audio. The tune's text and sheet
+are sent before its sound is made: the sound's parts (player, badges, downloads) fill slots laid out first.
 """
 
 from __future__ import annotations

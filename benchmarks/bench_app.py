@@ -61,7 +61,10 @@ _OUTCOME = """([seed, old]) => {
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;  // still running
   const text = document.body.innerText;
   const why = ["cannot be read as music", "audio could not be rendered", "No MIDI or audio", "does not fit"];
-  return !a && why.some((w) => text.includes(w)) ? "no audio" : false;
+  if (a || !why.some((w) => text.includes(w))) { window.noAudioSince = undefined; return false; }
+  // the last tune's sentence may still be there while the run starts: believe it after a second and a half
+  window.noAudioSince = window.noAudioSince || performance.now();
+  return performance.now() - window.noAudioSince > 1500 ? "no audio" : false;
 }"""
 _SRC = "() => { const a = document.querySelector('audio'); return a ? a.src : ''; }"
 
@@ -93,6 +96,7 @@ def compose_once(page, seed: int) -> tuple[float, float, int, float, int] | None
     page.wait_for_timeout(300)
     wait_idle(page)
     old = page.evaluate(_SRC)
+    page.evaluate("() => { window.noAudioSince = undefined; }")
     start = time.perf_counter()
     page.get_by_role("button", name="Compose").click()
     page.wait_for_function(_FIRST_NOTES, arg=seed, timeout=60_000, polling=5)

@@ -79,6 +79,22 @@ def sheet_notes(page) -> int:  # type: ignore[no-untyped-def]
     return frame.locator("svg .abcjs-note").count()
 
 
+# Counts the changes of the page that showed the text being written (the tune's text before it is finished).
+WATCH_LIVE_TEXT = """() => {
+  window.liveText = 0;
+  new MutationObserver(() => {
+    const c = document.querySelector('.st-key-abc_live code');
+    if (c && c.textContent.startsWith('X:')) window.liveText += 1;
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+AUDIO_HEAD = "async () => Array.from(new Uint8Array((await (await fetch(document.querySelector('audio').src)).arrayBuffer()).slice(0, 44)))"
+
+
+def wav_format(data: bytes) -> tuple[int, int]:
+    """(channels, sample rate) of a PCM WAV file's header."""
+    return int.from_bytes(data[22:24], "little"), int.from_bytes(data[24:28], "little")
+
+
 def abc_text(page) -> str:  # type: ignore[no-untyped-def]
     return page.locator(".st-key-abc_text code").inner_text()
 
@@ -94,6 +110,7 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
     box.fill(str(seed))
     box.press("Enter")
     wait_idle(page)
+    page.evaluate(WATCH_LIVE_TEXT)
     page.get_by_role("button", name="Compose").click()
     page.wait_for_function(
         "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1 && a.duration > 5; }",
@@ -101,6 +118,9 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
     )
     wait_idle(page)
     assert audio_duration(page) > 5
+    assert page.evaluate("() => window.liveText") > 0, "the tune's text was not shown while it was written"
+    header = bytes(page.evaluate(AUDIO_HEAD))  # the player's WAV: mono at 24 kHz (the download: stereo, 48 kHz)
+    assert header[:4] == b"RIFF" and wav_format(header) == (1, 24_000)
     assert sheet_notes(page) > 10
     abc = abc_text(page)
     assert abc.startswith("X:") and "\nK:" in abc
@@ -116,6 +136,8 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
             button.click()
         data = Path(info.value.path()).read_bytes()
         assert data.startswith(start), f"{label} download starts with {data[:20]!r}"
+        if label == "Audio (WAV)":
+            assert wav_format(data) == (2, 48_000)
         if label == "MusicXML":
             assert b"<score-partwise" in data and b"<note" in data
 
