@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from musicgen.abcnotation.forms import written_freely
 from musicgen.abcnotation.header import check_setting
+from musicgen.abcnotation.tunetypes import FORMS, NO_FORM, room_for, usual
 
 T = TypeVar("T", bound="_Config")
 
@@ -129,6 +130,12 @@ class SampleConfig(_Config):
     True
     >>> SampleConfig(meter="13/8", constrained=True).free_writing  # doctest: +ELLIPSIS
     'Meter-aware writing does not follow M:13/8 (it follows 2 to 12 beats of ...), so the model writes freely...'
+    >>> SampleConfig(tune_type="waltz", constrained=True).written_form, SampleConfig(constrained=True).written_form
+    ('AB', 'model')
+    >>> SampleConfig(form="AB", length=300, constrained=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: A tune of the form AB (two 16-bar parts) takes about 540 characters (32 bars at about 15 ...
     """
 
     length: int = 1000  # most characters the model writes per tune; 99% of Nottingham tunes are shorter
@@ -144,6 +151,10 @@ class SampleConfig(_Config):
     primer: str = ""  # ABC to continue (header lines and/or first bars); "" = start a new tune
     n: int = 1  # candidate tunes, generated together in one batched pass
     constrained: bool = False  # meter-aware decoding (keeps every bar the meter's length)
+    # the form of the tune's parts under meter-aware writing: a name in abcnotation.tunetypes.FORMS ("AABB",
+    # "AB", "A16", "ABC", "model": the model's choice of regular parts) or "none" (bars only); None = the tune
+    # type's usual form, else the model's choice (bars only where the length leaves no room for it)
+    form: str | None = None
 
     def __post_init__(self) -> None:
         _check_int("length", self.length, 1, MAX_LENGTH, "characters")
@@ -166,6 +177,24 @@ class SampleConfig(_Config):
             raise ValueError(f"primer must be ABC text of at most {MAX_PRIMER:,} characters")
         if not isinstance(self.constrained, bool):
             raise ValueError(f"constrained must be True or False (got {self.constrained!r})")
+        if self.form is not None and self.form not in (*FORMS, NO_FORM):
+            raise ValueError(f"form must be one of {', '.join((*FORMS, NO_FORM))} (got {self.form!r})")
+        if self.constrained and self.form is not None:
+            no_room = room_for(self.form, self.length)
+            if no_room:
+                raise ValueError(no_room)
+
+    @property
+    def written_form(self) -> str:
+        """The form meter-aware writing holds the tunes to (``"none"``: bars only, or writing freely): the
+        one asked for; else the tune type's usual one, or the model's choice, where the length leaves room."""
+        if not self.constrained or self.free_writing:
+            return NO_FORM
+        if self.form is not None:
+            return self.form
+        kind = usual(self.tune_type) if self.tune_type else None
+        form = kind.form if kind else "model"
+        return form if room_for(form, self.length) is None else NO_FORM
 
     @property
     def free_writing(self) -> str | None:

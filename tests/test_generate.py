@@ -24,6 +24,7 @@ OPTIONS = [
     "--meter",
     "--unit-length",
     "--tune-type",
+    "--form",
     "--primer",
     "--seed-char",
     "--rng",
@@ -110,6 +111,7 @@ def test_help_explains_every_option(run_musicgen: Run) -> None:
         "likeliest",
         "the kind of tune",
         "one file each",
+        "two 8-bar parts, each repeated",
     ):
         assert words in text
 
@@ -125,6 +127,7 @@ def test_bad_input_is_one_line_and_names_the_problem(
         (["--primer", primer], "the primer: 1 character(s) the model does not know: '\xe9'"),
         (["--primer", tmp_path / "missing.abc"], "missing.abc"),
         (["--meter", "7/5"], "meter '7/5' is not an ABC meter"),
+        (["--form", "AB", "--length", "300"], "A tune of the form AB (two 16-bar parts) takes about 540 characters"),
         (["--weights", tmp_path / "nowhere"], "no weights folder"),
     ]
     for extra, words in cases:

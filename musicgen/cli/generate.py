@@ -2,6 +2,7 @@
 
     musicgen generate --n 10 --length 600 --temperature 0.9 --key G --meter 6/8 --rng 7 --out tunes/
     musicgen generate --tune-type jig --key D            # one jig in D, printed
+    musicgen generate --form AB --n 4 --out tunes/       # two 16-bar parts each
     musicgen generate --primer start.abc --out tunes/    # continue a tune of your own
     musicgen generate --out tunes/ --sound wav           # tune_01.abc, tune_01.mid, tune_01.wav, ...
 
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from musicgen.abcnotation.tunetypes import FORMS, NO_FORM
 from musicgen.cli import WEIGHTS_HELP
 from musicgen.compose.sample import Generator, Tune
 from musicgen.config import MAX_CANDIDATES, MAX_LENGTH, MAX_PRIMER, MAX_TEMPERATURE, SampleConfig
@@ -86,6 +88,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the kind of tune, written as an R: field: jig, reel, "
         "hornpipe, waltz, polka, slip jig ... It also sets the usual meter when --meter is not given "
         "(a jig is in 6/8)",
+    )
+    p.add_argument(
+        "--form",
+        choices=[*FORMS, NO_FORM],
+        help="the shape of the tune's parts (with meter-aware writing): "
+        + "; ".join(f"{f.name}: {f.words}" for f in FORMS.values())
+        + f"; {NO_FORM}: bars only, parts of any length. Every form ends on the tonic of the key. Default: the "
+        "tune type's usual form, else model",
     )
     p.add_argument(
         "--primer",
@@ -160,6 +170,7 @@ def config_from(args: argparse.Namespace) -> SampleConfig:
         primer=primer,
         n=args.n,
         constrained=args.constrained,
+        form=args.form,
     )
 
 

@@ -39,13 +39,14 @@ so far already broke the rules, to no constraint at all; ``fallbacks`` counts bo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
-from musicgen.compose.finish import finish_cost
+from musicgen.compose.finish import finish_cost, way_offset
 from musicgen.compose.pending import feed, mirrored
 from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
 from musicgen.compose.tracker import Tracker
@@ -71,7 +72,7 @@ FREE_WRITING = (
 class Table(NamedTuple):
     """What each character allows from one tracker state."""
 
-    costs: np.ndarray  # per character: characters of the way to the end after it, or NEVER
+    costs: np.ndarray  # per character: characters of the way to the end after it (less way_offset), or NEVER
     valid: np.ndarray  # costs < NEVER: the characters that keep the rules
     least: int  # the smallest cost (NEVER: none keeps the rules)
     most: int  # the largest cost below NEVER
@@ -93,15 +94,41 @@ class Rules:
         return len(self._tables)  # states worked out (each also serves its mirror image)
 
     def table(self, t: Tracker) -> Table:
-        """The :class:`Table` of ``t``'s state (worked out on first sight, then kept)."""
+        """The :class:`Table` of ``t``'s state (worked out on first sight, then kept).
+
+        Where the tune may end on its tonic (form-aware writing), a state's key reads pitches against the
+        tonic, and its table is kept turned to a tonic of C: the tonic's letter and its own accidental
+        trade places with ``C`` and ``=`` (:meth:`_turn`), so tunes in every key share it.
+        """
         key = t.state_key()
         flipped = mirrored(t.tok)
+        turn = self._turn(t)
         table = (self._mirrors if flipped else self._tables).get(key)
         if table is None:
             same, other = (self._mirrors, self._tables) if flipped else (self._tables, self._mirrors)
-            table = same.set(key, self._table(t))
+            mine = self._table(t)
+            table = same.set(key, mine if turn is None else _turned(mine, turn))
             other.set(key, self._mirror(table))
-        return table
+            return mine
+        return table if turn is None else _turned(table, turn)
+
+    def _turn(self, t: Tracker) -> np.ndarray | None:
+        """The columns that trade places to turn ``t``'s table to a tonic of C (None: no turning)."""
+        tonic = t.tonic
+        if tonic is None or t.plan is None or t.phase != BODY or t.core().form[5] is None:  # type: ignore[union-attr]
+            return None
+        if t.tok.pending[:1] == '"':
+            return None  # a chord symbol's root is read as written, the tonic in its key
+        return self._turns(tonic.letter, tonic.mark)
+
+    @lru_cache(maxsize=64)  # noqa: B019 (one Rules per vocabulary, kept for the process)
+    def _turns(self, letter: str, mark: str) -> np.ndarray:
+        order = np.arange(len(self.chars))
+        for a, b in ((letter, "C"), (letter.lower(), "c"), (mark, "=")):
+            if a != b:
+                i, j = self.index[a], self.index[b]
+                order[i], order[j] = j, i
+        return order
 
     def _mirror(self, table: Table) -> Table:
         """The table of the mirror-image state: the octave marks , and ' trade places."""
@@ -119,7 +146,8 @@ class Rules:
         alike = _classes(t)
         flushed = t.tok.copy().flush()  # the tokens the text under way makes if it is complete as it stands
         done: dict[str, int] = {}
-        after: Table | None | bool = False  # the table once the text under way is complete (False: not yet known)
+        after: tuple[Table, int] | None | bool = False  # the table once the text under way is complete, its shift
+        base = way_offset(t)
         for i, ch in enumerate(self.chars):
             rep = alike(ch)
             if rep is None:
@@ -128,27 +156,38 @@ class Rules:
                 if flushed and feed(t.tok, rep)[0][: len(flushed)] == flushed:
                     # ch completes the text under way as it stands, then starts anew: as from the completed state
                     if after is False:
-                        after = self._completed(t)
-                    done[rep] = NEVER if after is None else int(after.costs[self.index[rep]])
+                        after = self._completed(t, base)
+                    cost = None if after is None else int(after[0].costs[self.index[rep]])
+                    done[rep] = NEVER if cost is None or cost == NEVER else cost + after[1]  # type: ignore[index]
                 else:
                     twin = t.fork()
                     cost = finish_cost(twin) if twin.step(rep) else None
-                    done[rep] = NEVER if cost is None else cost
+                    done[rep] = NEVER if cost is None else cost - base
             costs[i] = done[rep]
         valid = costs < NEVER
         costs.setflags(write=False)
         valid.setflags(write=False)
         return Table(costs, valid, int(costs.min()), int(costs[valid].max()) if valid.any() else NEVER)
 
-    def _completed(self, t: Tracker) -> Table | None:
-        """The table of ``t`` once its text under way is taken as complete; None if that breaks a rule."""
+    def _completed(self, t: Tracker, base: int) -> tuple[Table, int] | None:
+        """The table of ``t`` once its text under way is taken as complete, and what to add to its costs to count
+        them from ``t``'s offset ``base``; None if that breaks a rule."""
         twin = t.fork()
         line_start = twin.tok.at_line_start
         for tok in twin.tok.flush():
             if not twin.take(tok, line_start):
                 return None
             line_start = tok.kind == T.NEWLINE
-        return self.table(twin)
+        return self.table(twin), way_offset(twin) - base
+
+
+def _turned(table: Table, turn: np.ndarray) -> Table:
+    """``table`` with the columns ``turn`` names traded (its own inverse: a pair of swaps)."""
+    costs = table.costs[turn]
+    costs.setflags(write=False)
+    valid = table.valid[turn]
+    valid.setflags(write=False)
+    return Table(costs, valid, table.least, table.most)
 
 
 def _classes(t: Tracker) -> Callable[[str], str | None]:
@@ -158,13 +197,28 @@ def _classes(t: Tracker) -> Callable[[str], str | None]:
     refused. In a chord symbol or a free-text header value, only a few kinds of character differ.
     """
     p = t.tok.pending
+    tonic = t.tonic if t.plan is not None and t.phase == BODY and t.core().form[5] is not None else None  # type: ignore[union-attr]
     if t.phase == BODY and p[:1] != '"' and not t.tok.at_line_start:
-        return lambda ch: _ALIKE.get(ch, ch) if ch in MUSIC else None
+        alike = _ALIKE if tonic is None else _tonic_alike(tonic.letter, tonic.mark)
+        return lambda ch: alike.get(ch, ch) if ch in MUSIC else None
+    if p[:1] == '"' and tonic is not None:  # where the tune may end: the chord symbol's root counts
+        return lambda ch: ch if ch in SYMBOL_CHARS or ch == '"' else None
+    if p[:1] == '"' and t.plan is not None:  # form-aware writing: a symbol with a root and one without differ
+        return lambda ch: ch if ch in '"(' else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
     if p[:1] == '"':
         return lambda ch: ch if ch == '"' else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
     if t.phase == HEADER and p[1:2] == ":" and p[0] in FREE_TEXT:
         return lambda ch: ch if ch in " \n%\\" else "x"
     return lambda ch: ch
+
+
+@lru_cache(maxsize=64)
+def _tonic_alike(letter: str, mark: str) -> dict[str, str]:
+    """Pitch letters and accidentals where the tune may end on its tonic: the tonic's letter and its own
+    accidental stand apart (see :func:`musicgen.compose.pending.key_text`)."""
+    other = next(c for c in "CD" if c != letter)
+    alike = {c: other if c.isupper() else other.lower() for c in "ABCDEFG" + "abcdefg" if c.upper() != letter}
+    return alike | {c: next(a for a in "^_=" if a != mark) for c in "^_=" if c != mark}
 
 
 RULES: Memo[tuple[str, ...], Rules] = Memo(MAX_VOCABULARIES)  # by vocabulary: shared by every call and thread
@@ -182,27 +236,43 @@ class MeterConstraint:
     Follows the :class:`musicgen.compose.sample.Constraint` protocol: ``advance(stream, char)`` with every
     character of a stream's tune, ``allowed(stream)`` before each character the model samples.
     ``fields``: header values every tune must have, e.g. ``{"K": "Ador"}`` when the model writes the
-    header itself but the musician chose the key.
+    header itself but the musician chose the key. ``form``: the form every tune takes (a name in
+    :data:`~musicgen.abcnotation.tunetypes.FORMS`: its parts' lengths, its end on the tonic); None: bars
+    only. A primer that does not keep the form leaves its stream to bars only (``formed`` says so).
     """
 
-    def __init__(self, vocab: Vocab, length: int, n: int, fields: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, vocab: Vocab, length: int, n: int, fields: Mapping[str, str] | None = None, form: str | None = None
+    ) -> None:
         if length < 1 or n < 1:
             raise ValueError(f"a constraint needs a positive length and stream count (got {length}, {n})")
         self.rules = rules_for(vocab)
-        self.trackers = [Tracker(fields) for _ in range(n)]
+        self.fields, self.form = fields, form
+        self.trackers = [Tracker(fields, form) for _ in range(n)]
         self.left = [length] * n  # characters each stream's model may still write
         self.fallbacks = 0
         self._masks: list[np.ndarray | None] = [None] * n  # each stream's last mask from a table
+        self._text: list[list[str]] = [[] for _ in range(n)]  # each stream's characters (to drop the form)
 
     def advance(self, stream: int, char: str) -> None:
         t, mask = self.trackers[stream], self._masks[stream]
         self._masks[stream] = None
+        text = self._text[stream]
+        text.append(char)
         if t.ok:  # a character against the rules (a primer's, or after a fallback) leaves the stream free
-            t.step(char, trusted=mask is not None and bool(mask[self.rules.index[char]]))
+            if not t.step(char, trusted=mask is not None and bool(mask[self.rules.index[char]])) and t.plan:
+                bars = Tracker(self.fields)  # the form broken (by a primer): keep the bars, as without one
+                if all(bars.step(c) for c in text):
+                    self.trackers[stream] = bars
 
     def held(self, stream: int) -> bool:
         """Whether every character of the stream's tune so far kept the rules (False: it runs free)."""
         return self.trackers[stream].ok
+
+    def formed(self, stream: int) -> bool:
+        """Whether the stream's tune keeps the form asked for (False: none was, or its primer broke it)."""
+        t = self.trackers[stream]
+        return t.ok and t.header.form is not None
 
     def allowed(self, stream: int) -> np.ndarray:
         mask = self._allowed(stream)
@@ -216,6 +286,7 @@ class MeterConstraint:
         if not t.ok or t.phase == ENDED:
             return self.rules.everything
         table = self.rules.table(t)
+        left -= way_offset(t)  # the table's costs count from there (form-aware writing; else 0)
         if not t.wrap and table.least + WRAP >= left:
             t.set_wrap()
             table = self.rules.table(t)

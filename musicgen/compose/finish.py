@@ -49,7 +49,8 @@ from musicgen.abcnotation.forms import (
     value_completion,
 )
 from musicgen.abcnotation.header import parse_meter, parse_unit
-from musicgen.compose.state import ENDED, HEADER, StateKey
+from musicgen.compose.ending import Between, Fin, fin_after, fin_of, form_bound, form_tail
+from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
 from musicgen.compose.tracker import Tracker
 from musicgen.memo import Memo
 
@@ -70,28 +71,30 @@ class Tuplet(NamedTuple):
 NO_TUPLET = Tuplet(0, 1, 1, None)
 
 
-class Between(NamedTuple):
-    """Where a tune stands between tokens, for the way to its end (lengths in ticks of the unit length)."""
-
-    room: int  # ticks left in the bar
-    full: int  # ticks of a whole bar
-    timed: bool  # the bar holds a note
-    oblig: bool  # a note must come (after a chord symbol or tie)
-    line_start: bool
-    can_end: bool  # a blank line may come now
-    inner_after: bool  # closing this bar leaves an inner bar behind
-    first: bool  # this bar opens a section
-    owed: int | None = None  # ticks still to write for this pick-up to complete the short bar before it
-    short_end: bool = True  # this bar may end the tune short
-
-
 def finish_cost(t: Tracker) -> int | None:
     """Characters of one way to end the tune cleanly from ``t`` (0 once ended); None if there is none."""
     if not t.ok:
         return None
     if t.phase == ENDED:
         return 0
-    return MEMO.compute(t.state_key(), lambda: _header(t) if t.phase == HEADER else _body(t))
+    base = way_offset(t)
+    local = MEMO.compute(t.state_key(), lambda: _relative(t, base))
+    return None if local is None else local + base
+
+
+def way_offset(t: Tracker) -> int:
+    """What :func:`finish_cost` counts beyond the tracker's state key: in form-aware writing, the way's length
+    from the start of the current bar (:func:`musicgen.compose.progress.offset`); 0 otherwise. The memo and the
+    rule tables keep costs less this, so that states a bar count apart share them."""
+    if t.plan is None or t.phase != BODY:
+        return 0
+    t.core()  # (works the offset out with the rest of the key)
+    return t._base
+
+
+def _relative(t: Tracker, base: int) -> int | None:
+    cost = _header(t) if t.phase == HEADER else _body(t)
+    return None if cost is None else cost - base
 
 
 def _header(t: Tracker) -> int:
@@ -106,7 +109,8 @@ def _header(t: Tracker) -> int:
     required = t.header.values
     meters = (required["M"],) if "M" in required else tuple(sorted(METERS))
     units = (required["L"],) if "L" in required else tuple(sorted(UNITS))
-    return cost + body_bound(meters, units)
+    form = t.header.form
+    return cost + (body_bound(meters, units) if form is None else form_bound(form, meters, units))
 
 
 def _body(t: Tracker) -> int | None:
@@ -138,8 +142,14 @@ def _closings(t: Tracker, p: str) -> list[str]:
         return [(":" if len(p) == 1 else "") + (value_completion(c0, p[2:]) or "") + "\n"]
     if c0 in "|:":
         return [b[len(p) :] for b in BAR_LINES if b.startswith(p)]
-    if c0 == '"':
-        return ['"' if len(p) > 1 else 'C"']
+    if c0 == '"':  # (form-aware writing: or the tonic chord, which the tune's end may need)
+        if t.plan is None or t.tonic is None:
+            return ['"' if len(p) > 1 else 'C"']
+        inner = p[2:] if p[1:2] == "(" else p[1:]  # the root so far
+        root = t.tonic.root  # (form-aware writing: the tonic chord may be what the end needs)
+        if not inner:  # a root away from the tonic, and the tonic's
+            return ['"'] * (len(p) > 1) + ["DC"[t.tonic.pc != 0] + '"', root + '"']
+        return ['"'] + ([root[len(inner) :] + '"'] if root.startswith(inner) and inner != root else [])
     if c0 == "(":
         return ["3" if p == "(" else ""]
     if c0 == "[":  # a chord under way; a "[" alone may also start an ending
@@ -179,15 +189,16 @@ def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
     room, full = t.bar_ticks()
     left, factor = r.tuplet_left, r.next_factor
     q, p = factor.numerator, factor.denominator
+    fin, least = (None, 0) if t.plan is None else (fin_after(t, t.tok.pending), t.least())
     best: int | None = None
     for extra, written in options:
         if best is not None and extra + AFTER_NOTE >= best:
             break
-        if left and fixed not in (None, written):
+        if (left and fixed not in (None, written)) or written < least:
             continue
         span = written * q // p
         if span <= room:
-            rest = _tail(t, room - span, full, False, False, Tuplet(max(left - 1, 0), q, p, fixed or written))
+            rest = _tail(t, room - span, full, False, False, Tuplet(max(left - 1, 0), q, p, fixed or written), fin)
             if rest is not None and (best is None or extra + rest < best):
                 best = extra + rest
     return best
@@ -202,14 +213,19 @@ def _tail_here(t: Tracker) -> int | None:
     return _tail(t, room, full, t.tok.at_line_start, n.needs_note or n.tied, tuplet)
 
 
-def _tail(t: Tracker, room: int, full: int, line_start: bool, oblig: bool, tuplet: Tuplet) -> int | None:
-    """Ending from between tokens with ``room`` ticks left in the bar, the notes of an open ``tuplet`` first."""
+def _tail(
+    t: Tracker, room: int, full: int, line_start: bool, oblig: bool, tuplet: Tuplet, fin: Fin | None = None
+) -> int | None:
+    """Ending from between tokens with ``room`` ticks left in the bar, the notes of an open ``tuplet`` first
+    (``fin``: what the end reads once the note under way is done, where it differs from ``t``'s)."""
     if tuplet.left:  # the tuplet's notes first, all of one written length
         left, q, p, written = tuplet
         best = None
-        for w in (written,) if written is not None else tuple(SHORTEST_SUFFIX):
+        # (form-aware writing: the way does not end the tune on a tuplet's note, nor writes one too short)
+        after, least = (None, 0) if t.plan is None else ((fin or fin_of(t))._replace(tonic=False), t.least())
+        for w in (written,) if written is not None else tuple(w for w in SHORTEST_SUFFIX if w >= least):
             span = left * (w * q // p)
-            rest = _tail(t, room - span, full, False, False, NO_TUPLET) if span <= room else None
+            rest = _tail(t, room - span, full, False, False, NO_TUPLET, after) if span <= room else None
             if rest is not None and (best is None or rest + left * note_chars(w) < best):  # type: ignore[operator]
                 best = rest + left * note_chars(w)  # type: ignore[operator]
         return best
@@ -218,9 +234,12 @@ def _tail(t: Tracker, room: int, full: int, line_start: bool, oblig: bool, tuple
     owed = t.ticks(s.owed) - (full - room) if s.owed else None
     inner_after = s.has_inner or t.inner_candidate()
     first = t.rhythm.opens_section
-    return tail_cost(
-        Between(room, full, room < full, oblig, line_start, can_end, inner_after, first, owed, t.short_end_ok())
-    )
+    at = Between(room, full, room < full, oblig, line_start, can_end, inner_after, first, owed, t.short_end_ok())
+    if t.plan is None:
+        return tail_cost(at)
+    form = t.core().form
+    cost = form_tail(at, form[0], fin or fin_of(t), t.least())  # type: ignore[index]
+    return None if cost is None else cost + way_offset(t)
 
 
 @lru_cache(maxsize=1 << 16)

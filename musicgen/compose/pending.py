@@ -15,6 +15,8 @@ become something the rules allow here.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import (
     BAR_PREFIXES,
@@ -30,12 +32,24 @@ from musicgen.abcnotation.forms import (
     octave_ok,
     symbol_ok,
 )
+from musicgen.compose.progress import Tonic
 from musicgen.compose.state import HEADER, TuneState
 from musicgen.memo import Memo
 
 MAXFEEDS = 100_000  # tokenizer steps kept (text under way and a character: a few distinct thousand a tune set)
 FEEDS: Memo[tuple[str, bool, str], tuple[list[T.Token], T.Tokenizer]] = Memo(MAXFEEDS)
 _BLUR = str.maketrans("ABDEFGabcdefg_='", "CCCCCCCCCCCCC^^,")  # pitch letters, accidentals, octave marks: see key_text
+_ROOTED = str.maketrans({c: "C" if c in "ABCDEFG" else "(" if c == "(" else "x" for c in map(chr, range(32, 127))})
+_PLAIN_BARS = frozenset(b for b in BAR_PREFIXES if not any(c.isdigit() or c == "[" for c in b))  # no ending marks
+
+
+@lru_cache(maxsize=64)
+def _tonic_blur(tonic: Tonic) -> dict[int, int]:
+    """The blur where the tonic matters: its letter stays apart (``T``), and so does its own accidental (``=``)."""
+    other = "^" if tonic.mark != "^" else "_"
+    marks = {"^": other, "_": other, "=": other} | {tonic.mark: "="}
+    letters = {c: "T" if c.upper() == tonic.letter else "C" for c in "ABCDEFGabcdefg"}
+    return str.maketrans(letters | marks | {"'": ","})
 
 
 def feed(tok: T.Tokenizer, ch: str) -> tuple[list[T.Token], T.Tokenizer]:
@@ -50,18 +64,30 @@ def feed(tok: T.Tokenizer, ch: str) -> tuple[list[T.Token], T.Tokenizer]:
     return known[0], known[1].copy()
 
 
-def key_text(tok: T.Tokenizer) -> str:
+def key_text(tok: T.Tokenizer, tonic: Tonic | None = None, form: bool = False) -> str:
     """The text under way with what no rule reads blurred: pitch letters, accidentals, the words of a
     title or chord symbol (only their length counts). States with equal key text and core behave alike,
-    but for one mirror image: a small letter takes ``'`` where a capital takes ``,`` (see :func:`mirrored`)."""
+    but for one mirror image: a small letter takes ``'`` where a capital takes ``,`` (see :func:`mirrored`).
+
+    In form-aware writing (``form``) a chord symbol keeps whether it has a root (a first one adds a tonic
+    chord symbol to the way to the end), and where the tune may end in this bar on its ``tonic``, a note on
+    the tonic stays apart from the others, and a chord symbol keeps its root.
+
+    >>> tok = T.Tokenizer(); _ = tok.feed("=d"); key_text(tok), key_text(tok, Tonic("D", "=", 2, "D"))
+    ('^C', '=T')
+    """
     p = tok.pending
     if not p:
         return p
     if tok.at_line_start and len(p) > 1 and p[1] == ":":  # a field line
         return p if p[0] in "MLK" else p[:2] + "x" * (len(p) - 2)
     if p[0] == '"':
+        if tonic is not None:  # the quote and the root ("(F#")
+            return p[:4] + "x" * (len(p) - 4)
+        if form:  # the quote and where the root would be, if any ("(" or a letter)
+            return '"' + p[1:3].translate(_ROOTED) + "x" * (len(p) - 3)
         return '"' + "x" * (len(p) - 1)
-    return p.translate(_BLUR)
+    return p.translate(_BLUR if tonic is None else _tonic_blur(tonic))
 
 
 def mirrored(tok: T.Tokenizer) -> bool:
@@ -85,21 +111,22 @@ def pending_ok(s: TuneState) -> bool:
     if tok.at_line_start and c0 in BODY_FIELDS and (len(p) == 1 or p[1] == ":"):
         return s.may_field(c0, p[2:], False)
     if c0 == '"':
-        return symbol_ok(p[1:]) and s.room()
+        return symbol_ok(p[1:]) and s.room() and (s.plan is None or s.detour_ok(p, tok.at_line_start))
     if c0 == "[":
         return _chord_ok(s, p)
     if c0 in "|:":
-        return p in BAR_PREFIXES and s.may_newline() and not s.sections.must_end
+        bars = BAR_PREFIXES if s.plan is None else _PLAIN_BARS  # form-aware writing writes no endings
+        return p in bars and s.may_newline() and not s.sections.must_end
     if c0 == "(":
         return p in ("(", *TUPLETS) and s.may_tuplet()
     if c0 == "z":
         return p[1:] in SUFFIX_PREFIXES and s.room()
     if c0 == " ":
-        return not p.strip(" ")
+        return not p.strip(" ") and (s.plan is None or s.detour_ok(p, tok.at_line_start))
     if p == "-":
         return s.may_tie()
     if p == "~":
-        return s.room()
+        return s.room() and s.plan is None
     acc, letter, marks, suffix = NOTE.fullmatch(p).groups()  # type: ignore[union-attr]
     if not acc and not letter:
         return False
@@ -111,7 +138,7 @@ def _chord_ok(s: TuneState, p: str) -> bool:
     if p == "[":
         return s.room() or s.after_bar()
     if p[1].isdigit():
-        return p in ENDINGS and s.after_bar()
+        return p in ENDINGS and s.after_bar() and s.plan is None
     close = p.find("]")
     inner = p[1:] if close < 0 else p[1:close]
     if not s.room() or not CHORD_INNER.fullmatch(inner):

@@ -64,6 +64,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from musicgen.abcnotation.tunetypes import NO_FORM
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.compose.draw import ConstraintError, sample_next
 from musicgen.compose.prompt import build_prompt, chosen_fields
@@ -113,7 +114,9 @@ class Generator:
         """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.compose.constrain`).
 
         The key, meter and unit length asked for (a tune type's usual meter among them) hold for the whole
-        tune: the prompt writes them, and the constraint keeps the model from changing them later.
+        tune: the prompt writes them, and the constraint keeps the model from changing them later. The
+        tune's parts take the form ``cfg.written_form`` (see :mod:`musicgen.compose.parts`).
         """
         held = {f: v for f, v in chosen_fields(cfg).items() if f in "KML"}
-        return MeterConstraint(self.vocab, cfg.length, cfg.n, held or None)
+        form = cfg.written_form
+        return MeterConstraint(self.vocab, cfg.length, cfg.n, held or None, None if form == NO_FORM else form)

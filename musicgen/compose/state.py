@@ -7,6 +7,8 @@ The parts, one concern each (:mod:`musicgen.compose.tracker` moves them on, a ch
   last bar owes the next section, whether the tune has an inner bar, whether it may or must end);
 - :class:`Notes`: what the last tokens leave waiting (a note after a chord symbol or tie, an
   open tuplet's written length);
+- :class:`~musicgen.compose.progress.Progress`: in form-aware writing, the parts so far and what
+  the tune's end reads (its last note, its last chord symbol);
 - the text under way (a :class:`~musicgen.abcnotation.tokens.Tokenizer`) and the time in the bar
   (a :class:`~musicgen.abcnotation.rhythm.RhythmState`), as the evaluation reads them.
 
@@ -28,6 +30,8 @@ from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import BODY_FIELDS, HEADER_FIELDS, TICK, value_completion
 from musicgen.abcnotation.header import Meter
 from musicgen.abcnotation.rhythm import RhythmState
+from musicgen.compose.parts import Plan, meter_name, plan_for
+from musicgen.compose.progress import Progress, Tonic, fill_least, least_ticks, tonic_of, view
 
 HEADER, BODY, ENDED = "header", "body", "ended"
 MAX_HEADER_LINES = 12  # a generated header holds at most this many fields
@@ -41,6 +45,7 @@ class Header(NamedTuple):
     values: Mapping[str, str]  # header values the tune must have (a musician's choice of key: {"K": "Ador"})
     pinned: tuple[tuple[str, str], ...]  # the same values, sorted: their part of a state key
     fields: str = ""  # field letters so far, in order
+    form: str | None = None  # the form asked for (a name in abcnotation.tunetypes.FORMS); None: no form rules
 
 
 class Sections(NamedTuple):
@@ -75,6 +80,7 @@ class HeaderKey(NamedTuple):
     unit: tuple[int, int] | None
     wrap: bool
     pinned: tuple[tuple[str, str], ...]
+    form: str | None
 
 
 class BodyKey(NamedTuple):
@@ -99,6 +105,7 @@ class BodyKey(NamedTuple):
     tuplet_ticks: int | None
     last: str  # the kind of the last token, tokens that no rule tells apart as one
     tied: bool
+    form: tuple | None  # form-aware writing: the View and what the end reads (see Tracker.core); None: no form
 
 
 class Setting(NamedTuple):
@@ -118,6 +125,7 @@ class StateKey(NamedTuple):
     line_start: bool  # the text under way starts a line
     core: HeaderKey | BodyKey
     setting: Setting | None  # at the start of a music line (None elsewhere)
+    more: object = None  # form-aware writing: what the text under way reads beyond the core (Tracker.state_key)
 
 
 # make(NamedTupleType, values): a NamedTuple's own __new__ is a Python function call; what is made once a
@@ -132,10 +140,12 @@ def pair(x: Fraction | None) -> tuple[int, int] | None:
 class TuneState:
     """One tune's state and the rules' questions about it (the tracker moves it on)."""
 
-    def __init__(self, fields: Mapping[str, str] | None = None) -> None:
-        """``fields``: header values the tune must have (a musician's choice of key, say: {"K": "Ador"})."""
+    def __init__(self, fields: Mapping[str, str] | None = None, form: str | None = None) -> None:
+        """``fields``: header values the tune must have (a musician's choice of key, say: {"K": "Ador"});
+        ``form``: the form its parts must take (a name in :data:`~musicgen.abcnotation.tunetypes.FORMS`),
+        None for none."""
         values = dict(fields or {})
-        self.header = Header(values, tuple(sorted(values.items())))
+        self.header = Header(values, tuple(sorted(values.items())), "", form)
         self.tok = T.Tokenizer()
         self.rhythm = RhythmState()
         self.sections = Sections()
@@ -143,6 +153,11 @@ class TuneState:
         self.phase = HEADER
         self.ok = True  # every character so far kept the rules
         self.wrap = False  # near the length cap: the next bar line that can end the tune must
+        self.plan: Plan | None = None  # form-aware writing: what the form asks of the parts (set as the body starts)
+        self.tonic: Tonic | None = None  # ... and the key's tonic
+        self.progress = Progress()
+        self._base = 0  # the way's length from the start of the bar, worked out with core() (finish.way_offset)
+        self._least = self._whole = 0  # ticks of the shortest note, characters of a whole bar (start_body)
         self._core: HeaderKey | BodyKey | None = None  # the tracker's core(), kept until the state below changes
         self._meter: Meter | None = None  # the meter and its length, kept (Meter.length makes a Fraction)
         self._length = ZERO
@@ -165,9 +180,34 @@ class TuneState:
         full = meter.beats * TICK * u.denominator // (meter.unit * u.numerator)  # type: ignore[union-attr]
         return full - self.ticks(self.rhythm.duration), full
 
+    def start_body(self) -> None:
+        """The header is done: the form's plan in its meter, and the key's tonic (the meter and unit hold from
+        here: form-aware writing changes neither)."""
+        form, meter = self.header.form, self.rhythm.meter
+        if form is not None and meter is not None and self.rhythm.unit is not None:
+            self.plan, self.tonic = plan_for(form, meter_name(meter)), tonic_of(self.rhythm.key)
+            self.progress = Progress(tonic=self.tonic is None)
+            self._least = least_ticks(self.rhythm.unit)
+            self._whole = fill_least(self.bar_ticks()[1], self._least) or 0
+
+    def whole(self) -> int:
+        """Characters of notes (none shorter than the shortest, :meth:`least`) that fill a whole bar."""
+        return self._whole
+
+    def least(self) -> int:
+        """Ticks of the shortest note form-aware writing writes (:data:`~musicgen.compose.progress.SHORTEST_NOTE`)."""
+        return self._least
+
+    def symbol(self) -> int:
+        """Characters of the tonic chord symbol the way to the end writes once the tune has chord symbols."""
+        return 2 + len(self.tonic.root) if self.tonic is not None and self.progress.chords else 0
+
     def can_end(self) -> bool:
-        """Whether a blank line may end the tune now (after a closed bar, with an inner bar)."""
-        s, n = self.sections, self.notes
+        """Whether a blank line may end the tune now (after a closed bar, with an inner bar; in form-aware
+        writing, once the form is whole, after a bar line that may end it, on the tonic)."""
+        s, n, p, plan = self.sections, self.notes, self.progress, self.plan
+        if plan is not None and not (p.bars == 0 and p.end_bar and p.ending and plan.complete(p.done, p.total)):
+            return False
         return (
             self.phase == BODY
             and self.ok
@@ -228,6 +268,21 @@ class TuneState:
             self._meter, self._length = r.meter, r.meter.length
         return r.duration < self._length and not self.sections.must_end
 
+    def detour_ok(self, text: str, line_start: bool) -> bool:
+        """In form-aware writing, what takes no time comes once before what does: one space (not starting a
+        line), one chord symbol before its note, no ``~``. (Where the rules keep the model from the notes it
+        wants, it would otherwise wander through spaces and symbols that lead nowhere.)"""
+        if text[0] == " ":
+            return text == " " and not line_start and not self.notes.needs_note
+        return text[0] == '"' and not self.notes.needs_note
+
+    def final_bar_opens(self) -> bool:
+        """In form-aware writing, nothing timed yet in a bar that may end the tune."""
+        if self.plan is None or self.rhythm.duration:
+            return False
+        p = self.progress
+        return view(self.plan, self.whole(), self.symbol(), p.bars, p.done, p.total).end is not None
+
     def may_newline(self) -> bool:
         return not self.notes.needs_note and self.rhythm.tuplet_left == 0
 
@@ -249,6 +304,8 @@ class TuneState:
         """
         if f not in BODY_FIELDS:
             return False
+        if self.plan is not None and (f != "P" or self.progress.bars or self.notes.last != T.BAR):
+            return False  # in form-aware writing, no meter, unit or key changes; a P: line opens a part
         if f in "MLK":
             rest = self.value_rest(f, value) if self.rhythm.notes else None
         else:

@@ -46,6 +46,7 @@ from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLETS, symbol_ok, written_ticks
 from musicgen.abcnotation.rhythm import is_section_bar
 from musicgen.compose.pending import feed, key_text, pending_ok
+from musicgen.compose.progress import chord_touches, close, offset, sounds_tonic, symbol_pc, view
 from musicgen.compose.state import (
     BODY,
     ENDED,
@@ -53,7 +54,6 @@ from musicgen.compose.state import (
     MAX_HEADER_LINES,
     ZERO,
     BodyKey,
-    Header,
     HeaderKey,
     Notes,
     Sections,
@@ -85,13 +85,18 @@ class Tracker(TuneState):
             r, h = self.rhythm, self.header
             if self.phase != BODY or r.meter is None or r.unit is None:
                 written, lines = "".join(sorted(set(h.fields) & set("XTMLK"))), min(len(h.fields), MAX_HEADER_LINES)
-                self._core = make(HeaderKey, (self.phase, written, lines, r.meter, pair(r.unit), self.wrap, h.pinned))
+                key = (self.phase, written, lines, r.meter, pair(r.unit), self.wrap, h.pinned, h.form)
+                self._core = make(HeaderKey, key)
                 return self._core
             pickup, _, owed, has_inner, full_bars, in_volta, end_ok, must_end = self.sections  # unpacked: read fast
             needs_note, tuplet_ticks, last, tied = self.notes
             room, full = self.bar_ticks()
             opens, left, factor = r.opens_section, r.tuplet_left, r.next_factor
             early = not has_inner and not self.inner_candidate()  # the way to the end still needs bars
+            form = self._form_key() if self.plan is not None else None
+            # the pick-up decides what a short last bar leaves owed: while the tune has no inner bar, or where
+            # a short bar may close a part that another follows (form-aware writing)
+            keep_pickup = (early or (form is not None and form[0].cont is not None)) and not opens
             self._core = make(
                 BodyKey,
                 (
@@ -102,7 +107,7 @@ class Tracker(TuneState):
                     left,
                     (factor.numerator, factor.denominator) if left else None,
                     None if has_inner else not early,
-                    self.ticks(pickup) if early and not opens else None,
+                    self.ticks(pickup) if keep_pickup else None,
                     self.ticks(owed) if opens else None,
                     in_volta if opens else full_bars > 0,
                     has_inner,
@@ -113,9 +118,29 @@ class Tracker(TuneState):
                     tuplet_ticks if left else None,
                     _LAST.get(last, last),
                     tied,
+                    form,
                 ),
             )
         return self._core
+
+    def _form_key(self) -> tuple:
+        """Form-aware writing: the :class:`~musicgen.compose.progress.View` of this bar and of the bars its bar
+        line may open (the way to the end from a character of theirs is in this state's table), whether the
+        tune has a chord symbol, the characters of a tonic one, the shortest note's ticks, and where the tune
+        may end in reach, what its end reads (the last note's, the chord symbol's). The tonic itself is no part
+        of it: there, the text under way and the rule tables read pitches against the tonic
+        (:func:`musicgen.compose.pending.key_text`, :meth:`musicgen.compose.constrain.Rules.table`)."""
+        plan, p, t = self.plan, self.progress, self.tonic
+        whole, symbol = self._whole, self.symbol()
+        self._base = offset(plan, whole, symbol, p)  # type: ignore[arg-type]
+        here = view(plan, whole, symbol, p.bars, p.done, p.total)  # type: ignore[arg-type]
+        plain = view(plan, whole, symbol, p.bars + 1, p.done, p.total) if here.plain is not None else None  # type: ignore[arg-type]
+        part = view(plan, whole, symbol, 0, p.done + 1, p.total + p.bars + 1) if here.part else None  # type: ignore[arg-type]
+        ends = any(v is not None and (v.end is not None or v.now is not None) for v in (here, plain, part))
+        at_bar = self.rhythm.duration == 0 and self.notes.last == T.BAR  # (where the tune may end now)
+        fin = (p.tonic, p.touched, p.debt, p.end_bar and at_bar) if ends else None
+        sym = 2 + len(t.root) if t is not None and (ends or not p.chords) else None
+        return (here, plain, part, p.chords, sym, fin, self._least)
 
     def state_key(self) -> StateKey:
         """What the tracker's decisions depend on: states with equal keys allow the same characters.
@@ -131,7 +156,13 @@ class Tracker(TuneState):
         if self.phase == BODY and tok.at_line_start and tok.pending[:1] in _FIELD_STARTS:
             r = self.rhythm
             setting = make(Setting, (r.meter, pair(r.unit), self.header.pinned, bool(r.notes)))
-        return make(StateKey, (key_text(tok), tok.at_line_start, self.core(), setting))
+        core = self.core()
+        if self.plan is None:
+            return make(StateKey, (key_text(tok), tok.at_line_start, core, setting, None))
+        tonic, pending = self.tonic if core.form[5] is not None else None, tok.pending  # type: ignore[union-attr]
+        # a chord symbol's root is read as written: the tonic; a bar line leads to a whole bar's first characters
+        more = tonic if pending[:1] == '"' else self.bar_ticks()[1] if pending[:1] in "|:" else None
+        return make(StateKey, (key_text(tok, tonic, True), tok.at_line_start, core, setting, more))
 
     def set_wrap(self) -> None:
         """Near the length cap: from now on, the next bar line that can end the tune must."""
@@ -178,10 +209,11 @@ class Tracker(TuneState):
         if kind == T.NEWLINE:
             if h.fields.endswith("K"):
                 self.phase = BODY
+                self.start_body()
             return True
         if kind != T.FIELD or not self.field_ok(text[0], text[2:], True):
             return False
-        self.header = Header(h.values, h.pinned, h.fields + text[0])
+        self.header = h._replace(fields=h.fields + text[0])
         self.rhythm.feed(t)
         return True
 
@@ -193,11 +225,11 @@ class Tracker(TuneState):
             return self._bar(text)
         needs_note, tuplet_ticks, _, tied = self.notes
         if kind == T.SPACE:
-            ok = not text.strip(" ")
+            ok = not text.strip(" ") and (self.plan is None or self.detour_ok(text, line_start))
         elif kind == T.NEWLINE:
             ok = self.may_newline()
         elif kind == T.ENDING:
-            ok = text in ENDINGS and self.after_bar()
+            ok = text in ENDINGS and self.after_bar() and self.plan is None  # form-aware writing writes no endings
             s = self.sections  # as for a bar line with an ending number
             self.sections = s._replace(carry=s.pickup, owed=ZERO, in_volta=True)
         elif kind == T.TUPLET:
@@ -208,7 +240,13 @@ class Tracker(TuneState):
             tied = True
         elif kind in (T.SYMBOL, T.DECORATION):
             ok = (text == "~" if kind == T.DECORATION else bool(text[1:-1]) and symbol_ok(text[1:-1])) and self.room()
+            ok = ok and (self.plan is None or self.detour_ok(text, line_start))
             needs_note = True
+            pc = symbol_pc(text[1:-1]) if kind == T.SYMBOL and self.tonic is not None else None
+            if pc is not None and pc != self.tonic.pc and self.final_bar_opens():  # type: ignore[union-attr]
+                return False  # the bar that may end the tune opens on the tonic chord (its notes follow it)
+            if pc is not None:
+                self.progress = self.progress._replace(chords=True, debt=pc != self.tonic.pc)  # type: ignore[union-attr]
         elif kind == T.FIELD:
             ok = line_start and self.may_field(text[0], text[2:], True)
             if text[0] in "PM":  # a new part or meter starts a section
@@ -225,7 +263,7 @@ class Tracker(TuneState):
     def _timed(self, t: T.Token) -> bool:
         r = self.rhythm
         written = written_ticks(*t)
-        if written is None or not self.room():
+        if written is None or not self.room() or (self.plan is not None and written < self.least()):
             return False
         tuplet_ticks = self.notes.tuplet_ticks
         if r.tuplet_left:
@@ -237,6 +275,13 @@ class Tracker(TuneState):
         if r.duration > r.meter.length:  # type: ignore[union-attr]
             return False
         self.notes = make(Notes, (False, tuplet_ticks, t.kind, False))
+        if self.tonic is not None and t.kind != T.REST:
+            p = self.progress
+            if t.kind == T.NOTE:
+                tonic, touched = sounds_tonic(t.text, self.tonic, p.touched)
+            else:  # a chord never ends a tune on its tonic: the form measures read its top note
+                tonic, touched = False, chord_touches(t.text, self.tonic, p.touched)
+            self.progress = p._replace(tonic=tonic, touched=touched)
         return True
 
     def _bar(self, text: str) -> bool:
@@ -247,18 +292,29 @@ class Tracker(TuneState):
         volta = any(c.isdigit() for c in text)
         if d == 0 and not sec and self.notes.last in (T.BAR, T.ENDING):
             return False  # an empty bar (a plain bar line may open the body or a part)
-        must, owed = False, ZERO
+        must, owed, plan, progress = False, ZERO, self.plan, self.progress
+        if plan is not None:  # form-aware writing: the part's length, the tune's end (see progress.close)
+            closed = (
+                None
+                if volta
+                else close(plan, progress, text, bool(d) and (d == m or not r.opens_section), sec, self.wrap)
+            )
+            if closed is None:
+                return False
+            progress, must = closed
         if d:
             if d < m and sec and not self.short_end_ok(text):
                 return False  # a section of short bars only
             if r.opens_section and s.owed and d != s.owed:
+                if plan is not None:
+                    return False
                 must = True  # a pick-up that does not complete the short bar before it: only the tune's last bar
             elif d < m and not r.opens_section:
                 if not sec:
                     return False
                 if not (s.pickup and d == m - s.pickup) and not volta:
                     owed = m - d  # the next section's pick-up must complete this bar (or the tune ends here)
-            if self.wrap and (s.has_inner or self.inner_candidate()):
+            if plan is None and self.wrap and (s.has_inner or self.inner_candidate()):
                 must = True
             if must and text not in END_BARS:
                 return False
@@ -285,4 +341,6 @@ class Tracker(TuneState):
             s = s._replace(carry=s.pickup, owed=ZERO, in_volta=True)
         n = self.notes
         self.sections, self.notes = s, make(Notes, (n.needs_note, n.tuplet_ticks, T.BAR, n.tied))
+        if plan is not None:
+            self.progress = progress._replace(touched=False)  # an accidental holds to the bar line
         return not must or s.has_inner  # a tune may end only once it has an inner bar

@@ -1,0 +1,173 @@
+r"""How many bars a part has: the lengths the training tunes use in each meter, and a form's plan of its parts.
+
+    plan = plan_for("model", "6/8")      # two parts: the first of 8 bars, the second of 8 or 16
+    table = part_length_table(train)     # how PART_LENGTHS was made (see docs/decisions.md)
+
+A *part* is the music between section bar lines (``|:``, ``:|``, ``||``, ``|]``, ...) or ``P:``
+fields; a first and a second ending are one part. Its bars are counted once through, as a musician
+counts them: a pick-up is no bar of its own, and with the short bar that closes its part it makes
+one; the bars of the first ending count, the second's replace them.
+
+:data:`PART_LENGTHS` holds, for each meter with at least :data:`MIN_PARTS_SEEN` parts in the
+training tunes (and ``"*"``: all meters together), each part length's share of its parts (those
+of at least 1%). Usual lengths are those of at least :data:`USUAL_SHARE` and at most
+:data:`LONGEST_PART` bars (a longer stretch is two parts written without a section bar between).
+
+>>> part_bars("X:1\nM:6/8\nK:G\nd|:B2c d2e|g3 G3|B2c d2e|1 g3 d3:|2 g3 G2||\nP:B\n|:e6|d6|c6|B6|]")
+('6/8', [4, 4])
+>>> usual_lengths("6/8"), usual_lengths("3/4"), usual_lengths("9/8"), usual_lengths("5/4")
+((8,), (16,), (8,), (8,))
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.header import HeaderError, Meter, parse_meter
+from musicgen.abcnotation.rhythm import Bar, RhythmState, is_section_bar
+from musicgen.abcnotation.tunetypes import FORMS, MIN_TUNE_BARS
+
+MIN_PARTS_SEEN = 30  # parts of a meter in the training tunes for a row of its own (else the pooled row)
+USUAL_SHARE = 0.25  # a part length this common in its meter is a usual one: a quarter of its parts
+LONGEST_PART = 16  # bars of the longest usual part
+
+# part_length_table(training tunes of ../shared/data/nottingham/ABC_cleaned, TrainConfig's split):
+# meter -> (bars, share of that meter's parts), commonest first
+PART_LENGTHS: dict[str, tuple[tuple[int, float], ...]] = {
+    "*": ((8, 0.68), (16, 0.17), (4, 0.06), (32, 0.04), (2, 0.01), (1, 0.01), (12, 0.01), (6, 0.01)),
+    "2/4": ((8, 0.83), (16, 0.17)),
+    "3/4": ((16, 0.36), (32, 0.26), (4, 0.16), (8, 0.11), (1, 0.04), (6, 0.03), (24, 0.01), (48, 0.01), (17, 0.01)),
+    "4/4": ((8, 0.7), (16, 0.15), (4, 0.08), (32, 0.03), (12, 0.01), (1, 0.01), (6, 0.01)),
+    "6/8": ((8, 0.74), (16, 0.19), (32, 0.01), (2, 0.01), (4, 0.01), (1, 0.01)),
+}
+
+
+def meter_name(meter: Meter) -> str:
+    """The row of :data:`PART_LENGTHS` a meter reads (``C`` is 4/4, ``C|`` 2/2)."""
+    return f"{meter.beats}/{meter.unit}"
+
+
+def usual_lengths(meter: str) -> tuple[int, ...]:
+    """The usual bars of a part in ``meter`` (a row's name, or an ``M:`` value), shortest first."""
+    try:
+        parsed = parse_meter(meter)
+    except HeaderError:
+        parsed = None
+    row = PART_LENGTHS.get(meter_name(parsed) if parsed else meter, PART_LENGTHS["*"])
+    return tuple(sorted(n for n, share in row if share >= USUAL_SHARE and n <= LONGEST_PART))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a form asks of a tune's parts, once its meter is known."""
+
+    lengths: tuple[tuple[int, ...], ...]  # the bars each part may have, in order; the last serves every later part
+    min_parts: int
+    max_parts: int | None  # None: as many as the model writes
+    min_bars: int  # bars of the whole tune at least (once through, as written)
+    repeated: bool  # every part closes with a repeat (:|)
+
+    def lengths_of(self, part: int) -> tuple[int, ...]:
+        """The bars part number ``part`` (from 0) may have; none past the last part."""
+        if self.max_parts is not None and part >= self.max_parts:
+            return ()
+        return self.lengths[min(part, len(self.lengths) - 1)]
+
+    def complete(self, parts: int, bars: int) -> bool:
+        """A tune of ``parts`` parts and ``bars`` bars has the whole form."""
+        return parts >= self.min_parts and bars >= self.min_bars and (self.max_parts is None or parts <= self.max_parts)
+
+
+def plan_for(form: str, meter: str) -> Plan:
+    """The plan of a form (a name in :data:`~musicgen.abcnotation.tunetypes.FORMS`) in ``meter``.
+
+    Where a form leaves the bars to the meter, the first part has a usual length, and a later one that
+    length or twice it (up to :data:`LONGEST_PART`): the model rarely closes a part at the bar the first
+    one did, and a phrase that runs on to twice the length is one a musician plays too.
+
+    >>> plan_for("AABB", "4/4")
+    Plan(lengths=((8,),), min_parts=2, max_parts=2, min_bars=16, repeated=True)
+    >>> plan_for("model", "6/8").lengths, plan_for("model", "3/4").lengths, plan_for("ABC", "6/8").max_parts
+    (((8,), (8, 16)), ((16,), (16,)), 3)
+    """
+    f = FORMS[form]
+    if f.bars is not None:
+        lengths: tuple[tuple[int, ...], ...] = ((f.bars,),)
+    else:
+        usual = usual_lengths(meter)
+        lengths = (usual, tuple(sorted({*usual, *(2 * n for n in usual if 2 * n <= LONGEST_PART)})))
+    return Plan(lengths, f.parts, f.parts, max(MIN_TUNE_BARS, f.parts * (f.bars or 0)), f.repeated)
+
+
+# --- the table, from tunes ---------------------------------------------------------------------
+
+
+def _bars(tune: str) -> list[tuple[Bar, str | None]]:
+    """Every bar with the ending it is in (``"1"``, ``"2"``, or None)."""
+    state, out, ending = RhythmState(), [], None
+    for kind, text in T.tokenize(tune):
+        before = len(state.bars)
+        state.feed(T.Token(kind, text))
+        out += [(b, ending) for b in state.bars[before:]]
+        if kind == T.BAR:
+            number = text.lstrip(":|[]")
+            ending = number[:1] if number else None if is_section_bar(text) else ending
+        elif kind == T.ENDING:
+            ending = text[1:2]
+        elif kind == T.FIELD and text.startswith("P:"):
+            ending = None
+    before = len(state.bars)
+    out += [(b, ending) for b in state.finish()[before:]]
+    return out
+
+
+def _short(bar: Bar) -> bool:
+    return bar.expected is not None and bar.duration < bar.expected
+
+
+def part_bars(tune: str) -> tuple[str | None, list[int]]:
+    """The tune's meter (its first ``M:``, as a row name) and the bars of each part once through."""
+    sections: list[list[tuple[Bar, str | None]]] = []
+    for bar, ending in _bars(tune):
+        if bar.first or not sections:
+            if sections and len(sections[-1]) == 1 and _short(sections[-1][0][0]) and sections[-1][0][1] is None:
+                sections[-1].append((bar, ending))  # a lone pick-up opens the section after it
+                continue
+            sections.append([])
+        sections[-1].append((bar, ending))
+    parts: list[list[tuple[Bar, str | None]]] = []
+    for section in sections:
+        if parts and section[0][1] not in (None, "1"):  # a later ending: the same part again
+            parts[-1] += section
+        else:
+            parts.append(section)
+    counts = []
+    for part in parts:
+        once = [b for b, e in part if e in (None, "1")]  # the bars before the endings, and the first ending's
+        pickup = len(part) > 1 and _short(part[0][0])
+        counts.append(len(once) - pickup)
+    meter = next((parse_meter(t.text[2:]) for t in T.tokenize(tune) if t.kind == T.FIELD and t.text[:2] == "M:"), None)
+    return (meter_name(meter) if meter else None), [n for n in counts if n > 0]
+
+
+def part_length_table(tunes: Iterable[str]) -> dict[str, tuple[tuple[int, float], ...]]:
+    """:data:`PART_LENGTHS` from ``tunes``: each meter's part lengths and their shares (at least 1%)."""
+    by_meter: dict[str, Counter[int]] = defaultdict(Counter)
+    for tune in tunes:
+        try:
+            meter, counts = part_bars(tune)
+        except HeaderError:
+            continue
+        if meter is not None:
+            by_meter[meter].update(counts)
+            by_meter["*"].update(counts)
+    table = {}
+    for meter, counts in sorted(by_meter.items()):
+        total = sum(counts.values())
+        if total >= MIN_PARTS_SEEN:
+            rows = [(n, round(c / total, 2)) for n, c in counts.most_common()]
+            table[meter] = tuple((n, share) for n, share in rows if share >= 0.01)
+    return table

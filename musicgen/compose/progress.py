@@ -1,0 +1,247 @@
+r"""Where a tune stands in its form, for form-aware writing: its parts so far and what its end needs.
+
+A :class:`Progress` (a value, replaced as tokens change it) counts the bars of the part under way
+and the parts done, and keeps what the tune's end reads: the last sounding note is the tonic of
+``K:``, the last chord symbol (where the tune has one) has the tonic for its root. :func:`close`
+says what a bar line does to it, or that the form forbids it; :func:`rest` counts the characters
+of one way to the end from the start of a bar (whole bars ``C8|``, parts closed with ``||``, the
+last bar short where it may be, a tonic chord symbol in it where the tune has chord symbols).
+
+>>> from musicgen.compose.parts import plan_for
+>>> plan = plan_for("AABB", "4/4")
+>>> p, must = close(plan, Progress(bars=7), ":|", True, True, False)  # the 8th bar closes the first part
+>>> p.bars, p.done, p.total, must
+(0, 1, 8, False)
+>>> close(plan, Progress(bars=6), ":|", True, True, False) is None  # a part of 7 bars
+True
+>>> rest(plan, 2, 0, 0, 1, 8)  # the second part: 7 bars of "C8|", then "C|]" and the blank line
+26
+
+A :class:`View` is what the way to the end reads of the progress at the current bar: how many
+characters each way of closing it adds to or takes from :func:`offset`, the way's length from the
+start of the bar. Views repeat from bar to bar within a part, so states that differ only in the
+bar count share their rule tables (see :meth:`musicgen.compose.tracker.Tracker.core`).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from functools import cache, lru_cache
+from typing import NamedTuple
+
+from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.forms import END_BARS, SHORTEST_SUFFIX, TICK
+from musicgen.abcnotation.header import HeaderError, parse_key
+from musicgen.compose.parts import Plan
+
+_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_ROOT = re.compile(r"\(?([A-G])([#b]?)")  # a chord symbol's root, as the form measures read it
+
+
+class Tonic(NamedTuple):
+    """The tonic of the tune's key."""
+
+    letter: str  # "F"
+    mark: str  # the accidental that writes it whatever came before in the bar: "^" for F#, "_" for Bb, "="
+    pc: int  # pitch class, 0 = C
+    root: str  # the chord symbol root that names it: "F#"
+
+
+def tonic_of(key: str | None) -> Tonic | None:
+    """The tonic of a ``K:`` value, modes included; None for none or an unreadable key.
+
+    >>> tonic_of("Ador"), tonic_of("F#m").mark, tonic_of("Bb").pc, tonic_of("none"), tonic_of("H")
+    (Tonic(letter='A', mark='=', pc=9, root='A'), '^', 10, None, None)
+    """
+    try:
+        name = parse_key(key or "")[0]
+    except HeaderError:
+        return None
+    if name in ("none", "hp"):
+        return None
+    root = name[: 2 if name[1:2] in ("#", "b") else 1]
+    shift = {"#": 1, "b": -1}.get(root[1:], 0)
+    return Tonic(root[0], {"#": "^", "b": "_"}.get(root[1:], "="), (_PC[root[0]] + shift) % 12, root)
+
+
+def sounds_tonic(note: str, tonic: Tonic, touched: bool) -> tuple[bool, bool]:
+    """Whether a note (its text) sounds the tonic, and whether the tonic's letter is touched after it: an
+    accidental other than the tonic's own has come on it in this bar, so its bare letter may no longer be
+    the tonic (an accidental holds to the end of the bar).
+
+    >>> t = tonic_of("D")
+    >>> sounds_tonic("d2", t, False), sounds_tonic("^D", t, False), sounds_tonic("D", t, True), sounds_tonic("=D", t, True)
+    ((True, False), (False, True), (False, True), (True, True))
+    """
+    acc, letter, _, _ = T.note_parts(note)
+    if letter.upper() != tonic.letter:
+        return False, touched
+    if acc:
+        return acc == tonic.mark, touched or acc != tonic.mark
+    return not touched, touched
+
+
+def chord_touches(chord: str, tonic: Tonic, touched: bool) -> bool:
+    """Whether the tonic's letter is touched after a chord (see :func:`sounds_tonic`)."""
+    for note in T.chord_notes(chord):
+        touched = sounds_tonic(note, tonic, touched)[1]
+    return touched
+
+
+def symbol_pc(symbol: str) -> int | None:
+    """The pitch class of a chord symbol's root (its text inside the quotes); None without one.
+
+    >>> symbol_pc("F#m7"), symbol_pc("(Bb)"), symbol_pc("Am/e"), symbol_pc("")
+    (6, 10, 9, None)
+    """
+    m = _ROOT.match(symbol)
+    return None if m is None else (_PC[m[1]] + {"#": 1, "b": -1}.get(m[2], 0)) % 12
+
+
+SHORTEST_NOTE = Fraction(1, 16)  # of a whole note: the shortest note form-aware writing writes (tuplets aside)
+
+
+def least_ticks(unit: Fraction) -> int:
+    """Ticks of the shortest note form-aware writing writes, in a tune of unit length ``unit``.
+
+    >>> least_ticks(Fraction(1, 8)), least_ticks(Fraction(1, 4)), least_ticks(Fraction(1, 16))
+    (96, 48, 192)
+    """
+    return int(SHORTEST_NOTE / unit * TICK)
+
+
+@cache
+def _fills(least: int, size: int) -> tuple[int, ...]:
+    """Fewest characters of notes of at least ``least`` ticks lasting exactly k sixteenths of the unit (10**6: none)."""
+    grid = TICK // 16
+    values = [(t // grid, 1 + len(s)) for t, s in SHORTEST_SUFFIX.items() if t >= least]
+    best = [0] + [10**6] * size
+    for k in range(1, size + 1):
+        best[k] = min((c + best[k - v] for v, c in values if v <= k), default=10**6)
+    return tuple(best)
+
+
+def fill_least(ticks: int, least: int) -> int | None:
+    """Fewest characters of notes of at least ``least`` ticks lasting exactly ``ticks``; None when none can.
+
+    >>> fill_least(3 * TICK, 96), fill_least(TICK // 4, 96), fill_least(TICK // 2, 96)
+    (2, None, 2)
+    """
+    grid = TICK // 16
+    if ticks < 0 or ticks % grid:
+        return None
+    k = ticks // grid
+    best = _fills(least, max(256, 1 << k.bit_length()))[k]
+    return best if best < 10**6 else None
+
+
+class Progress(NamedTuple):
+    """A tune's form so far, and what its end reads."""
+
+    bars: int = 0  # bars counted in the part under way (a pick-up not counted)
+    done: int = 0  # parts closed
+    total: int = 0  # bars of the parts closed
+    end_bar: bool = False  # the last bar line closed a part and may end the tune (|], ||, :|, :||)
+    tonic: bool = False  # the last sounding note is the tonic (True where the key has none)
+    touched: bool = False  # the tonic's letter has met another accidental in this bar (see sounds_tonic)
+    chords: bool = False  # the tune has a chord symbol with a root
+    debt: bool = False  # the last such symbol's root is not the tonic
+
+    @property
+    def ending(self) -> bool:
+        """The tune may end here as far as its last note and chord symbol go."""
+        return self.tonic and not self.debt
+
+
+class View(NamedTuple):
+    """What the way to the end reads of the progress at the current bar: characters each way of closing it
+    adds to the way's length from the start of the bar (:func:`offset`); None where the form forbids it."""
+
+    plain: int | None  # closed by a plain bar line, the part going on
+    part: bool  # a section bar line may close the part with this bar
+    repeat: bool  # ... only a repeat (:|)
+    whole: bool  # ... and the form is whole with it: it closes on the tonic (the tune may end there)
+    cont: int | None  # closing the part, another to follow
+    end: int | None  # closing the part and the tune (the bar line, the blank line and the ending's notes aside)
+    now: int | None  # right after a bar line: the tune may end at once (the blank line aside)
+
+
+@lru_cache(maxsize=1 << 14)
+def rest(plan: Plan, whole: int, symbol: int, bars: int, done: int, total: int) -> int | None:
+    """Characters of one way to the end from the start of a bar, ``bars`` bars into part ``done`` (from 0) with
+    ``total`` bars in the parts before: each bar ``whole`` characters of notes and a bar line, the part closed
+    with two (``||``, ``:|``), the tune with ``|]`` or ``:|`` and the blank line, its last bar one unit note
+    where it may be short, and ``symbol`` characters of a tonic chord symbol in it. None: no way."""
+    best = None
+    for n in plan.lengths_of(done):
+        if n <= bars:
+            continue
+        k = n - bars  # bars still to write in this part
+        before = (k - 1) * (whole + 1)
+        if plan.complete(done + 1, total + n):  # the tune may end here: it does (another part costs more)
+            last = min(whole, 1) if k >= 2 or bars else whole  # a short last bar needs a full one in its part
+            cost = before + last + 4 + symbol
+        else:
+            after = rest(plan, whole, symbol, 0, done + 1, total + n)
+            if after is None:
+                continue
+            cost = before + whole + 2 + after
+        best = cost if best is None else min(best, cost)
+    return best
+
+
+def offset(plan: Plan, whole: int, symbol: int, p: Progress) -> int:
+    """The way's length from the start of the current bar (:func:`rest`), 0 where the tune can only end now."""
+    r = rest(plan, whole, symbol, p.bars, p.done, p.total)
+    return 0 if r is None else r
+
+
+@lru_cache(maxsize=1 << 14)
+def view(plan: Plan, whole: int, symbol: int, bars: int, done: int, total: int) -> View:
+    """The :class:`View` of the bar that comes after ``bars`` counted bars of part ``done``."""
+    base = rest(plan, whole, symbol, bars, done, total)
+    base = 0 if base is None else base
+    n = bars + 1  # the current bar, once closed
+    lengths = plan.lengths_of(done)
+    plain = None
+    if any(m > n for m in lengths):
+        after = rest(plan, whole, symbol, n, done, total)
+        plain = None if after is None else after - base
+    part = n in lengths
+    makes_whole = part and plan.complete(done + 1, total + n)
+    cont = end = None
+    if part:
+        if makes_whole:
+            end = -base
+        if plan.lengths_of(done + 1):
+            after = rest(plan, whole, symbol, 0, done + 1, total + n)
+            cont = None if after is None else after - base
+    now = -base if bars == 0 and plan.complete(done, total) else None
+    return View(plain, part, plan.repeated, makes_whole, cont, end, now)
+
+
+def close(plan: Plan, p: Progress, bar: str, counted: bool, section: bool, wrap: bool) -> tuple[Progress, bool] | None:
+    """The progress after bar line ``bar`` closes the current bar (``counted``: a full bar, or a short one that
+    closes its part; else a pick-up or nothing), and whether the tune must end right after it; None: the form
+    forbids it. ``wrap``: near the length cap, a part that can end the tune does."""
+    if not counted:
+        if section and p.bars:
+            return None  # a section bar line right after a plain one: the part would close unseen
+        return (p._replace(end_bar=bar in END_BARS) if section else p), False
+    n = p.bars + 1
+    lengths = plan.lengths_of(p.done)
+    if not section:
+        return (p._replace(bars=n), False) if any(m > n for m in lengths) else None
+    if n not in lengths or (plan.repeated and not bar.startswith(":")):
+        return None
+    done, total = p.done + 1, p.total + n
+    complete, more = plan.complete(done, total), bool(plan.lengths_of(done))
+    if not complete and not more:
+        return None
+    if complete and not p.ending:
+        return None  # the part that makes the form whole ends on the tonic: the tune may end with it
+    must = complete and (not more or wrap)
+    if must and bar not in END_BARS:
+        return None
+    return p._replace(bars=0, done=done, total=total, end_bar=bar in END_BARS), must
