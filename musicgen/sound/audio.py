@@ -337,10 +337,8 @@ def resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
 
 def _fast_length(n: int, step: int) -> int:
     """The least multiple of ``step`` from ``n`` on with no prime factor above 5 but ``step``'s own.
-
     >>> _fast_length(2_339_999, 2), _fast_length(7, 1), _fast_length(1, 48_000)
-    (2343750, 8, 48000)
-    """
+    (2343750, 8, 48000)"""
     k = -(-n // step)
     while True:
         rest = k
