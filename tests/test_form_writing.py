@@ -1,4 +1,6 @@
-"""Form-aware writing: what was asked holds for the whole tune (key, meter, unit length, tune type).
+"""Form-aware writing: what was asked holds for the whole tune (key, meter, unit length, tune type), a part
+closes only at a usual length, the tune only once its form is whole, on the tonic; the way to the end under
+a form, and generation under it.
 
 The tracker's rules are checked on tunes written here, each named for what it exercises; the
 generation tests run random-weight networks (no TensorFlow), whose choices are as wild as a
@@ -14,13 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from musicgen.abcnotation.rhythm import analyse
 from musicgen.abcnotation.tunetypes import FORMS
-from musicgen.compose.constrain import NEVER, Rules, rules_for
+from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
 from musicgen.compose.finish import MEMO, finish_cost, way_offset
+from musicgen.compose.parts import PART_LENGTHS, part_length_table
 from musicgen.compose.sample import Generator
 from musicgen.compose.state import ENDED
 from musicgen.compose.tracker import Tracker
-from musicgen.config import ModelConfig, SampleConfig
+from musicgen.config import ModelConfig, SampleConfig, TrainConfig
+from musicgen.data.corpus import read_tunes, split_train_val
 from musicgen.data.vocab import Vocab
 from musicgen.judge.form import tune_form
 from musicgen.model.engine import random_checkpoint
@@ -69,6 +74,99 @@ def test_a_reel_stays_in_its_meter_and_a_chosen_key_holds(gen: Generator) -> Non
         assert set(re.findall(r"^K:(.*)$", tune.abc, re.M)) == {"D"}, tune.abc
 
 
+# --- the form's rules, on tunes written here ------------------------------------------------------
+
+BAR8 = "d8|" * 7 + "d8"  # seven bars and the eighth under way (4/4, L:1/8, K:D: d is the tonic)
+LAST_BAR = REEL_HEAD + "|:" + BAR8 + ":|\n|:" + "d8|" * 7  # an AABB tune but for its last bar
+AABB_TUNE = LAST_BAR + "d8:|\n\n"
+PICKUP_PARTS = REEL_HEAD + "A|" + "d8|" * 7 + "d7:|\nA|" + "d8|" * 7 + "d7:|\n\n"  # a pick-up and its closing bar
+FORMED = [  # (what it shows, form, text that keeps the rules, a continuation that breaks them)
+    ("a part of 7 bars", "model", REEL_HEAD + "d8|" * 6 + "d8", "||\n"),
+    ("a part of 9 bars", "model", REEL_HEAD + BAR8, "|d"),
+    ("a part of 17 bars after the first", "model", REEL_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "d8", "|d"),
+    ("an end after one part", "model", REEL_HEAD + "|:" + BAR8 + ":|", "\n\n"),
+    ("an end off the tonic", "model", REEL_HEAD + "|:" + BAR8 + ":|\n|:" + "d8|" * 7 + "e8", ":|\n\n"),
+    ("an end on a chord symbol off the tonic", "AABB", LAST_BAR + 'd4"A"d4', ":|\n\n"),
+    ("a bar that may end the tune opening off the tonic chord", "AABB", LAST_BAR, '"A"'),
+    ("the tonic's letter after a sharp on it", "AABB", LAST_BAR + "d4^d2", "d2:|\n\n"),
+    ("a second lone pick-up", "model", REEL_HEAD + "d|:", "d|:d"),
+    ("a part of AABB closed without a repeat", "AABB", REEL_HEAD + BAR8, "||\n"),
+    ("a third part of AABB", "AABB", AABB_TUNE[:-1], "d8"),
+    ("a first ending", "model", REEL_HEAD + "|:" + "d8|" * 7, "1"),
+    ("a note shorter than a sixteenth", "model", REEL_HEAD + "d8|d", "/4 "),
+    ("two chord symbols for one note", "model", REEL_HEAD + 'd8|"G"', '"D"'),
+    ("a meter change", "model", REEL_HEAD + "d8|\n", "M:6/8\n"),
+]
+
+
+@pytest.mark.parametrize(("what", "form", "good", "bad"), FORMED, ids=[f[0] for f in FORMED])
+def test_what_the_form_forbids_is_refused(what: str, form: str, good: str, bad: str) -> None:
+    t = Tracker(None, form)
+    assert all(t.step(ch) for ch in good), what
+    assert not all(t.step(ch) for ch in bad), what
+    assert finish_cost(t) is None
+
+
+@pytest.mark.parametrize(
+    ("form", "tune"),
+    [
+        ("AABB", AABB_TUNE),
+        ("model", PICKUP_PARTS),
+        ("model", REEL_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "=d8||\n\n"),  # 8 + 16 bars
+        ("AABB", LAST_BAR + 'd4"A"d2"D"d2:|\n\n'),  # the last chord symbol on the tonic
+        ("AABB", LAST_BAR + "d4^d2=d2:|\n\n"),  # the tonic written with its own accidental
+        ("AABB", REEL_HEAD + "A|:" + "d8|" * 7 + "d7:|\n|:" + "d8|" * 7 + "d8:|\n\n"),  # a lone pick-up
+        ("A16", REEL_HEAD.replace("K:D", "K:Ador") + "|:" + "A8|" * 15 + "A8:|\n\n"),  # a mode ends on its tonic
+    ],
+    ids=["AABB", "pick-ups", "the second part twice as long", "tonic chord", "natural sign", "lone pick-up", "Ador"],
+)
+def test_whole_tunes_of_each_form_are_followed_to_their_end(form: str, tune: str) -> None:
+    t = Tracker(None, form)
+    assert all(t.step(ch) for ch in tune) and t.phase == ENDED
+    f = tune_form(tune)
+    assert f.ends_on_tonic and f.chord_on_tonic is not False and all(p.regular for p in f.parts)
+
+
+def test_the_part_length_table_is_what_the_training_tunes_give(nottingham_dir) -> None:  # type: ignore[no-untyped-def]
+    train, _ = split_train_val(read_tunes([nottingham_dir]), TrainConfig().val_fraction)
+    assert part_length_table(train) == PART_LENGTHS
+
+
+# --- generation under a form, by random-weight networks ---------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["model", "AABB", "AB", "A16", "ABC"])
+def test_every_tune_takes_the_form_asked_for(gen: Generator, form: str) -> None:
+    cfg = SampleConfig(n=3, length=700, rng=1, constrained=True, form=form, meter="4/4", key="G")
+    for tune in gen.generate(cfg):
+        f = tune_form(tune.abc)
+        assert tune.ended and tune.meter_aware, tune.abc
+        assert f.ends_on_tonic and f.chord_on_tonic is not False and f.header_held, tune.abc
+        assert all(p.regular for p in f.parts) and f.bars >= 16, tune.abc
+        assert len(f.parts) == FORMS[form].parts, tune.abc
+        if FORMS[form].bars:
+            assert {p.bars for p in f.parts} == {FORMS[form].bars}, tune.abc
+        if FORMS[form].repeated:
+            assert f.played == 2 * f.bars, tune.abc
+
+
+def test_a_primer_that_breaks_the_form_keeps_the_bars(gen: Generator) -> None:
+    primer = REEL_HEAD + "d8|d8|d8||"  # a part of three bars
+    watched = MeterConstraint(VOCAB, 400, 2, form="model")
+    tunes = gen.generate(SampleConfig(n=2, primer=primer, length=400, rng=4), constraint=watched)
+    assert all(watched.held(s) and not watched.formed(s) for s in range(2))
+    assert all(t.ended and analyse(t.abc).all_inner_correct for t in tunes)
+
+
+def test_the_length_must_leave_room_for_the_form_asked() -> None:
+    with pytest.raises(ValueError, match="A tune of the form AABB .* takes about 300 characters"):
+        SampleConfig(form="AABB", length=200, constrained=True)
+    assert SampleConfig(length=200, constrained=True).written_form == "none"  # no form was asked: bars only
+    assert SampleConfig(form="AABB", length=200).written_form == "none"  # written freely
+    with pytest.raises(ValueError, match="form must be one of model, AABB"):
+        SampleConfig(form="ABAB")
+
+
 # --- the way to the end under a form, on random walks through the rules ---------------------------
 
 RULES = rules_for(VOCAB)
@@ -99,7 +197,7 @@ def walk(form: str, choices: list[int], budget: int) -> list[tuple[str, Tracker]
 WALKS = dict(max_examples=12, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@pytest.mark.parametrize("form", ["model", "AABB", "A16"])
+@pytest.mark.parametrize("form", ["model", "AABB", "A16", "ABC"])
 @settings(**WALKS)
 @given(choices=st.lists(st.integers(0, 10**6), min_size=100, max_size=500))
 def test_under_a_form_the_way_to_the_end_shortens_with_each_step(form: str, choices: list[int]) -> None:
@@ -127,7 +225,7 @@ def test_following_the_way_under_a_form_ends_a_whole_tune(form: str, choices: li
         assert len(f.parts) == FORMS[form].parts, text
 
 
-@pytest.mark.parametrize("form", ["model", "AABB"])
+@pytest.mark.parametrize("form", ["model", "AABB", "AB"])
 @settings(**WALKS)
 @given(choices=st.lists(st.integers(0, 10**6), min_size=60, max_size=400))
 def test_under_a_form_equal_state_keys_mean_equal_tables(form: str, choices: list[int]) -> None:

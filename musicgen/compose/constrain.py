@@ -114,8 +114,8 @@ class Rules:
 
     def _turn(self, t: Tracker) -> np.ndarray | None:
         """The columns that trade places to turn ``t``'s table to a tonic of C (None: no turning)."""
-        tonic = t.tonic
-        if tonic is None or t.plan is None or t.phase != BODY or t.core().form[5] is None:  # type: ignore[union-attr]
+        tonic = t.pitch_tonic()
+        if tonic is None:
             return None
         if t.tok.pending[:1] == '"':
             return None  # a chord symbol's root is read as written, the tonic in its key
@@ -197,7 +197,7 @@ def _classes(t: Tracker) -> Callable[[str], str | None]:
     refused. In a chord symbol or a free-text header value, only a few kinds of character differ.
     """
     p = t.tok.pending
-    tonic = t.tonic if t.plan is not None and t.phase == BODY and t.core().form[5] is not None else None  # type: ignore[union-attr]
+    tonic = t.pitch_tonic()
     if t.phase == BODY and p[:1] != '"' and not t.tok.at_line_start:
         alike = _ALIKE if tonic is None else _tonic_alike(tonic.letter, tonic.mark)
         return lambda ch: alike.get(ch, ch) if ch in MUSIC else None
@@ -260,10 +260,18 @@ class MeterConstraint:
         text = self._text[stream]
         text.append(char)
         if t.ok:  # a character against the rules (a primer's, or after a fallback) leaves the stream free
-            if not t.step(char, trusted=mask is not None and bool(mask[self.rules.index[char]])) and t.plan:
-                bars = Tracker(self.fields)  # the form broken (by a primer): keep the bars, as without one
-                if all(bars.step(c) for c in text):
-                    self.trackers[stream] = bars
+            if not t.step(char, trusted=mask is not None and bool(mask[self.rules.index[char]])):
+                self._bars_only(stream)
+
+    def _bars_only(self, stream: int) -> bool:
+        """The form broken (by a primer): keep the bars, as without a form, if the tune so far does."""
+        if self.trackers[stream].header.form is None:
+            return False
+        bars = Tracker(self.fields)
+        if not all(bars.step(c) for c in self._text[stream]):
+            return False
+        self.trackers[stream] = bars
+        return True
 
     def held(self, stream: int) -> bool:
         """Whether every character of the stream's tune so far kept the rules (False: it runs free)."""
@@ -295,6 +303,9 @@ class MeterConstraint:
         mask = table.costs < left  # after this character, left - 1 remain for the way to the end
         if mask.any():
             return mask
+        if table.least == NEVER and self._bars_only(stream):  # no way to the form's end: to the bars' end
+            self.left[stream] += 1
+            return self._allowed(stream)
         self.fallbacks += 1
         if table.least != NEVER:
             return table.costs == table.least  # the cap is too near for any clean ending: go the shortest way

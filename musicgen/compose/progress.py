@@ -147,6 +147,7 @@ class Progress(NamedTuple):
     touched: bool = False  # the tonic's letter has met another accidental in this bar (see sounds_tonic)
     chords: bool = False  # the tune has a chord symbol with a root
     debt: bool = False  # the last such symbol's root is not the tonic
+    lone: bool = False  # the part under way opened with a lone pick-up (d|:), which it has but once
 
     @property
     def ending(self) -> bool:
@@ -221,13 +222,42 @@ def view(plan: Plan, whole: int, symbol: int, bars: int, done: int, total: int) 
     return View(plain, part, plan.repeated, makes_whole, cont, end, now)
 
 
-def close(plan: Plan, p: Progress, bar: str, counted: bool, section: bool, wrap: bool) -> tuple[Progress, bool] | None:
+def form_key(plan: Plan, p: Progress, tonic: Tonic | None, whole: int, least: int, at_bar: bool) -> tuple[tuple, int]:
+    """A state key's part for the form, and the way's length from the start of the bar (:func:`offset`).
+
+    The key holds the :class:`View` of this bar and of the bars its bar line may open (the way to the end
+    from a character of theirs is in the state's rule table), whether the tune has a chord symbol, the
+    characters of a tonic one, the shortest note's ticks (``least``), where the tune may end in this bar,
+    what its end reads (the last note's, the chord symbol's; ``at_bar``: right after a bar line), and where
+    it may end in the next, whether the last chord symbol is off the tonic. The tonic
+    itself is no part of it: there, the text under way and the rule tables read pitches against the tonic
+    (:func:`musicgen.compose.pending.key_text`, :meth:`musicgen.compose.constrain.Rules.table`).
+    """
+    symbol = 2 + len(tonic.root) if tonic is not None and p.chords else 0  # (the tonic chord the way writes)
+    here = view(plan, whole, symbol, p.bars, p.done, p.total)
+    plain = view(plan, whole, symbol, p.bars + 1, p.done, p.total) if here.plain is not None else None
+    part = view(plan, whole, symbol, 0, p.done + 1, p.total + p.bars + 1) if here.part else None
+    ends = here.end is not None or here.now is not None
+    later = any(v is not None and (v.end is not None or v.now is not None) for v in (plain, part))
+    fin = (p.tonic, p.touched, p.debt, p.end_bar and at_bar) if ends else None
+    debt = p.debt if later and not ends else None  # (a bar that may end the tune starts afresh but for this)
+    sym = 2 + len(tonic.root) if tonic is not None and (ends or later or not p.chords) else None
+    lone = p.lone if p.bars == 0 else None
+    return (here, plain, part, p.chords, sym, fin, least, debt, lone), offset(plan, whole, symbol, p)
+
+
+def close(
+    plan: Plan, p: Progress, bar: str, counted: bool, section: bool, wrap: bool, pickup: bool = False
+) -> tuple[Progress, bool] | None:
     """The progress after bar line ``bar`` closes the current bar (``counted``: a full bar, or a short one that
-    closes its part; else a pick-up or nothing), and whether the tune must end right after it; None: the form
-    forbids it. ``wrap``: near the length cap, a part that can end the tune does."""
+    closes its part; ``pickup``: a short bar that opens its section; else nothing), and whether the tune must
+    end right after it; None: the form forbids it. ``wrap``: near the length cap, a part that can end the
+    tune does."""
     if not counted:
         if section and p.bars:
             return None  # a section bar line right after a plain one: the part would close unseen
+        if section and pickup:  # a lone pick-up before a repeat (d|:): once at the start of a part
+            return None if p.lone or bar not in ("|:", "||:") else (p._replace(lone=True, end_bar=False), False)
         return (p._replace(end_bar=bar in END_BARS) if section else p), False
     n = p.bars + 1
     lengths = plan.lengths_of(p.done)
@@ -244,4 +274,4 @@ def close(plan: Plan, p: Progress, bar: str, counted: bool, section: bool, wrap:
     must = complete and (not more or wrap)
     if must and bar not in END_BARS:
         return None
-    return p._replace(bars=0, done=done, total=total, end_bar=bar in END_BARS), must
+    return p._replace(bars=0, done=done, total=total, end_bar=bar in END_BARS, lone=False), must

@@ -190,6 +190,15 @@ class TuneState:
             self._least = least_ticks(self.rhythm.unit)
             self._whole = fill_least(self.bar_ticks()[1], self._least) or 0
 
+    def pitch_tonic(self) -> Tonic | None:
+        """Form-aware writing, where the tune may end in this bar or the bar line under way opens one that may:
+        the tonic, which pitches are read against there (a note on it, or off it); else None."""
+        if self.plan is None or self.tonic is None or self.phase != BODY:
+            return None
+        form = self.core().form  # type: ignore[attr-defined]
+        near = form[5] is not None or (form[7] is not None and self.tok.pending[:1] in "|:")
+        return self.tonic if near else None
+
     def whole(self) -> int:
         """Characters of notes (none shorter than the shortest, :meth:`least`) that fill a whole bar."""
         return self._whole

@@ -46,7 +46,7 @@ from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLETS, symbol_ok, written_ticks
 from musicgen.abcnotation.rhythm import is_section_bar
 from musicgen.compose.pending import feed, key_text, pending_ok
-from musicgen.compose.progress import chord_touches, close, offset, sounds_tonic, symbol_pc, view
+from musicgen.compose.progress import chord_touches, close, form_key, sounds_tonic, symbol_pc
 from musicgen.compose.state import (
     BODY,
     ENDED,
@@ -124,23 +124,10 @@ class Tracker(TuneState):
         return self._core
 
     def _form_key(self) -> tuple:
-        """Form-aware writing: the :class:`~musicgen.compose.progress.View` of this bar and of the bars its bar
-        line may open (the way to the end from a character of theirs is in this state's table), whether the
-        tune has a chord symbol, the characters of a tonic one, the shortest note's ticks, and where the tune
-        may end in reach, what its end reads (the last note's, the chord symbol's). The tonic itself is no part
-        of it: there, the text under way and the rule tables read pitches against the tonic
-        (:func:`musicgen.compose.pending.key_text`, :meth:`musicgen.compose.constrain.Rules.table`)."""
-        plan, p, t = self.plan, self.progress, self.tonic
-        whole, symbol = self._whole, self.symbol()
-        self._base = offset(plan, whole, symbol, p)  # type: ignore[arg-type]
-        here = view(plan, whole, symbol, p.bars, p.done, p.total)  # type: ignore[arg-type]
-        plain = view(plan, whole, symbol, p.bars + 1, p.done, p.total) if here.plain is not None else None  # type: ignore[arg-type]
-        part = view(plan, whole, symbol, 0, p.done + 1, p.total + p.bars + 1) if here.part else None  # type: ignore[arg-type]
-        ends = any(v is not None and (v.end is not None or v.now is not None) for v in (here, plain, part))
+        """Form-aware writing: the core's part for the form (:func:`musicgen.compose.progress.form_key`)."""
         at_bar = self.rhythm.duration == 0 and self.notes.last == T.BAR  # (where the tune may end now)
-        fin = (p.tonic, p.touched, p.debt, p.end_bar and at_bar) if ends else None
-        sym = 2 + len(t.root) if t is not None and (ends or not p.chords) else None
-        return (here, plain, part, p.chords, sym, fin, self._least)
+        key, self._base = form_key(self.plan, self.progress, self.tonic, self._whole, self._least, at_bar)  # type: ignore[arg-type]
+        return key
 
     def state_key(self) -> StateKey:
         """What the tracker's decisions depend on: states with equal keys allow the same characters.
@@ -159,7 +146,7 @@ class Tracker(TuneState):
         core = self.core()
         if self.plan is None:
             return make(StateKey, (key_text(tok), tok.at_line_start, core, setting, None))
-        tonic, pending = self.tonic if core.form[5] is not None else None, tok.pending  # type: ignore[union-attr]
+        tonic, pending = self.pitch_tonic(), tok.pending
         # a chord symbol's root is read as written: the tonic; a bar line leads to a whole bar's first characters
         more = tonic if pending[:1] == '"' else self.bar_ticks()[1] if pending[:1] in "|:" else None
         return make(StateKey, (key_text(tok, tonic, True), tok.at_line_start, core, setting, more))
@@ -294,11 +281,8 @@ class Tracker(TuneState):
             return False  # an empty bar (a plain bar line may open the body or a part)
         must, owed, plan, progress = False, ZERO, self.plan, self.progress
         if plan is not None:  # form-aware writing: the part's length, the tune's end (see progress.close)
-            closed = (
-                None
-                if volta
-                else close(plan, progress, text, bool(d) and (d == m or not r.opens_section), sec, self.wrap)
-            )
+            counted, pickup = bool(d) and (d == m or not r.opens_section), bool(d) and d < m and r.opens_section
+            closed = None if volta else close(plan, progress, text, counted, sec, self.wrap, pickup)
             if closed is None:
                 return False
             progress, must = closed
