@@ -68,7 +68,7 @@ def generate_watched(
 
     Builds the meter-aware constraint as ``generate`` does when given none, and marks the tunes it held.
     """
-    built = gen._meter_constraint(cfg) if cfg.constrained else None  # the one the generator would build
+    built = gen._meter_constraint(cfg) if gen.meter_aware(cfg) else None  # the one the generator would build
     tunes = gen.generate(cfg, Watch(built, len(gen.vocab), report, every, interval_s))
     if built is None:
         return tunes

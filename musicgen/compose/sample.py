@@ -93,7 +93,7 @@ class Generator:
 
     def generate(self, cfg: SampleConfig, constraint: Constraint | None = None) -> list[Tune]:
         """``cfg.n`` tunes, generated together; raises ValueError subclasses with a sentence on bad input."""
-        built = self._meter_constraint(cfg) if cfg.constrained and constraint is None else None
+        built = self._meter_constraint(cfg) if self.meter_aware(cfg) and constraint is None else None
         constraint = built if constraint is None else constraint
         for where, text in (
             ("the primer", cfg.primer.replace("\r", "\n").replace("\t", " ")),
@@ -109,6 +109,12 @@ class Generator:
         if built is None:
             return tunes
         return [dataclasses.replace(t, meter_aware=built.held(s)) for s, t in enumerate(tunes)]
+
+    @staticmethod
+    def meter_aware(cfg: SampleConfig) -> bool:
+        """Whether ``cfg`` is written meter-aware: asked for, and its meter and unit length followed
+        (``cfg.free_writing`` names the ones that are not, before anything is written)."""
+        return cfg.constrained and cfg.free_writing is None
 
     def _meter_constraint(self, cfg: SampleConfig) -> MeterConstraint:
         """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.compose.constrain`).
