@@ -29,7 +29,19 @@ from musicgen.app import render
 from musicgen.app import support as sup
 from musicgen.app.live import generate_watched
 from musicgen.app.session import Entry, first_shown, keep_recent
-from musicgen.app.settings import KEYS, METERS, RANGES, TEMPOS, TUNE_TYPE_HELP, TUNE_TYPES, Settings, from_query
+from musicgen.app.settings import (
+    FORM_HELP,
+    FORMS,
+    KEYS,
+    METERS,
+    RANGES,
+    TEMPOS,
+    TUNE_TYPE_HELP,
+    TUNE_TYPES,
+    Settings,
+    form_label,
+    from_query,
+)
 from musicgen.app.text import plain
 from musicgen.compose.sample import Generator
 from musicgen.model.checkpoint import CheckpointError
@@ -99,6 +111,8 @@ def tune_ui(gen: Generator) -> dict[str, str]:
     key = _choice("Key", KEYS, "opt_key", help="K: line of the tune")
     meter = _choice("Meter", METERS, "opt_meter", help="M: line, e.g. 6/8 for a jig, 4/4 for a reel")
     tune_type = _choice("Tune type", TUNE_TYPES, "opt_tune_type", help=TUNE_TYPE_HELP)
+    forms = FORMS if st.session_state.get("opt_form", "") in FORMS else [*FORMS, st.session_state.opt_form]
+    form = st.selectbox("Form", forms, key="opt_form", format_func=form_label, help=FORM_HELP)
     chars = sup.seed_chars(gen.vocab.chars)
     if st.session_state.opt_seed_char not in chars:  # a permalink's other character was reported, not used
         st.session_state.opt_seed_char = ""
@@ -116,7 +130,7 @@ def tune_ui(gen: Generator) -> dict[str, str]:
         placeholder="X:1\nT:My tune\nM:6/8\nK:D\nA|dfa afd|",
         help="The model continues this ABC. Leave empty to start a new tune.",
     )
-    return dict(key=key, meter=meter, tune_type=tune_type, seed_char=seed_char, primer=primer)
+    return dict(key=key, meter=meter, tune_type=tune_type, form=form, seed_char=seed_char, primer=primer)
 
 
 def sampling_ui(meter_aware_absence: str | None) -> dict[str, object]:

@@ -10,6 +10,7 @@ model's can be, so whatever they write under the rules must keep them.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +235,28 @@ def test_under_a_form_equal_state_keys_mean_equal_tables(form: str, choices: lis
         MEMO.clear()  # work everything out afresh, from this tracker alone
         fresh = Rules(VOCAB.chars).table(t)
         assert np.array_equal(cached.costs, fresh.costs), t.state_key()
+
+
+# --- the app's Form choice -------------------------------------------------------------------------
+
+
+def test_the_page_offers_the_forms_and_says_when_the_length_leaves_no_room(tiny_checkpoint, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    from musicgen.app.settings import Settings
+
+    monkeypatch.setenv("MUSICGEN_WEIGHTS", str(tiny_checkpoint.path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.query_params.update({"seed": "3", "form": "AB", "length": "900", "meter": "4/4"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="opt_form").value == "AB"
+    abc = at.code[0].value
+    assert abc == Generator(tiny_checkpoint).generate(
+        Settings(seed=3, form="AB", length=900, meter="4/4").sample_config()
+    )[0].abc.rstrip("\n")
+    assert [p.bars for p in tune_form(abc).parts] == [16, 16], abc
+    at.slider(key="opt_length").set_value(300)
+    next(b for b in at.button if b.label == "Compose").click()
+    at.run()
+    assert any("takes about 540 characters" in e.value for e in at.error), [e.value for e in at.error]

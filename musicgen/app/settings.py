@@ -36,10 +36,29 @@ RANGES: dict[str, tuple[float, float]] = {
 KEYS = ["", "G", "D", "A", "C", "F", "Bb", "E", "Am", "Em", "Dm", "Gm", "Bm", "Ador", "Edor", "Dmix", "Gmix"]
 METERS = ["", "4/4", "6/8", "3/4", "2/4", "9/8", "6/4", "3/2", "2/2"]
 TUNE_TYPES = ["", *(t.name for t in tunetypes.TUNE_TYPES)]  # the types whose usual meter the prompt knows
-TUNE_TYPE_HELP = "R: line of the tune. Without a meter, the type's usual one is used:\n\n" + "\n".join(
-    f"- {t.name}: {t.meter}, {t.form}" for t in tunetypes.TUNE_TYPES
+TUNE_TYPE_HELP = "R: line of the tune. Without a meter or a form, the type's usual ones are used:\n\n" + "\n".join(
+    f"- {t.name}: {t.meter}, {t.form} ({tunetypes.FORMS[t.form].words})" for t in tunetypes.TUNE_TYPES
 )
 TEMPOS = [0, *range(40, 241, 10)]  # beats a minute in the tune's own beat; 0: the tune's own tempo
+FORMS = ["", *tunetypes.FORMS, tunetypes.NO_FORM]  # "": the tune type's usual form, else the model's choice
+FORM_HELP = (
+    "How the tune's parts go, with meter-aware writing. Every form ends on the tonic of the key. The usual "
+    "form is the tune type's (a reel: AABB), else the model's choice."
+)
+
+
+def form_label(form: str) -> str:
+    """How the page names a form.
+
+    >>> form_label(""), form_label("AABB"), form_label("none")
+    ('usual form', 'AABB: two 8-bar parts, each repeated', 'none: bars only, parts of any length')
+    """
+    if not form:
+        return "usual form"
+    if form == tunetypes.NO_FORM:
+        return f"{form}: bars only, parts of any length"
+    known = tunetypes.FORMS.get(form)
+    return f"{form}: {known.words}" if known else form
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,7 @@ class Settings:
     key: str = ""  # "" lets the model choose
     meter: str = ""  # "" lets the model choose
     tune_type: str = ""  # "" lets the model choose
+    form: str = ""  # "" = the tune type's usual form, else the model's choice (see tunetypes.FORMS)
     primer: str = ""  # ABC to continue ("continue my tune")
     n: int = _DEFAULT.n  # candidates written side by side
     instrument: str = "piano"  # a name in export.INSTRUMENTS
@@ -73,6 +93,7 @@ class Settings:
             key=self.key or None,
             meter=self.meter or None,
             tune_type=self.tune_type or None,
+            form=self.form or None,
             primer=self.primer,
             constrained=self.constrained,
         )
