@@ -20,10 +20,11 @@ and step/d: the engine's step alone against the floor, the measure of the target
 "the engine's step within 1.3x of the bare matmul floor" (b/d adds sampling).
 
 First, before TensorFlow is imported (the app never imports it), meter-aware
-decoding (``SampleConfig(constrained=True)``) beside the same settings without it: 200 tunes in a fresh process each (the ``musicgen evaluate``
-case: the constraint's state tables start empty), and n=1 and n=16 calls once the
-tables hold what earlier calls met (the app's case). Target: constrained >= 50%
-of the unconstrained characters per second.
+decoding (``SampleConfig(constrained=True)``: form-aware, the default) beside the same settings
+without it, and beside meter-aware writing of bars only (``form="none"``): 200 tunes in a fresh
+process each (the ``musicgen evaluate`` case: the constraint's state tables start empty), and n=1
+and n=16 calls once the tables hold what earlier calls met (the app's case). Target: constrained
+>= 50% of the unconstrained characters per second.
 """
 
 from __future__ import annotations
@@ -238,16 +239,17 @@ from musicgen.config import MAX_CANDIDATES, SampleConfig
 gen = Generator.load({path!r})
 w, c, chars = time.perf_counter(), time.process_time(), 0
 for i, start in enumerate(range(0, {n}, MAX_CANDIDATES)):
-    cfg = SampleConfig(n=min(MAX_CANDIDATES, {n} - start), rng=i, constrained={constrained})
+    cfg = SampleConfig(n=min(MAX_CANDIDATES, {n} - start), rng=i, constrained={constrained}, form={form!r})
     chars += sum(t.n_chars for t in gen.generate(cfg))
 print(time.perf_counter() - w, time.process_time() - c, chars)
 """
 
 
-def fresh_run(path: Path | None, n: int, constrained: bool) -> tuple[float, float, int]:
-    """(wall, CPU, characters) of ``n`` tunes at the default settings in a fresh process."""
+def fresh_run(path: Path | None, n: int, constrained: bool, form: str | None = None) -> tuple[float, float, int]:
+    """(wall, CPU, characters) of ``n`` tunes at the default settings (and ``form``) in a fresh process."""
+    code = FRESH.format(path=str(path) if path else None, n=n, constrained=constrained, form=form)
     out = subprocess.run(
-        [sys.executable, "-c", FRESH.format(path=str(path) if path else None, n=n, constrained=constrained)],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -260,13 +262,15 @@ def constrained_vs_free(gen: Generator, path: Path | None, rounds: int) -> None:
     from musicgen.compose.constrain import rules_for
 
     print("meter-aware decoding beside the same settings without it (default settings, rng per call)")
-    print(f"{'characters per second':<62}{'wall':>10}{'CPU':>10}{'chars':>8}")
+    print(f"{'characters per second':<70}{'wall':>10}{'CPU':>10}{'chars':>8}")
     ratios = []
     for label, n in (("200 tunes, fresh process (tables start empty)", 200),):
-        free, con = fresh_run(path, n, False), fresh_run(path, n, True)
-        for name, (w, c, chars) in (("free", free), ("constrained", con)):
-            print(f"{label + ', ' + name:<62}{chars / w:>10,.0f}{chars / c:>10,.0f}{chars:>8}")
+        free, con, bars = fresh_run(path, n, False), fresh_run(path, n, True), fresh_run(path, n, True, "none")
+        for name, (w, c, chars) in (("free", free), ("constrained", con), ("constrained, bars only", bars)):
+            print(f"{label + ', ' + name:<70}{chars / w:>10,.0f}{chars / c:>10,.0f}{chars:>8}")
         ratios.append((label, (con[2] / con[0]) / (free[2] / free[0]), (con[2] / con[1]) / (free[2] / free[1])))
+        label += ", bars only"
+        ratios.append((label, (bars[2] / bars[0]) / (free[2] / free[0]), (bars[2] / bars[1]) / (free[2] / free[1])))
     gen.generate(SampleConfig(n=64, rng=1000, constrained=True))  # the app has made a few tunes before
     for k in (1, 16):
         calls = {
@@ -288,7 +292,7 @@ def constrained_vs_free(gen: Generator, path: Path | None, rounds: int) -> None:
         label = f"n={k}, {rounds} calls, tables warm"
         for name in ("free", "constrained"):
             print(
-                f"{label + ', ' + name:<62}{chars[name] / wall[name]:>10,.0f}{chars[name] / cpu[name]:>10,.0f}"
+                f"{label + ', ' + name:<70}{chars[name] / wall[name]:>10,.0f}{chars[name] / cpu[name]:>10,.0f}"
                 f"{chars[name]:>8}"
             )
         ratios.append(

@@ -28,6 +28,11 @@ reads the table of the completed state instead. Tunes repeat their states, so a
 few thousand tables serve hundreds of tunes; ``benchmarks/bench_generate.py``
 measures the speed with and without constraints.
 
+In form-aware writing (``MeterConstraint(..., form="AABB")``, the default of ``constrained=True``:
+:attr:`~musicgen.config.SampleConfig.written_form`) a table's costs are counted from the way's
+length at the start of the bar (:func:`~musicgen.compose.finish.way_offset`), which a step adds to
+the budget's side: the bars of a part share their tables.
+
 Never zero characters: the tracker's way to the end goes on from its first
 character with one character fewer (tests check it on random tunes), so while a
 stream stays within its budget some character is always allowed. Should that fail

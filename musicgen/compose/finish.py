@@ -20,9 +20,14 @@ character after which there is none (None), so a stream never walks into a dead
 end. Taking the way's first character lowers the count by at least one; the tests
 check that on random tunes, which is what keeps some character always allowed.
 
+In form-aware writing the way goes on, after the current bar, through the bars the form still
+needs (whole bars ``C8|``, the parts closed, the last bar on the tonic): :func:`way_offset` is that
+length from the start of the bar (:func:`musicgen.compose.progress.rest`), and
+:func:`musicgen.compose.ending.form_tail` the way within the bar, counted from there.
+
 Lengths are integer ticks (:data:`~musicgen.abcnotation.forms.TICK` to the unit length). Results
-are kept by state (:meth:`~musicgen.compose.tracker.Tracker.state_key`) in :data:`MEMO`, so each
-state is worked out once per process (until the table fills and starts again).
+are kept by state (:meth:`~musicgen.compose.tracker.Tracker.state_key`) in :data:`MEMO`, less the
+offset, so each state is worked out once per process (until the table fills and starts again).
 """
 
 from __future__ import annotations

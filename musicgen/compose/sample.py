@@ -13,7 +13,9 @@ The public API
 writes per tune, at most ``MAX_LENGTH``), temperature, top_k (0 = off), top_p
 (1.0 = off), seed_char (the first character; None = random), rng (seed), key,
 meter, unit_length, tune_type (become ``K:``/``M:``/``L:``/``R:`` header lines),
-primer (ABC to continue), n (candidates), constrained (meter-aware decoding).
+primer (ABC to continue), n (candidates), constrained (meter-aware decoding), form (the form of
+the tune's parts under meter-aware writing: AABB, AB, A16, ABC, model, none; by default the tune
+type's usual form, else the model's choice; see :mod:`musicgen.compose.parts`).
 
 ``Tune``: ``abc`` (one clean tune: ``X:`` and ``T:`` filled in when missing, one
 final newline), ``nats_per_char`` (mean -log p, under the model before

@@ -33,7 +33,11 @@ line, a chord symbol, a chord, a note's length, a bar line). The state they read
   completes it, or the tune ends there. A section is never short bars only: a
   short bar alone between section bar lines is a pick-up before ``|:`` or a
   second ending;
-- the tune ends (a blank line) after a bar line, once it has an inner bar.
+- the tune ends (a blank line) after a bar line, once it has an inner bar;
+- a chosen key, meter or unit length holds; no ``M:``/``L:``/``K:`` before the first note;
+- with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only
+  at a length of its plan, the tune only once the form is whole, on the tonic; no endings,
+  meter or key changes, no note shorter than a sixteenth, one space or chord symbol at a time.
 
 :func:`musicgen.compose.finish.finish_cost` counts the characters of one way to end the tune
 cleanly from a tracker's state, so a decoder can mask characters that lead nowhere and finish
