@@ -91,6 +91,7 @@ FORMED = [  # (what it shows, form, text that keeps the rules, a continuation th
     ("a bar that may end the tune opening off the tonic chord", "AABB", LAST_BAR, '"A"'),
     ("the tonic's letter after a sharp on it", "AABB", LAST_BAR + "d4^d2", "d2:|\n\n"),
     ("a second lone pick-up", "model", REEL_HEAD + "d|:", "d|:d"),
+    ("a pick-up after a lone pick-up", "model", REEL_HEAD + "d|:", "d|d"),
     ("a part of AABB closed without a repeat", "AABB", REEL_HEAD + BAR8, "||\n"),
     ("a third part of AABB", "AABB", AABB_TUNE[:-1], "d8"),
     ("a first ending", "model", REEL_HEAD + "|:" + "d8|" * 7, "1"),

@@ -256,8 +256,10 @@ def close(
     if not counted:
         if section and p.bars:
             return None  # a section bar line right after a plain one: the part would close unseen
+        if pickup and p.lone:
+            return None  # a part has one pick-up: after a lone one (d|:), its first bar is a whole one
         if section and pickup:  # a lone pick-up before a repeat (d|:): once at the start of a part
-            return None if p.lone or bar not in ("|:", "||:") else (p._replace(lone=True, end_bar=False), False)
+            return None if bar not in ("|:", "||:") else (p._replace(lone=True, end_bar=False), False)
         return (p._replace(end_bar=bar in END_BARS) if section else p), False
     n = p.bars + 1
     lengths = plan.lengths_of(p.done)
