@@ -122,13 +122,14 @@ def tiny_checkpoint(tmp_path: Path) -> Checkpoint:
 
 @pytest.fixture
 def run_musicgen() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """A function ``run_musicgen(*args, timeout=120)`` running ``python -m musicgen ARGS`` from the repo root."""
+    """A function ``run_musicgen(*args, cwd=REPO_ROOT, timeout=120)`` running ``python -m musicgen ARGS`` in
+    ``cwd`` (the repo root by default); a hang past ``timeout`` fails the test (TimeoutExpired)."""
 
-    def run(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    def run(*args: str | Path, cwd: Path = REPO_ROOT, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONPATH=str(REPO_ROOT))
         return subprocess.run(
             [sys.executable, "-m", "musicgen", *map(str, args)],
-            cwd=REPO_ROOT,
+            cwd=cwd,
             env=env,
             capture_output=True,
             text=True,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import shutil
 import signal
 import subprocess
@@ -43,19 +42,6 @@ from musicgen.sound.events import Events
 from musicgen.sound.notes import NoteEvent
 
 # --- training, checkpoints, downloads
-
-
-def musicgen_cli(*args: str | Path, cwd: Path = REPO_ROOT, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``python -m musicgen ARGS`` in ``cwd``; a hang past ``timeout`` fails the test (TimeoutExpired)."""
-    env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "musicgen", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -113,11 +99,11 @@ def trickle() -> Iterator[Any]:
 
 
 @pytest.mark.parametrize("phase", ["body", "headers"])
-def test_f4_a_trickling_server_meets_the_deadline(trickle: Any, tmp_path: Path, phase: str) -> None:
+def test_f4_a_trickling_server_meets_the_deadline(run_musicgen: Any, trickle: Any, tmp_path: Path, phase: str) -> None:
     trickle.phase = phase
     target = tmp_path / "D"
     # --timeout 2: each file has 4 x 2 s; the subprocess timeout turns a hang into a failure
-    line = error_line(musicgen_cli("data", "download", target, "--base-url", trickle.url, "--timeout", "2", timeout=60))
+    line = error_line(run_musicgen("data", "download", target, "--base-url", trickle.url, "--timeout", "2", timeout=60))
     assert "ashover.abc" in line and "try again" in line
     assert not target.exists() and download_leftovers(tmp_path) == []
 
@@ -139,25 +125,29 @@ def test_f4_a_download_stopped_by_sigterm_leaves_no_temporary_folder(trickle: An
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "0", "-1", "1e300"])
-def test_download_timeout_must_be_finite_and_positive(tmp_path: Path, value: str) -> None:
+def test_download_timeout_must_be_finite_and_positive(run_musicgen: Any, tmp_path: Path, value: str) -> None:
     line = error_line(
-        musicgen_cli("data", "download", tmp_path / "D", "--timeout", value, "--base-url", "http://127.0.0.1:9/")
+        run_musicgen("data", "download", tmp_path / "D", "--timeout", value, "--base-url", "http://127.0.0.1:9/")
     )
     assert "--timeout must be" in line
     assert not (tmp_path / "D").exists() and download_leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
-def test_evaluate_parse_timeout_must_be_finite_and_positive(tiny_checkpoint: Checkpoint, value: str) -> None:
-    line = error_line(musicgen_cli("evaluate", "--weights", tiny_checkpoint.path, "--n", "1", "--parse-timeout", value))
+def test_evaluate_parse_timeout_must_be_finite_and_positive(
+    run_musicgen: Any, tiny_checkpoint: Checkpoint, value: str
+) -> None:
+    line = error_line(run_musicgen("evaluate", "--weights", tiny_checkpoint.path, "--n", "1", "--parse-timeout", value))
     assert "--parse-timeout must be" in line
 
 
-def test_generate_out_empty_is_refused_and_writes_nothing(tiny_checkpoint: Checkpoint, tmp_path: Path) -> None:
+def test_generate_out_empty_is_refused_and_writes_nothing(
+    run_musicgen: Any, tiny_checkpoint: Checkpoint, tmp_path: Path
+) -> None:
     here = tmp_path / "cwd"
     here.mkdir()
     line = error_line(
-        musicgen_cli("generate", "--weights", tiny_checkpoint.path, "--sound", "none", "--out", "", cwd=here)
+        run_musicgen("generate", "--weights", tiny_checkpoint.path, "--sound", "none", "--out", "", cwd=here)
     )
     assert "--out" in line and "empty" in line
     assert list(here.iterdir()) == []
@@ -219,17 +209,17 @@ def test_f7_a_hostile_config_is_one_sentence_naming_the_file(
 
 @pytest.mark.parametrize("command", ["card", "generate", "score"])
 def test_f7_a_hostile_config_is_one_error_line_in_every_command(
-    tiny_checkpoint: Checkpoint, tiny_abc: Path, command: str
+    run_musicgen: Any, tiny_checkpoint: Checkpoint, tiny_abc: Path, command: str
 ) -> None:
     path = rewrite_config(tiny_checkpoint, [1, 2])
     args = {"card": [], "generate": ["--n", "1"], "score": [tiny_abc]}[command]
-    line = error_line(musicgen_cli(command, *args, "--weights", tiny_checkpoint.path, timeout=60))
+    line = error_line(run_musicgen(command, *args, "--weights", tiny_checkpoint.path, timeout=60))
     assert f"{path}: not a checkpoint config" in line
 
 
-def test_f7_huge_layers_are_refused_before_anything_is_built(tiny_checkpoint: Checkpoint) -> None:
+def test_f7_huge_layers_are_refused_before_anything_is_built(run_musicgen: Any, tiny_checkpoint: Checkpoint) -> None:
     rewrite_config(tiny_checkpoint, {"model": {"lstm_layers": 10**9, "lstm_units": 10**9}})
-    line = error_line(musicgen_cli("card", "--weights", tiny_checkpoint.path, timeout=60))
+    line = error_line(run_musicgen("card", "--weights", tiny_checkpoint.path, timeout=60))
     assert "config.json" in line and "lstm_units must be a whole number from 1 to 4,096" in line
 
 
@@ -273,11 +263,13 @@ def test_f7_an_array_larger_than_the_config_says_is_not_read(tiny_checkpoint: Ch
     "metrics",
     ["[1, 2]", '{"data": 5}', '{"data": {"paths": 5}}', '{"history": [1]}', '{"best_val_loss": "low"}', "{"],
 )
-def test_f7_metrics_not_shaped_as_training_writes_them_are_ignored(tiny_checkpoint: Checkpoint, metrics: str) -> None:
+def test_f7_metrics_not_shaped_as_training_writes_them_are_ignored(
+    run_musicgen: Any, tiny_checkpoint: Checkpoint, metrics: str
+) -> None:
     assert tiny_checkpoint.path is not None
     (tiny_checkpoint.path / "metrics.json").write_text(metrics)
     assert checkpoint.load(tiny_checkpoint.path).metrics == {}
-    line = error_line(musicgen_cli("card", "--weights", tiny_checkpoint.path, timeout=60))  # was a traceback
+    line = error_line(run_musicgen("card", "--weights", tiny_checkpoint.path, timeout=60))  # was a traceback
     assert "does not record its training data" in line
 
 
@@ -457,16 +449,16 @@ def test_f6_a_garbage_state_file_is_one_sentence_naming_it(runs: dict[str, Path]
 
 
 @pytest.mark.slow
-def test_f6_a_damaged_run_folder_is_one_error_line(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_f6_a_damaged_run_folder_is_one_error_line(run_musicgen: Any, runs: dict[str, Path], tmp_path: Path) -> None:
     run = damaged_run(runs, tmp_path)
     (run / "state.json").write_text('{"epoch": 1, "history": ["\x01"]}')
     command = ["train", runs["data"], "--out", tmp_path / "out", "--run-dir", run, "--resume", "--epochs", "2"]
     command += ["--batch-size", "2", "--seq-len", "16", "--embedding-dim", "8", "--lstm-units", "8"]
     command += ["--lstm-layers", "1", "--patience", "5", "--val-fraction", "0.2"]
-    assert str(run / "state.json") in error_line(musicgen_cli(*command, timeout=300))
+    assert str(run / "state.json") in error_line(run_musicgen(*command, timeout=300))
     (run / "state.json").write_text(json.dumps(json.loads((runs["after_one"] / "state.json").read_text())))
     (run / "epoch-0001.keras").write_bytes(b"")
-    assert str(run / "epoch-0001.keras") in error_line(musicgen_cli(*command, timeout=300))
+    assert str(run / "epoch-0001.keras") in error_line(run_musicgen(*command, timeout=300))
 
 
 # --- the page
