@@ -49,6 +49,8 @@ def test_every_normalisation_rule() -> None:
         ("X:1\nK:C\nC|\tD|  ", "X:1\nK:C\nC| D|"),  # tabs become spaces, trailing spaces go
         ("X:1\nw: lyrics  here\nK:C", "X:1\nw:lyrics  here\nK:C"),  # only spaces after the field colon go
         ("X:1\nK:C\nC|% end-of-line comment", "X:1\nK:C\nC|% end-of-line comment"),  # kept: not a comment line
+        ("X:1\nS:Mick Peat\nK:C\nC|", "X:1\nK:C\nC|"),  # a source line is no part of the music
+        ("X:1\nK:G\nAB||\\\nK:D\nP:B\nde|", "X:1\nK:G\nAB||\nK:D\nP:B\nde|"),  # a field ends a continued line
     ],
 )
 def test_normalisation_rule(raw: str, expected: str) -> None:

@@ -18,6 +18,7 @@ TUNE_END = "\n\n"  # what follows every tune in training text: a blank line ends
 MAX_FILE_BYTES = 50_000_000  # refuse bigger single files: surely not a tune collection
 
 _FIELD = re.compile(r"^([A-Za-z]):[ \t]*")
+DROPPED_FIELDS = ("S:",)  # header fields normalise_tune leaves out of the training text
 _X_LINE = re.compile(r"^X:", re.MULTILINE)
 
 
@@ -33,12 +34,17 @@ def normalise_tune(text: str) -> str:
 
     - line endings become ``\n``; tabs become spaces;
     - ``%`` comment lines are dropped, and so are ``%%`` directives (typesetting only);
-    - a line ending in ``\`` (ABC line continuation) is joined with the next;
+    - a line ending in ``\`` (ABC line continuation) is joined with the next music line; a field
+      line after it (``K:D``, ``P:B``) stays a line of its own, so no field lands inside music;
+    - ``S:`` (source) lines are dropped: a collector's name is no part of the music, and 934 of them
+      in the Nottingham files would teach the model names;
     - trailing spaces are stripped; blank lines inside the tune are dropped;
     - header fields lose the spaces after the colon (``X: 1`` becomes ``X:1``).
 
-    >>> normalise_tune("X: 1\r\nT:A tune  \n% a comment\nM:6/8\nK:G\nabc\\\ndef|\n\n")
+    >>> normalise_tune("X: 1\r\nT:A tune  \nS:Mick Peat\n% a comment\nM:6/8\nK:G\nabc\\\ndef|\n\n")
     'X:1\nT:A tune\nM:6/8\nK:G\nabc def|'
+    >>> normalise_tune("X:1\nK:G\n[2A2 ag=g||\\\nK:D\nP:B\nd2|")
+    'X:1\nK:G\n[2A2 ag=g||\nK:D\nP:B\nd2|'
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     lines = []
@@ -49,12 +55,15 @@ def normalise_tune(text: str) -> str:
         if not line.strip():
             continue
         line = _FIELD.sub(r"\1:", line, count=1)
-        lines.append(line)
+        if not line.startswith(DROPPED_FIELDS):
+            lines.append(line)
     return "\n".join(lines)
 
 
 def _join_continued(lines: list[str]) -> list[str]:
     r"""Join each line that ends in ``\`` (spaces may follow it) with the next, through a space.
+
+    A field line (``K:D``) ends the continued line instead: it keeps a line of its own.
 
     A join can leave another backslash at the end (``\\`` before a blank line): it continues
     too, so the result holds no continued line and normalising twice changes nothing. The
@@ -64,10 +73,15 @@ def _join_continued(lines: list[str]) -> list[str]:
     ['abc  def|', 'g']
     >>> _join_continued(["\\\\", "", ":"]), _join_continued(["X:", "\\\\"])
     ([' :'], ['X:', ''])
+    >>> _join_continued(["abc\\", "K:D", "def|"])
+    ['abc', 'K:D', 'def|']
     """
     out: list[str] = []
     parts: list[str] = []  # the pieces of the line being joined
     for line in lines:
+        if parts and _FIELD.match(line):  # a field line after a continued one: end that line first
+            out.append("".join(parts).rstrip(" "))
+            parts = []
         parts.append(line)
         if _cut_continuation(parts):
             parts.append(" ")
