@@ -49,6 +49,8 @@ class _Config:
 MAX_WIDTH = 4096  # embedding and LSTM sizes: 8-16x the reference; a 4096-unit layer holds 134M weights
 MAX_LAYERS = 8  # stacked LSTMs: the reference has 3
 MAX_STEPS = 100_000  # epochs, patience: far beyond any run that ends
+WINDOWS = ("streams", "chunks")  # TrainConfig.windows
+SCHEDULES = ("plateau", "cosine")  # TrainConfig.schedule
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,14 @@ class ModelConfig(_Config):
 
 @dataclass(frozen=True)
 class TrainConfig(_Config):
-    """How a model is trained (stateful truncated back-propagation over parallel streams)."""
+    """How a model is trained: truncated back-propagation over windows of the training text.
+
+    ``windows="streams"`` (the reference): the text is cut into ``batch_size`` contiguous
+    streams and each window continues the last, the LSTM state carried across.
+    ``windows="chunks"``: each epoch the text is cut into ``seq_len`` windows at a random
+    offset, shuffled, and the state is zeroed before every batch (char-rnn's and the Keras
+    text-generation example's way). The same network and weights either way.
+    """
 
     batch_size: int = 32  # parallel text streams; the stateful batch shape
     seq_len: int = 64  # characters per back-propagation window
@@ -89,6 +98,10 @@ class TrainConfig(_Config):
     lr_decay: float = 0.5  # multiply the learning rate by this when val loss stalls one epoch
     val_fraction: float = 0.1  # share of tunes held out for validation (split by tune)
     seed: int = 0  # weights initialisation, per-epoch tune shuffling
+    windows: str = "streams"  # "streams" (stateful, the reference) or "chunks" (see above)
+    schedule: str = "plateau"  # "plateau": x lr_decay after an epoch without a better val loss; "cosine"
+    warmup_steps: int = 0  # "cosine": batches of linear warm-up before the cosine decay to 0 at the last epoch
+    augment: int = 0  # transpose each training tune by -augment..+augment semitones, drawn per tune and epoch
 
     def __post_init__(self) -> None:
         _check_int("batch_size", self.batch_size, 1, 65_536, "(parallel streams)")
@@ -96,6 +109,11 @@ class TrainConfig(_Config):
         _check_int("epochs", self.epochs, 1, MAX_STEPS, "(most epochs to train)")
         _check_int("patience", self.patience, 1, MAX_STEPS, "(epochs)")
         _check_int("seed", self.seed, 0, 2**32 - 1, "(a random seed)")  # NumPy's legacy seeding takes 32 bits
+        _check_int("warmup_steps", self.warmup_steps, 0, MAX_STEPS, "(batches)")
+        _check_int("augment", self.augment, 0, 6, "(semitones each way; 6 reaches every key)")
+        for name, value, allowed in (("windows", self.windows, WINDOWS), ("schedule", self.schedule, SCHEDULES)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
         for name, value, what in (
             ("learning_rate", self.learning_rate, "a number above 0 and at most 1"),
             ("lr_decay", self.lr_decay, "a number above 0 and at most 1"),

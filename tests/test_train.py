@@ -72,7 +72,8 @@ def test_training_writes_a_loadable_checkpoint_with_its_history(trained: dict[st
     assert [h["epoch"] for h in history] == [1, 2] and saved["epochs_run"] == 2
     for h in history:
         assert 0 < h["train_loss"] < 10 and 0 < h["val_loss"] < 10 and 0 <= h["val_acc"] <= 1
-    assert saved["best_val_loss"] == min(h["val_loss"] for h in history)
+    assert saved["best_val_score"] == min(h["val_score"] for h in history)  # the best epoch: fresh-state val
+    assert saved["best_val_loss"] == history[saved["best_epoch"] - 1]["val_loss"]
     assert saved["data"]["tunes"] == 6 and saved["data"]["val_tunes"] == 1
     state = json.loads((trained["run"] / "state.json").read_text())
     assert state["epoch"] == 2

@@ -97,6 +97,25 @@ def epoch_order(n_tunes: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n_tunes)
 
 
+class Pass:
+    """One training pass: ``tunes`` in ``order``, read by position without building its text."""
+
+    def __init__(self, tunes: EncodedTunes, order: np.ndarray | None) -> None:
+        lengths = np.diff(tunes.starts)
+        order = np.arange(len(tunes)) if order is None else np.asarray(order, dtype=np.int64)
+        lengths = lengths[order]
+        self._ends = np.cumsum(lengths)  # where each tune of the pass ends, in pass positions
+        # pass position p of the k-th tune of the pass is ids[p + shift[k]]
+        self._shift = tunes.starts[:-1][order] - (self._ends - lengths)
+        self._ids = tunes.ids
+        self.n_chars = int(self._ends[-1]) if len(order) else 0
+
+    def chars(self, pos: np.ndarray) -> np.ndarray:
+        """The ids at pass positions ``pos`` (any shape), as int32."""
+        tune = np.searchsorted(self._ends, pos, side="right")
+        return self._ids[pos + self._shift[tune]].astype(np.int32)
+
+
 class Streams:
     """One pass over ``tunes`` (in ``order``) cut into ``n_streams`` streams, read ``seq_len`` at a time.
 
@@ -114,15 +133,11 @@ class Streams:
     musicgen.data.dataset.StreamError: 3 characters are too few for 2 streams: use more tunes or a smaller --batch-size
     """
 
+    stateless = False  # window t of a stream continues window t - 1: the LSTM state carries
+
     def __init__(self, tunes: EncodedTunes, order: np.ndarray | None, n_streams: int, seq_len: int) -> None:
-        lengths = np.diff(tunes.starts)
-        order = np.arange(len(tunes)) if order is None else np.asarray(order, dtype=np.int64)
-        lengths = lengths[order]
-        self._ends = np.cumsum(lengths)  # where each tune of the pass ends, in pass positions
-        # pass position p of the k-th tune of the pass is ids[p + shift[k]]
-        self._shift = tunes.starts[:-1][order] - (self._ends - lengths)
-        self._ids = tunes.ids
-        self.n_chars = int(self._ends[-1]) if len(order) else 0
+        self._pass = Pass(tunes, order)
+        self.n_chars = self._pass.n_chars
         self.n_streams, self.seq_len = n_streams, seq_len
         self.stream_len = self.n_chars // n_streams
         if self.stream_len < 2:
@@ -141,9 +156,49 @@ class Streams:
         """(inputs, targets) of window ``t`` for the streams ``rows``, as int32 arrays (rows, width)."""
         begin = t * self.seq_len
         streams = np.arange(self.n_streams)[rows]
-        pos = streams[:, None] * self.stream_len + np.arange(begin, begin + self.width(t) + 1)
-        tune = np.searchsorted(self._ends, pos, side="right")
-        chars = self._ids[pos + self._shift[tune]].astype(np.int32)
+        chars = self._pass.chars(streams[:, None] * self.stream_len + np.arange(begin, begin + self.width(t) + 1))
+        return chars[:, :-1], chars[:, 1:]
+
+
+class Chunks:
+    """One pass cut into ``seq_len`` windows from a random offset, shuffled, ``n_streams`` to a batch.
+
+    Nothing carries from one batch to the next (``stateless``: the trainer zeroes the LSTM
+    state before each). Offset and order depend on ``(seed, epoch)`` alone; the windows left
+    over after the last full batch are dropped, so every batch has the model's fixed shape.
+
+    >>> c = Chunks(EncodedTunes.of_ids(np.arange(20)), None, n_streams=2, seq_len=4, seed=0, epoch=1)
+    >>> c.n_windows, c.width(0), sorted(int(x[0]) for t in range(c.n_windows) for x in c.window(t)[0])
+    (2, 4, [2, 6, 10, 14])
+    >>> x, y = c.window(0); bool((y[:, :-1] == x[:, 1:]).all())
+    True
+    """
+
+    stateless = True
+
+    def __init__(
+        self, tunes: EncodedTunes, order: np.ndarray | None, n_streams: int, seq_len: int, seed: int, epoch: int
+    ) -> None:
+        self._pass = Pass(tunes, order)
+        self.n_chars = self._pass.n_chars
+        self.n_streams, self.seq_len = n_streams, seq_len
+        rng = np.random.default_rng([seed, epoch, 1])
+        offset = int(rng.integers(seq_len)) if self.n_chars > 2 * seq_len else 0
+        self._starts = rng.permutation(np.arange(offset, self.n_chars - seq_len, seq_len))
+        self.n_windows = len(self._starts) // n_streams
+        if self.n_windows < 1:
+            raise StreamError(
+                f"{self.n_chars} characters are too few for {n_streams} windows of {seq_len}: "
+                "use more tunes, a smaller --batch-size or a smaller --seq-len"
+            )
+
+    def width(self, t: int) -> int:
+        return self.seq_len
+
+    def window(self, t: int, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, targets) of batch ``t`` for the rows ``rows``, as int32 arrays (rows, seq_len)."""
+        starts = self._starts[t * self.n_streams : (t + 1) * self.n_streams][rows]
+        chars = self._pass.chars(starts[:, None] + np.arange(self.seq_len + 1))
         return chars[:, :-1], chars[:, 1:]
 
 

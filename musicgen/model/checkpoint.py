@@ -98,8 +98,10 @@ def save(
     model: ModelConfig,
     train: TrainConfig | None = None,
     metrics: dict[str, Any] | None = None,
+    dtype: str = "float32",
 ) -> Path:
-    """Write a checkpoint folder atomically (replacing an existing one) and return its path."""
+    """Write a checkpoint folder atomically (replacing an existing one, keeping what this does not write,
+    such as a model card or ``epochs/``) and return its path. ``dtype="float16"``: half the size; load gives float32."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():  # never move a file of the user's aside
         raise CheckpointError(f"{directory} is a file, not a checkpoint folder: give a folder name")
@@ -108,7 +110,7 @@ def save(
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a shipped checkpoint is readable by all
     try:
-        np.savez(tmp / "weights.npz", **{k: np.asarray(v, dtype=np.float32) for k, v in weights.items()})
+        np.savez(tmp / "weights.npz", **{k: np.asarray(v, dtype=np.dtype(dtype)) for k, v in weights.items()})
         vocab.save(tmp / "vocab.json")
         config = {"format": FORMAT, "model": model.to_dict(), "train": train.to_dict() if train else None}
         (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -129,10 +131,14 @@ def save(
 
 
 def _keep_extra_files(old: Path, new: Path) -> None:
-    """Carry over files we did not write (a model card, a plot) when replacing a checkpoint."""
+    """Carry over what we did not write (a model card, a plot, kept epochs) when replacing a checkpoint."""
     for f in old.iterdir():
-        if f.is_file() and not (new / f.name).exists():
+        if (new / f.name).exists():
+            continue
+        if f.is_file():
             shutil.copy2(f, new / f.name)
+        elif f.is_dir() and not f.is_symlink():
+            f.rename(new / f.name)
 
 
 def shipped_weights() -> Path:
@@ -283,7 +289,7 @@ def _read_weights(path: Path, shapes: dict[str, tuple[int, ...]], vocab_size: in
                         raise ValueError(f"unknown .npy format {version}")
                     stored, _, dtype = _NPY_HEADERS[version](f)
                 _check_array(name, tuple(stored), dtype, shape, vocab_size, path)  # before its data is read
-                weights[name] = npz[name]
+                weights[name] = npz[name].astype(np.float32, copy=False)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
                 raise CheckpointError(corrupt.format(f"weight {name}: {e}")) from e
     return weights

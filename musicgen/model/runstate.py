@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from musicgen.model.checkpoint import json_kind, write_atomic
+from musicgen.model.checkpoint import SOURCE_TREE, json_kind, write_atomic
 from musicgen.model.metrics import HISTORY_FIELDS, history_ok
 
 STATE = "state.json"
@@ -50,6 +51,7 @@ def new_state(learning_rate: float) -> dict[str, Any]:
         "epoch": 0,
         "history": [],
         "best_val_loss": None,
+        "best_val_score": None,
         "best_epoch": 0,
         "stale": 0,
         "learning_rate": learning_rate,
@@ -109,8 +111,9 @@ def _problem(state: Any) -> str | None:
         return f"history must be a list of {epoch} epoch record(s), each with {', '.join(HISTORY_FIELDS)}"
     if not (_number(state["learning_rate"]) and math.isfinite(state["learning_rate"]) and state["learning_rate"] > 0):
         return f"learning_rate must be a number above 0 (got {state['learning_rate']!r})"
-    if state["best_val_loss"] is not None and not _number(state["best_val_loss"]):
-        return f"best_val_loss must be a number or null (got {state['best_val_loss']!r})"
+    for key in ("best_val_loss", "best_val_score"):
+        if state[key] is not None and not _number(state[key]):
+            return f"{key} must be a number or null (got {state[key]!r})"
     for key in ("best_epoch", "stale"):
         if not _whole(state[key], 0, epoch):
             return f"{key} must be a whole number from 0 to {epoch} (got {state[key]!r})"
@@ -145,3 +148,22 @@ def _whole(value: Any, lo: int, hi: int | None = None) -> bool:
 def _number(value: Any) -> bool:
     """An int or float other than a bool (a loss may be NaN: a diverged epoch is still a record)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def portable_path(path: str | Path) -> str:
+    """A data path as recorded in metrics.json: relative to the project folder when that works
+    (``../shared/data/...``), so a checkpoint's card and score find the data in any clone.
+
+    The project folder is the source tree this package runs from; an installed package has
+    none, and the working directory stands in for it.
+    """
+    root = SOURCE_TREE or Path.cwd()
+    try:
+        rel = os.path.relpath(Path(path).resolve(), root)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return rel if (root / rel).exists() and rel.count("..") <= 1 else str(Path(path).resolve())
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -30,11 +30,11 @@ self-describing checkpoint (weights without optimizer state).
 
 from __future__ import annotations
 
-import os
+import functools
 import platform
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,10 @@ import numpy as np
 from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data import corpus, dataset
 from musicgen.data.vocab import Vocab
-from musicgen.model import checkpoint, distribute, runstate
+from musicgen.model import checkpoint, distribute, recipe, runstate
 from musicgen.model.windows import distributed_windows
+
+EPOCHS_DIR = "epochs"  # a checkpoint's sub-folder for the weights kept after chosen epochs (--keep-epochs)
 
 
 class TrainError(RuntimeError):
@@ -77,25 +79,43 @@ def _streams(tunes: dataset.EncodedTunes, order: np.ndarray | None, n_streams: i
         raise TrainError(str(e)) from e
 
 
-def _run_epoch(model: Any, strategy: Any, step_fn: Any, streams: dataset.Streams, label: str) -> tuple[float, float]:
-    """One pass over ``streams``; returns the mean (loss in nats/char, accuracy) weighted by characters."""
+def _run_epoch(
+    model: Any,
+    strategy: Any,
+    step_fn: Any,
+    streams: dataset.Streams | dataset.Chunks,
+    label: str,
+    rate: Callable[[int], float] | None = None,
+) -> tuple[float, float]:
+    """One pass over ``streams``; returns the mean (loss in nats/char, accuracy) weighted by characters.
+
+    ``rate(step)`` sets the learning rate of each batch; the LSTM state is zeroed before every
+    batch of stateless windows (chunks), else only around the pass.
+    """
     import keras
 
     from musicgen.model.network import reset_state
 
     # A live bar on a terminal; one summary line per pass in a log file (no \r and colour codes).
+    metrics = ["loss", "acc", "chars/s"]
     bar = keras.utils.Progbar(
-        streams.n_windows, stateful_metrics=["loss", "acc"], unit_name="step", verbose=1 if sys.stdout.isatty() else 2
+        streams.n_windows, stateful_metrics=metrics, unit_name="batch", verbose=1 if sys.stdout.isatty() else 2
     )
     windows = iter(distributed_windows(streams, strategy))
     reset_state(model)
     total_loss = total_acc = 0.0
     total_chars = 0
+    started = time.perf_counter()
     for step in range(1, streams.n_windows + 1):
+        if rate is not None:
+            model.optimizer.learning_rate.assign(rate(step))
+        if streams.stateless:
+            reset_state(model)
         loss, acc = (float(v) for v in step_fn(next(windows)))
         n = streams.n_streams * streams.width(step - 1)
         total_loss, total_acc, total_chars = total_loss + loss * n, total_acc + acc * n, total_chars + n
-        bar.update(step, [("loss", total_loss / total_chars), ("acc", total_acc / total_chars)])
+        speed = total_chars / max(1e-9, time.perf_counter() - started)
+        bar.update(step, list(zip(metrics, (total_loss / total_chars, total_acc / total_chars, round(speed)))))
     reset_state(model)
     print(f"  {label}: {total_loss / total_chars:.4f} nats/char, accuracy {total_acc / total_chars:.3f}", flush=True)
     return total_loss / total_chars, total_acc / total_chars
@@ -109,12 +129,17 @@ def train(
     run_dir: str | Path | None = None,
     resume: bool = False,
     strategy: str | Any = "default",
+    keep_epochs: Sequence[int] = (),
+    init: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a model on the ABC files/folders in ``data``; write the best checkpoint to ``out``.
 
     ``strategy`` is a name from :data:`musicgen.model.distribute.STRATEGIES` or a
-    ``tf.distribute.Strategy``. Returns the metrics dict that is also saved as the
-    checkpoint's metrics.json.
+    ``tf.distribute.Strategy``. ``keep_epochs``: also keep the weights after these epochs, in
+    float16, as ``out/epochs/epoch-001`` and so on (to show how a model learns). ``init``: start
+    from this checkpoint's weights (fine-tuning; its network and vocabulary are kept, and
+    ``model_cfg`` is ignored). Returns the metrics dict that is also saved as the checkpoint's
+    metrics.json.
     """
     out = Path(out)
     run_dir = Path(run_dir) if run_dir else Path("runs") / out.name
@@ -125,23 +150,30 @@ def train(
     train_tunes, val_tunes = corpus.split_train_val(tunes, cfg.val_fraction)
     if not val_tunes:
         raise TrainError("need at least 2 tunes: one to train on and one to validate")
-    vocab = Vocab.from_text("".join(set().union(*tunes)))  # the characters of the joined text, without joining
+    try:
+        start = recipe.start_from(init, tunes, cfg)
+    except recipe.VocabularyError as e:
+        raise TrainError(str(e)) from e
+    if start is not None:
+        model_cfg, vocab = start.model, start.vocab
+    else:
+        vocab = recipe.augmented_vocab(tunes, cfg.augment)
     train_set, val_set = dataset.EncodedTunes.encode(train_tunes, vocab), dataset.EncodedTunes.encode(val_tunes, vocab)
     val_streams = _streams(val_set, None, cfg.batch_size, cfg.seq_len)
     data_info = {
-        "paths": [_portable(p) for p in data],
+        "paths": [runstate.portable_path(p) for p in data],
         "tunes": len(tunes),
         "train_tunes": len(train_tunes),
         "val_tunes": len(val_tunes),
         "train_chars": train_set.n_chars,
         "val_chars": val_set.n_chars,
     }
-    state = _start_state(run_dir, resume, _run_config(model_cfg, cfg, vocab), cfg.learning_rate)
+    state = _start_state(run_dir, resume, _run_config(model_cfg, cfg, vocab, init), cfg.learning_rate)
     # Before anything else runs TensorFlow: a multi-worker strategy must be made first.
     strategy = distribute.make_strategy(strategy) if isinstance(strategy, str) else strategy
     import keras
 
-    from musicgen.model.network import named_weights
+    from musicgen.model.network import named_weights, set_named_weights
 
     if resume:
         model = distribute.training_model(model_cfg, len(vocab), cfg, strategy)
@@ -158,7 +190,10 @@ def train(
     else:
         keras.utils.set_random_seed(cfg.seed)
         model = distribute.training_model(model_cfg, len(vocab), cfg, strategy)
-    state["config"] = _run_config(model_cfg, cfg, vocab)
+        if start is not None:
+            set_named_weights(model, start.weights)
+            print(f"starting from the weights of {init}", flush=True)
+    state["config"] = _run_config(model_cfg, cfg, vocab, init)
     train_step, test_step = distribute.step_functions(model, strategy)
     print(
         f"{len(train_tunes)} train / {len(val_tunes)} val tunes, vocabulary {len(vocab)}, "
@@ -170,13 +205,31 @@ def train(
         while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
             epoch = state["epoch"] + 1
             model.optimizer.learning_rate.assign(state["learning_rate"])
-            print(f"epoch {epoch}/{cfg.epochs} (learning rate {state['learning_rate']:.2e})", flush=True)
+            print(
+                f"epoch {epoch}/{cfg.epochs} (learning rate {state['learning_rate']:.2e}, {cfg.schedule})", flush=True
+            )
             started = time.perf_counter()
             order = dataset.epoch_order(len(train_tunes), cfg.seed, epoch)
             _seed_dropout(model, cfg.seed, epoch)
-            train_streams = _streams(train_set, order, cfg.batch_size, cfg.seq_len)
-            train_loss, train_acc = _run_epoch(model, strategy, train_step, train_streams, "train")
+            if cfg.augment:
+                train_set = dataset.EncodedTunes.encode(recipe.epoch_tunes(train_tunes, cfg, epoch), vocab)
+            try:
+                train_streams = recipe.windows(train_set, order, cfg, epoch)
+            except dataset.StreamError as e:
+                raise TrainError(str(e)) from e
+            epoch_rate, n = state["learning_rate"], train_streams.n_windows
+            train_loss, train_acc = _run_epoch(
+                model,
+                strategy,
+                train_step,
+                train_streams,
+                "train",
+                functools.partial(recipe.learning_rate, cfg, epoch_rate, epoch, steps_per_epoch=n),
+            )
             val_loss, val_acc = _run_epoch(model, strategy, test_step, val_streams, "val")
+            weights = named_weights(model)
+            val_score = recipe.fresh_state_score(checkpoint.Checkpoint(weights, vocab, model_cfg), val_tunes)
+            print(f"  val, each tune from a fresh state: {val_score:.4f} nats/char", flush=True)
             state["seconds"] += time.perf_counter() - started
             state["history"].append(
                 {
@@ -185,14 +238,24 @@ def train(
                     "train_acc": train_acc,
                     "val_loss": val_loss,
                     "val_acc": val_acc,
+                    "val_score": val_score,
                     "learning_rate": state["learning_rate"],
                 }
             )
             state["epoch"] = epoch
-            if state["best_val_loss"] is None or val_loss < state["best_val_loss"]:
-                weights = named_weights(model)
+            if epoch in keep_epochs:
+                kept = out_here / EPOCHS_DIR / f"epoch-{epoch:03d}"
+                checkpoint.save(
+                    kept, weights, vocab, model_cfg, cfg, {"epoch": epoch, "val_score": val_score}, "float16"
+                )
+                print(f"  kept the weights of epoch {epoch} in {kept}", flush=True)
+            if state.get("best_val_score") is None or val_score < state["best_val_score"]:
                 state.update(
-                    best_val_loss=val_loss, best_epoch=epoch, stale=0, weights_sha256=distribute.weights_digest(weights)
+                    best_val_loss=val_loss,
+                    best_val_score=val_score,
+                    best_epoch=epoch,
+                    stale=0,
+                    weights_sha256=distribute.weights_digest(weights),
                 )
                 checkpoint.save(out_here, weights, vocab, model_cfg, cfg, _metrics(state, data_info, strategy))
                 print(f"  best so far: saved {out}", flush=True)
@@ -207,7 +270,8 @@ def train(
         checkpoint.save(out_here, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
     where = f"weights in {out}" if distribute.is_chief(strategy) else "the chief wrote the weights"
     print(
-        f"done: best val loss {state['best_val_loss']:.4f} nats/char at epoch {state['best_epoch']}; "
+        f"done: best val loss {state['best_val_score']:.4f} nats/char (each tune from a fresh state) "
+        f"at epoch {state['best_epoch']}; "
         f"{where} (sha256 {state['weights_sha256'][:16]})",
         flush=True,
     )
@@ -246,44 +310,29 @@ def _seed_dropout(model: Any, seed: int, epoch: int) -> None:
             generator.state.assign(np.array([start, 0], dtype=generator.state.dtype))
 
 
-def _portable(path: str | Path) -> str:
-    """A data path as recorded in metrics.json: relative to the project folder when that works
-    (``../shared/data/...``), so a checkpoint's card and score find the data in any clone.
-
-    The project folder is the source tree this package runs from; an installed package has
-    none, and the working directory stands in for it.
-    """
-    root = checkpoint.SOURCE_TREE or Path.cwd()
-    try:
-        rel = os.path.relpath(Path(path).resolve(), root)
-    except ValueError:  # another drive on Windows
-        return str(path)
-    return rel if (root / rel).exists() and rel.count("..") <= 1 else str(Path(path).resolve())
-
-
-def _run_config(model_cfg: ModelConfig, cfg: TrainConfig, vocab: Vocab) -> dict[str, Any]:
-    return {"model": model_cfg.to_dict(), "train": cfg.to_dict(), "vocab": vocab.chars}
+def _run_config(model_cfg: ModelConfig, cfg: TrainConfig, vocab: Vocab, init: str | Path | None) -> dict[str, Any]:
+    init_name = None if init is None else str(Path(init).resolve())
+    return {"model": model_cfg.to_dict(), "train": cfg.to_dict(), "vocab": vocab.chars, "init": init_name}
 
 
 def _resumable(run_config: dict[str, Any]) -> dict[str, Any]:
-    """What must not change on --resume: all but the stopping rules (epochs, patience may grow)."""
-    train = {k: v for k, v in run_config["train"].items() if k not in ("epochs", "patience")}
-    return dict(run_config, train=train)
+    """What must not change on --resume: all but the stopping rules (epochs, patience may grow).
+    Fields a run folder's config lacks take their defaults (it was written before they existed)."""
+    train = TrainConfig.from_dict(run_config["train"]).to_dict()
+    train = {k: v for k, v in train.items() if k not in ("epochs", "patience")}
+    return dict(run_config, train=train, init=run_config.get("init"))
 
 
 def _metrics(state: dict[str, Any], data_info: dict[str, Any], strategy: Any) -> dict[str, Any]:
     return {
         "best_epoch": state["best_epoch"],
         "best_val_loss": state["best_val_loss"],
+        "best_val_score": state.get("best_val_score"),
         "epochs_run": state["epoch"],
         "history": state["history"],
         "train_seconds": round(state["seconds"], 1),
-        "hardware": f"{platform.processor() or platform.machine()}, {_cpu_count()} CPU cores",
+        "hardware": f"{platform.processor() or platform.machine()}, {runstate.cpu_count()} CPU cores",
         "distribution": distribute.describe(strategy),
         "weights_sha256": state.get("weights_sha256"),
         "data": data_info,
     }
-
-
-def _cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
