@@ -227,7 +227,8 @@ def _musicxml_of(score: object) -> bytes:
     ids = list(dict.fromkeys(re.findall(rb'<score-part id="([^"]+)"', xml)))
     for i, old in enumerate(ids, start=1):
         xml = xml.replace(b'id="' + old + b'"', b'id="P%d"' % i)
-    return xml
+    # a tune without a C: field has no composer; music21 would name itself (its defaults.author)
+    return re.sub(rb'\n *<creator type="composer">Music21</creator>', b"", xml)
 
 
 def to_abc(parsed: Parsed) -> bytes:
