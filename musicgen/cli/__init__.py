@@ -4,6 +4,7 @@
     musicgen data download DIR      fetch and verify the Nottingham ABC files (musicgen.cli.data)
     musicgen train DATA --out DIR   train a model                             (musicgen.cli.train)
     musicgen score FILES            nats/char beside an n-gram baseline       (musicgen.cli.score)
+    musicgen explain [FILES]        each character's surprise and the choices (musicgen.cli.explain)
     musicgen card                   a checkpoint's model card and loss plot   (musicgen.cli.card)
     musicgen evaluate               how good the generated tunes are          (musicgen.cli.evaluate)
     musicgen app                    the Streamlit app in the browser          (musicgen.cli.app)
@@ -30,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("musicgen.cli.data", "download the Nottingham Music Database (ABC) and verify it"),
     "train": ("musicgen.cli.train", "train a model on ABC files"),
     "score": ("musicgen.cli.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
+    "explain": (
+        "musicgen.cli.explain",
+        "each character of a tune: the model's likeliest next ones, its surprise, the rules",
+    ),
     "card": ("musicgen.cli.card", "write a checkpoint's model card and loss plot from its metrics"),
     "evaluate": ("musicgen.cli.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
     "app": ("musicgen.cli.app", "start the app in the browser (Streamlit) on the shipped or chosen weights"),

@@ -1,0 +1,251 @@
+"""Watch the model think: every character of a tune with the model's likeliest next characters before it,
+the surprise of the one written, and what meter-aware writing's rules removed at that step.
+
+    musicgen explain --rng 7 --key D --meter 6/8          # a generated tune, as a table   (musicgen.cli.explain)
+    musicgen explain tune.abc --json                      # any ABC file, for machines
+
+In Python::
+
+    tune, ex = explain_generated(Generator.load(), SampleConfig(rng=7, constrained=True))
+    ex.mean_surprise, ex.steps[10].top, ex.steps[10].removed
+
+*Surprise* is ``-ln p`` (in nats) of a character under the model, before temperature or rules: 0 for a
+character the model was sure of, 0.69 for a coin toss, over 3 for one it gave under 5%. A tune is
+scored exactly as :func:`musicgen.judge.score.model_fit` scores it (``musicgen score``): its normalised
+text and the blank line that ends it, from a fresh state that has just seen a blank line. So the mean
+surprise over the steps is ``musicgen score``'s nats/char for that tune.
+
+For a generated tune the rules' masks are the very ones the writing used (recorded as it wrote); the
+tune is explained as it is saved (``Tune.abc``: ``X:``/``T:`` filled in, ``S:`` lines dropped), and each
+step says who wrote its character: the model, the prompt (the settings' header) or neither (added when
+saving). For an ABC file the meter tracker is replayed over the text to say what the rules would have
+allowed; where the tune does something they do not follow, they let go, and ``rules_note`` says where.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from musicgen.compose.constrain import MeterConstraint
+from musicgen.compose.sample import Generator, Tune
+from musicgen.config import SampleConfig
+from musicgen.data.corpus import TUNE_END, normalise_tune
+from musicgen.data.vocab import Vocab
+from musicgen.model.engine import Engine, log_prob_of, softmax
+
+TOP_K = 5  # the likeliest next characters each step shows
+STEP_IN = 0.05  # the rules "stepped in" at a step where they removed at least this share of the model's choice
+REPLAY_SLACK = 10_000  # characters of room the replayed rules are given: they never turn to finishing
+WRITTEN_BY = ("model", "prompt", "added", "text")  # who wrote a step's character (see Step.by)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One character of a tune and what the model thought just before it."""
+
+    char: str
+    p: float  # the model's probability of this character (no temperature, no rules)
+    surprise: float  # -ln p, in nats
+    top: tuple[tuple[str, float], ...]  # the likeliest next characters and their probabilities, likeliest first
+    by: str  # "model": drawn by the model; "prompt": the settings' header; "added": when saving; "text": a file's
+    removed: str | None = None  # the characters the rules removed here, likeliest first (None: no rules here)
+    removed_p: float = 0.0  # the model's probability of those characters, together
+
+    @property
+    def stepped_in(self) -> bool:
+        """Whether the rules took away a real share of what the model wanted (:data:`STEP_IN`)."""
+        return self.removed_p >= STEP_IN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "char": self.char,
+            "p": self.p,
+            "surprise": self.surprise,
+            "top": [[c, p] for c, p in self.top],
+            "by": self.by,
+            "removed": self.removed,
+            "removed_p": self.removed_p,
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A tune's steps: one per character of its text and of the blank line that ends it."""
+
+    tune: str  # the tune's normalised text (what ``musicgen score`` reads), without its ending blank line
+    steps: tuple[Step, ...]
+    rules: str  # "meter-aware writing" (generated), "replayed" (a file's, what they would have allowed) or "none"
+    rules_note: str | None = None  # a sentence when the rules let go of the tune partway
+
+    @property
+    def mean_surprise(self) -> float:
+        """Mean surprise per character: ``musicgen score``'s nats/char for this tune."""
+        return math.fsum(s.surprise for s in self.steps) / len(self.steps)
+
+    @property
+    def stepped_in(self) -> list[int]:
+        """The steps at which the rules took away a real share of the model's choice."""
+        return [i for i, s in enumerate(self.steps) if s.stepped_in]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tune": self.tune,
+            "chars": len(self.steps),
+            "mean_surprise": self.mean_surprise,
+            "rules": self.rules,
+            "rules_note": self.rules_note,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def explain_tune(
+    engine: Engine,
+    tune: str,
+    k: int = TOP_K,
+    masks: Sequence[np.ndarray | None] | None = None,
+    by: Sequence[str] | None = None,
+    rules: str = "none",
+    rules_note: str | None = None,
+) -> Explanation:
+    """Replay ``tune`` (normalised, as :func:`musicgen.data.corpus.read_tunes` gives it) through the model.
+
+    ``masks[i]``: the characters the rules allowed before character ``i`` of ``tune + TUNE_END`` (None:
+    no rules there); ``by[i]``: who wrote it (default ``"text"``). Raises UnknownCharacterError for a
+    character the model's vocabulary lacks.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (got {k}): how many of the likeliest next characters to show")
+    vocab = engine.vocab
+    text = tune + TUNE_END
+    vocab.check(text)
+    ids = vocab.encode(TUNE_END + text)
+    n_ctx = len(TUNE_END)
+    st = engine.stepper(1)
+    for i in range(n_ctx - 1):  # the context but its last character: its logits predict the tune's first
+        st.step(ids[i : i + 1])
+    steps = []
+    for i in range(len(text)):
+        logits = st.step(ids[i + n_ctx - 1 : i + n_ctx])
+        surprise = -float(log_prob_of(logits, ids[i + n_ctx : i + n_ctx + 1])[0])
+        probs = softmax(logits[0].astype(np.float64))
+        removed, removed_p = _removed(vocab, probs, masks[i] if masks is not None else None)
+        top = _top(vocab, probs, k)
+        steps.append(Step(text[i], math.exp(-surprise), surprise, top, by[i] if by else "text", removed, removed_p))
+    return Explanation(tune, tuple(steps), rules, rules_note)
+
+
+def _top(vocab: Vocab, probs: np.ndarray, k: int) -> tuple[tuple[str, float], ...]:
+    """The ``k`` likeliest characters (ties: the lower id first) and their probabilities."""
+    order = np.argsort(-probs, kind="stable")[:k]
+    return tuple((vocab.chars[i], float(probs[i])) for i in order)
+
+
+def _removed(vocab: Vocab, probs: np.ndarray, mask: np.ndarray | None) -> tuple[str | None, float]:
+    if mask is None:
+        return None, 0.0
+    gone = np.flatnonzero(~mask)
+    gone = gone[np.argsort(-probs[gone], kind="stable")]
+    return "".join(vocab.chars[i] for i in gone), float(min(1.0, probs[gone].sum()))
+
+
+def rule_masks(
+    vocab: Vocab, tune: str, fields: Mapping[str, str] | None = None, form: str | None = None
+) -> tuple[list[np.ndarray | None], str | None]:
+    """What meter-aware writing's rules would have allowed before each character of ``tune + TUNE_END``.
+
+    The tracker reads the tune as it goes; the first character that breaks its rules (or that it does
+    not follow) lets the rules go for the rest of the tune, and the sentence returned says where.
+    ``form``: hold the tune to a form too (a name of :data:`~musicgen.abcnotation.tunetypes.FORMS`);
+    None: bars only.
+    """
+    text = tune + TUNE_END
+    rules = MeterConstraint(vocab, len(text) + REPLAY_SLACK, 1, fields, form)
+    masks: list[np.ndarray | None] = []
+    note = None
+    for i, ch in enumerate(text):
+        held = rules.held(0)
+        masks.append(rules.allowed(0).copy() if held else None)
+        if held and not masks[-1][vocab.index[ch]] and note is None:  # type: ignore[index]
+            note = _let_go(i, text)
+        rules.advance(0, ch)
+        if held and not rules.held(0) and note is None:
+            note = _let_go(i, text)
+    return masks, note
+
+
+def _let_go(i: int, text: str) -> str:
+    line = text.count("\n", 0, i) + 1
+    return (
+        f"The rules let go at character {i + 1} (line {line}, {text[i]!r}): from there the tune does something "
+        "meter-aware writing would not have written (a bar that does not add up, or notation it does not follow)."
+    )
+
+
+def explain_abc(engine: Engine, tune: str, k: int = TOP_K, rules: bool = True, form: str | None = None) -> Explanation:
+    """Explain a tune of an ABC file (normalised: :func:`musicgen.data.corpus.read_tunes`), the rules replayed."""
+    if not rules:
+        return explain_tune(engine, tune, k)
+    engine.vocab.check(tune + TUNE_END)
+    masks, note = rule_masks(engine.vocab, tune, form=form)
+    return explain_tune(engine, tune, k, masks, rules="replayed", rules_note=note)
+
+
+class _Recorder:
+    """A constraint that answers as ``inner`` does (None: every character allowed) and records each answer
+    by the position in the stream's text of the character it was asked for, and every character taken."""
+
+    def __init__(self, inner: MeterConstraint | None, vocab_size: int) -> None:
+        self.inner = inner
+        self.everything = np.ones(vocab_size, dtype=bool)
+        self.chars: list[str] = []
+        self.masks: dict[int, np.ndarray | None] = {}  # position -> the mask (None: no rules), for drawn characters
+
+    def allowed(self, stream: int) -> np.ndarray:
+        mask = self.everything if self.inner is None else self.inner.allowed(stream)
+        self.masks[len(self.chars)] = None if self.inner is None or not self.inner.held(stream) else mask
+        return mask
+
+    def advance(self, stream: int, char: str) -> None:
+        if self.inner is not None:
+            self.inner.advance(stream, char)
+        self.chars.append(char)
+
+
+def explain_generated(gen: Generator, cfg: SampleConfig, k: int = TOP_K) -> tuple[Tune, Explanation]:
+    """Write the tune ``cfg`` gives (one: ``cfg.n == 1``) and explain it, with the masks its writing used.
+
+    The tune is the very one ``gen.generate(cfg)`` writes: the recording constraint answers as the
+    generator's own would.
+    """
+    if cfg.n != 1:
+        raise ValueError(f"explain writes one tune at a time: n must be 1 (got {cfg.n})")
+    built = gen._meter_constraint(cfg) if gen.meter_aware(cfg) else None  # the one the generator would build
+    record = _Recorder(built, len(gen.vocab))
+    [tune] = gen.generate(cfg, record)
+    meter_aware = built is not None and built.held(0)
+    tune = Tune(tune.abc, tune.nats_per_char, tune.n_chars, tune.ended, meter_aware)
+    scored = normalise_tune(tune.abc)
+    by, masks = _aligned(record, "".join(record.chars), scored + TUNE_END)
+    note = None
+    if built is not None and not meter_aware:
+        note = "The rules let go of this tune partway (its primer has something they do not follow)."
+    rules = "meter-aware writing" if built is not None else "none"
+    return tune, explain_tune(gen.engine, scored, k, masks, by, rules, note)
+
+
+def _aligned(record: _Recorder, raw: str, text: str) -> tuple[list[str], list[np.ndarray | None]]:
+    """Who wrote each character of ``text`` (the saved tune and its end) and the rules' mask before it,
+    from the writing's record of ``raw``; characters saving added (a ``T:`` line, an end) are "added"."""
+    by, masks = ["added"] * len(text), [None] * len(text)
+    for a, b, size in difflib.SequenceMatcher(None, raw, text, autojunk=False).get_matching_blocks():
+        for j in range(size):
+            drawn = a + j in record.masks
+            by[b + j] = "model" if drawn else "prompt"
+            masks[b + j] = record.masks.get(a + j)
+    return by, masks  # type: ignore[return-value]
