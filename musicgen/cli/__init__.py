@@ -31,10 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("musicgen.cli.data", "download the Nottingham Music Database (ABC) and verify it"),
     "train": ("musicgen.cli.train", "train a model on ABC files"),
     "score": ("musicgen.cli.score", "nats/char of a model on ABC files, beside a 5-gram baseline"),
-    "explain": (
-        "musicgen.cli.explain",
-        "each character of a tune: the model's likeliest next ones, its surprise, the rules",
-    ),
+    "explain": ("musicgen.cli.explain", "each character's surprise, the model's likeliest choices and the rules"),
     "card": ("musicgen.cli.card", "write a checkpoint's model card and loss plot from its metrics"),
     "evaluate": ("musicgen.cli.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
     "app": ("musicgen.cli.app", "start the app in the browser (Streamlit) on the shipped or chosen weights"),
