@@ -8,6 +8,7 @@
     musicgen card                   a checkpoint's model card and loss plot   (musicgen.cli.card)
     musicgen evaluate               how good the generated tunes are          (musicgen.cli.evaluate)
     musicgen app                    the Streamlit app in the browser          (musicgen.cli.app)
+    musicgen rewrite FILE --bars N-M  new music for some bars of a tune      (musicgen.cli.rewrite)
     python -m musicgen ...          the same, without the installed script
 
 Each sub-command lives in its own module here, which provides ``add_arguments(parser)``
@@ -35,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "card": ("musicgen.cli.card", "write a checkpoint's model card and loss plot from its metrics"),
     "evaluate": ("musicgen.cli.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
     "app": ("musicgen.cli.app", "start the app in the browser (Streamlit) on the shipped or chosen weights"),
+    "rewrite": ("musicgen.cli.rewrite", "new music for bars N to M of a tune (or from bar N on), the rest kept"),
 }
 # The --weights help of every command that reads a model: where musicgen.model.checkpoint looks without it.
 WEIGHTS_HELP = (
