@@ -117,5 +117,5 @@ def _row(i: int, s: Step, k: int) -> str:
     if s.removed is not None:
         rules = f"removed {len(s.removed)} ({s.removed_p:.0%} of the choice)" if s.removed else "removed none"
         if s.stepped_in:
-            rules += ": " + " ".join(shown(c) for c in s.removed[:4])
+            rules += ": " + " ".join(f"{shown(c)} {p:.2f}" for c, p in s.removed_top[:3])
     return f"{i:>5}  {shown(s.char):<4}  {s.by:<6}  {s.p:>5.3f}  {s.surprise:>8.3f}  {top}  {rules}".rstrip()

@@ -24,6 +24,7 @@ allowed; where the tune does something they do not follow, they let go, and ``ru
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,7 @@ class Step:
     by: str  # "model": drawn by the model; "prompt": the settings' header; "added": when saving; "text": a file's
     removed: str | None = None  # the characters the rules removed here, likeliest first (None: no rules here)
     removed_p: float = 0.0  # the model's probability of those characters, together
+    removed_top: tuple[tuple[str, float], ...] = ()  # the likeliest of them and their probabilities (up to k)
 
     @property
     def stepped_in(self) -> bool:
@@ -71,6 +73,7 @@ class Step:
             "by": self.by,
             "removed": self.removed,
             "removed_p": self.removed_p,
+            "removed_top": [[c, p] for c, p in self.removed_top],
         }
 
 
@@ -82,6 +85,7 @@ class Explanation:
     steps: tuple[Step, ...]
     rules: str  # "meter-aware writing" (generated), "replayed" (a file's, what they would have allowed) or "none"
     rules_note: str | None = None  # a sentence when the rules let go of the tune partway
+    let_go: int | None = None  # the step at which they did (replayed rules; None: they held, or did not run)
 
     @property
     def mean_surprise(self) -> float:
@@ -100,6 +104,7 @@ class Explanation:
             "mean_surprise": self.mean_surprise,
             "rules": self.rules,
             "rules_note": self.rules_note,
+            "let_go": self.let_go,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -135,8 +140,10 @@ def explain_tune(
         surprise = -float(log_prob_of(logits, ids[i + n_ctx : i + n_ctx + 1])[0])
         probs = softmax(logits[0].astype(np.float64))
         removed, removed_p = _removed(vocab, probs, masks[i] if masks is not None else None)
+        gone = tuple((c, float(probs[vocab.index[c]])) for c in (removed or "")[:k])
         top = _top(vocab, probs, k)
-        steps.append(Step(text[i], math.exp(-surprise), surprise, top, by[i] if by else "text", removed, removed_p))
+        who = by[i] if by else "text"
+        steps.append(Step(text[i], math.exp(-surprise), surprise, top, who, removed, removed_p, gone))
     return Explanation(tune, tuple(steps), rules, rules_note)
 
 
@@ -156,30 +163,31 @@ def _removed(vocab: Vocab, probs: np.ndarray, mask: np.ndarray | None) -> tuple[
 
 def rule_masks(
     vocab: Vocab, tune: str, fields: Mapping[str, str] | None = None, form: str | None = None
-) -> tuple[list[np.ndarray | None], str | None]:
+) -> tuple[list[np.ndarray | None], int | None]:
     """What meter-aware writing's rules would have allowed before each character of ``tune + TUNE_END``.
 
     The tracker reads the tune as it goes; the first character that breaks its rules (or that it does
-    not follow) lets the rules go for the rest of the tune, and the sentence returned says where.
+    not follow) lets the rules go for the rest of the tune: its index is returned (None: they held).
     ``form``: hold the tune to a form too (a name of :data:`~musicgen.abcnotation.tunetypes.FORMS`);
     None: bars only.
     """
     text = tune + TUNE_END
     rules = MeterConstraint(vocab, len(text) + REPLAY_SLACK, 1, fields, form)
     masks: list[np.ndarray | None] = []
-    note = None
+    let_go = None
     for i, ch in enumerate(text):
         held = rules.held(0)
         masks.append(rules.allowed(0).copy() if held else None)
-        if held and not masks[-1][vocab.index[ch]] and note is None:  # type: ignore[index]
-            note = _let_go(i, text)
+        if held and not masks[-1][vocab.index[ch]] and let_go is None:  # type: ignore[index]
+            let_go = i
         rules.advance(0, ch)
-        if held and not rules.held(0) and note is None:
-            note = _let_go(i, text)
-    return masks, note
+        if held and not rules.held(0) and let_go is None:
+            let_go = i
+    return masks, let_go
 
 
-def _let_go(i: int, text: str) -> str:
+def let_go_note(i: int, text: str) -> str:
+    """The sentence for rules that let go of ``text`` at its character ``i``."""
     line = text.count("\n", 0, i) + 1
     return (
         f"The rules let go at character {i + 1} (line {line}, {text[i]!r}): from there the tune does something "
@@ -192,8 +200,10 @@ def explain_abc(engine: Engine, tune: str, k: int = TOP_K, rules: bool = True, f
     if not rules:
         return explain_tune(engine, tune, k)
     engine.vocab.check(tune + TUNE_END)
-    masks, note = rule_masks(engine.vocab, tune, form=form)
-    return explain_tune(engine, tune, k, masks, rules="replayed", rules_note=note)
+    masks, at = rule_masks(engine.vocab, tune, form=form)
+    note = None if at is None else let_go_note(at, tune + TUNE_END)
+    ex = explain_tune(engine, tune, k, masks, rules="replayed", rules_note=note)
+    return dataclasses.replace(ex, let_go=at)
 
 
 class _Recorder:

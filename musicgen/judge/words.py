@@ -12,8 +12,8 @@ not judge whether the ABC is right (the tracker in :mod:`musicgen.compose.tracke
 ('end of tune', 'bar line')
 >>> words('"', "X:1\\nK:G\\n"), words("D", 'X:1\\nK:G\\n"'), words('"', 'X:1\\nK:G\\n"D7')
 ('chord symbol', 'chord D', 'end of chord symbol')
->>> words("e", "X:1\\nT:Th"), words("K", "X:1\\nT:The Lark\\n"), words("D", "X:1\\nT:A\\nK:")
-('title text', 'header line K:', 'key D')
+>>> words("e", "X:1\\nT:Th"), words("K", "X:1\\nT:The Lark\\n"), words("D", "X:1\\nT:A\\nK:"), words(" ", "X:1\\nT:A")
+('title: e', 'header line K:', 'key: D', 'title: space')
 """
 
 from __future__ import annotations
@@ -77,14 +77,13 @@ def words(char: str, before: str) -> str:
     if char == "\n":
         return "end of tune" if before.endswith("\n") or not before else "new line"
     if _FIELD_LINE.match(line):  # a header line (or an inline field in the music): its value
-        name = FIELDS.get(line[0], f"field {line[0]}:")
-        return f"{name} {char}" if name in ("key", "meter", "note length") and char != " " else f"{name} text"
+        return f"{FIELDS.get(line[0], f'field {line[0]}:')}: {'space' if char == ' ' else char}"
     if not line and char.isalpha() and (in_header or char not in "ABCDEFGabcdefgzx"):
         return f"header line {char}:"
     if line.count('"') % 2:  # inside a chord symbol
         return "end of chord symbol" if char == '"' else f"chord {char}" if char.isalnum() else f"chord symbol {char}"
     if in_header and line:
-        return "header text"
+        return f"header: {'space' if char == ' ' else char}"
     if char.upper() in "ABCDEFG":
         return f"note {char}"
     if char.isdigit():

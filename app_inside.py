@@ -1,0 +1,361 @@
+"""The page's "Inside the model" mode, for a class: four views of the model at work (``render(gen, settings)``).
+
+    import app_inside
+    app_inside.render(gen, settings)   # gen: the page's Generator; settings: the composer's (optional)
+
+Step by step (the tune written a character at a time, its next characters as bars, branches), Surprise map
+(notes coloured by surprise, the tune placed among the held-out tunes), Watch it learn (the same seed
+written by checkpoints kept from training, beside the loss curve), Rules on and off (meter-aware writing
+side by side with free writing). Widgets only; what they show is computed by :mod:`musicgen.app.inside`,
+:mod:`musicgen.judge.explain` and :mod:`musicgen.judge.walk`, on the NumPy engine (no TensorFlow). Every
+widget key starts ``inside_``; the step-by-step view steps inside a fragment, so a step reruns that view
+only. Sheet music is drawn by ``assets/inside`` (abcjs from ``assets/abcjs``, served by the app itself).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+from musicgen.app import inside
+from musicgen.app import support as sup
+from musicgen.app.render import Sound, make_sound
+from musicgen.app.session import title_of
+from musicgen.app.settings import KEYS, METERS, RANGES, Settings
+from musicgen.app.text import plain
+from musicgen.compose.sample import Generator, Tune
+from musicgen.config import MAX_PRIMER, SampleConfig
+from musicgen.data.corpus import split_tunes
+from musicgen.judge.explain import Explanation, explain_abc, explain_generated
+from musicgen.judge.quality import ends_with_bar_line
+from musicgen.judge.walk import Walk
+from musicgen.judge.words import words
+from musicgen.model import checkpoint
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+K = "inside_"  # the prefix of every widget and state key of this mode
+SPEEDS = {"slow": (1.0, 1), "medium": (0.5, 2), "fast": (0.25, 3), "fastest": (0.2, 8)}  # seconds a tick, steps
+MAX_LINES = 10  # lines of writing a session keeps in the step-by-step view (the oldest branch goes first)
+
+
+def _key(gen: Generator) -> str:
+    return str(gen.checkpoint.path) if gen.checkpoint.path else f"in memory {id(gen)}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _explained(_gen: Generator, weights: str, cfg: str) -> tuple[Tune, Explanation]:
+    return explain_generated(_gen, SampleConfig.from_dict(json.loads(cfg)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _explained_abc(_gen: Generator, weights: str, tune: str) -> Explanation:
+    return explain_abc(_gen.engine, tune)
+
+
+@st.cache_resource(show_spinner="Reading the held-out tunes…", max_entries=4)
+def _heldout(_gen: Generator, weights: str) -> tuple[list[float], str | None]:
+    return inside.heldout_surprises(_gen)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _absence(_gen: Generator, weights: str) -> str | None:
+    return sup.meter_aware_absence(_gen)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _generator(path: str) -> Generator:
+    return Generator.load(path)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _tune(_gen: Generator, weights: str, cfg: str) -> Tune:
+    return _gen.generate(SampleConfig.from_dict(json.loads(cfg)))[0]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _sound(abc: str, instrument: str, accompaniment: bool, tempo: int) -> Sound:
+    return make_sound(abc, instrument, accompaniment, tempo)
+
+
+def sheet(abc: str, values: list[float | None], bins: tuple, legend: str, key: str) -> None:
+    """The tune as sheet music, its notes coloured by ``values`` (one per character of ``abc``) in ``bins``."""
+    # declared on every run: each run (and each AppTest) registers the components with its own runtime
+    files = components.declare_component("abcjs_files", path=str(ASSETS / "abcjs"))
+    drawn = components.declare_component("inside_sheet", path=str(ASSETS / "inside"))
+    text, vals = inside.sheet_values(abc, values)
+    rounded = [None if v is None else round(v, 3) for v in vals]
+    abcjs = f"../{files.name}/abcjs-basic-min.js"  # the vendored script, from the app's own server
+    drawn(
+        abc=text,
+        title=title_of(abc),
+        values=rounded,
+        bins=inside.bins_json(bins),
+        legend=legend,
+        abcjs=abcjs,
+        key=key,
+        default=None,
+    )
+
+
+def player(sound: Sound) -> None:
+    if sound.audio is not None:
+        st.audio(sound.audio, format=sound.audio_mime)
+    else:
+        st.caption(plain(sound.parse_error or sound.audio_error or "No sound could be made of this tune."))
+
+
+def tune_ui(gen: Generator, settings: Settings) -> tuple[SampleConfig | None, Settings]:
+    """The tune the views write: seed, temperature, key, meter, meter-aware writing (the composer's at first)."""
+    ss = st.session_state
+    if f"{K}seed" not in ss:
+        ss[f"{K}seed"], ss[f"{K}temperature"] = settings.seed, settings.temperature
+        ss[f"{K}key"], ss[f"{K}meter"], ss[f"{K}constrained"] = settings.key, settings.meter, settings.constrained
+    cols = st.columns([1, 1.5, 1, 1, 1.2], vertical_alignment="bottom")
+    seed = cols[0].number_input("Seed", 0, int(RANGES["seed"][1]), step=1, key=f"{K}seed")
+    temperature = cols[1].slider(
+        "Temperature", *RANGES["temperature"], step=0.05, key=f"{K}temperature", help="Lower: safer; higher: bolder."
+    )
+    key = cols[2].selectbox("Key", KEYS, key=f"{K}key", format_func=lambda v: v or "model's choice")
+    meter = cols[3].selectbox("Meter", METERS, key=f"{K}meter", format_func=lambda v: v or "model's choice")
+    absence = _absence(gen, _key(gen))
+    constrained = absence is None and cols[4].toggle("Meter-aware", key=f"{K}constrained", help="Bars that add up.")
+    chosen = dataclasses.replace(
+        settings, seed=seed, temperature=temperature, key=key, meter=meter, constrained=constrained, n=1, primer=""
+    )
+    try:
+        return chosen.sample_config(), chosen
+    except ValueError as e:
+        st.error(f"These settings cannot write a tune: {plain(str(e))}.")
+        return None, chosen
+
+
+def _json(cfg: SampleConfig) -> str:
+    return json.dumps(cfg.to_dict(), sort_keys=True)
+
+
+def _line() -> inside.Line:
+    return st.session_state[f"{K}lines"][st.session_state[f"{K}line"]]
+
+
+def _toggle_play() -> None:
+    st.session_state[f"{K}playing"] = not st.session_state.get(f"{K}playing", False)
+
+
+def _one_step() -> None:
+    if not _line().walk.done:
+        _line().walk.step()
+
+
+def _take(char: str) -> None:
+    """A bar clicked: the model's pick is a step; another character starts a branch (kept in the history)."""
+    ss, walk = st.session_state, _line().walk
+    if walk.done or walk.forced_next:
+        return
+    shown = inside.choices(walk)
+    pick = next((c for c in shown if c.pick), None)
+    if pick is not None and pick.char == char:
+        walk.step()
+        return
+    chosen = next((c for c in shown if c.char == char), inside.Choice(char, words(char, walk.text), 0.0, False))
+    lines = ss[f"{K}lines"]
+    n = 1 + sum(line.label.startswith("Branch") for line in lines)
+    lines.append(inside.Line(inside.branch_label(n, len(walk.text) + 1, chosen, pick), walk.branch(char)))
+    if len(lines) > MAX_LINES:
+        del lines[1]  # the oldest branch: the model's own line stays
+    ss[f"{K}line"] = len(lines) - 1
+    ss[f"{K}playing"] = False
+
+
+def _start(gen: Generator, cfg: SampleConfig) -> None:
+    ss = st.session_state
+    try:
+        walk = Walk(gen, cfg)
+    except ValueError as e:
+        st.error(f"This tune cannot be written step by step: {plain(str(e))}.")
+        return
+    ss[f"{K}lines"] = [inside.Line(f"The model's own tune (seed {cfg.rng})", walk)]
+    ss[f"{K}line"], ss[f"{K}playing"] = 0, False
+
+
+def step_view(gen: Generator, cfg: SampleConfig) -> None:
+    ss = st.session_state
+    cols = st.columns([1, 1, 2], vertical_alignment="bottom")
+    if cols[0].button("New tune", key=f"{K}new", icon=":material/restart_alt:") or f"{K}lines" not in ss:
+        _start(gen, cfg)
+    if f"{K}lines" not in ss:
+        return
+    playing = ss.get(f"{K}playing", False)
+    cols[1].button(
+        "Pause" if playing else "Play",
+        key=f"{K}play",
+        on_click=_toggle_play,
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+    )
+    speed = cols[2].select_slider("Speed", list(SPEEDS), value="medium", key=f"{K}speed")
+    st.caption("Seed, key, meter and meter-aware writing apply to a new tune; temperature applies from the next step.")
+    every, per_tick = SPEEDS[speed]
+    st.fragment(_steps, run_every=every if playing else None)(per_tick)
+
+
+def _steps(per_tick: int) -> None:
+    """The tune so far, its next characters and the lines of writing (a fragment: a step reruns it alone)."""
+    ss = st.session_state
+    walk = _line().walk
+    walk.temperature = ss[f"{K}temperature"]
+    if ss.get(f"{K}playing"):
+        for _ in range(per_tick):
+            if not walk.done:
+                walk.step()
+        if walk.done:
+            ss[f"{K}playing"] = False
+            st.rerun()  # the whole page: the player's timer stops
+    left, right = st.columns([3, 2])
+    with left:
+        sheet(walk.text, inside.walk_values(walk), inside.SURPRISE_BINS, "Surprise:", f"{K}step_sheet")
+        st.code(walk.text, language=None, wrap_lines=True)
+    with right:
+        st.button("One step", key=f"{K}one", on_click=_one_step, disabled=walk.done, icon=":material/skip_next:")
+        if walk.turns:
+            last, before = walk.turns[-1], walk.text[:-1]
+            st.markdown(
+                f"Just written: **{plain(words(last.char, before))}**, which the model gave "
+                f"{plain(f'{math.exp(-last.surprise):.1%}')} (surprise {last.surprise:.1f})."
+            )
+        if walk.done:
+            st.success("The tune is finished. Start a new one, or pick another line of writing below.")
+        elif walk.forced_next:
+            nxt = walk.vocab.chars[walk.pick()]
+            st.info(f"The settings write the next character themselves ({plain(words(nxt, walk.text))}): take a step.")
+        else:
+            st.markdown(f"**What comes next** at temperature {walk.temperature:.2f}: click one to take it")
+            for i, c in enumerate(inside.choices(walk)):
+                label = f"{c.words} · {c.p:.0%}" + (" · the model's pick" if c.pick else "")
+                st.button(plain(label), key=f"{K}choice_{i}", on_click=_take, args=(c.char,), width="stretch")
+                st.progress(min(1.0, c.p))
+    lines = ss[f"{K}lines"]
+    st.radio(
+        "Lines of writing (each branch is kept)",
+        range(len(lines)),
+        key=f"{K}line",
+        format_func=lambda i: (
+            f"{lines[i].label} · {len(lines[i].walk.turns)} characters" + (" · finished" if lines[i].walk.done else "")
+        ),
+    )
+
+
+def surprise_view(gen: Generator, cfg: SampleConfig) -> None:
+    st.caption(inside.SURPRISE_WORDS)
+    source = st.radio("Which tune", ["A tune the model writes", "ABC I paste"], horizontal=True, key=f"{K}source")
+    if source == "ABC I paste":
+        text = st.text_area(
+            "ABC of one tune",
+            key=f"{K}paste",
+            height=160,
+            max_chars=MAX_PRIMER,
+            placeholder="X:1\nT:My tune\nM:6/8\nK:D\nA|dfa afd|",
+        )
+        tunes = split_tunes(text)
+        if not tunes:
+            st.info("Paste the ABC of a tune, starting with its X: line, and press Ctrl+Enter.")
+            return
+        if len(tunes) > 1:
+            st.caption(f"The text holds {len(tunes)} tunes: the first is mapped.")
+        unknown = gen.vocab.unknown(tunes[0])
+        if unknown:
+            st.error(plain(f"The model does not know the character(s) {' '.join(map(repr, unknown))}: remove them."))
+            return
+        ex = _explained_abc(gen, _key(gen), tunes[0])
+    else:
+        ex = _explained(gen, _key(gen), _json(cfg))[1]
+    values = [s.surprise for s in ex.steps[: len(ex.tune)]]
+    sheet(ex.tune, values, inside.SURPRISE_BINS, "Each note's surprise:", f"{K}map_sheet")
+    st.metric("Mean surprise", f"{ex.mean_surprise:.2f}", help="per character, the ending blank line included")
+    heldout, why = _heldout(gen, _key(gen))
+    if why:
+        st.info(plain(why))
+    else:
+        st.markdown(plain(inside.placement(ex.mean_surprise, heldout)))
+        st.vega_lite_chart(inside.histogram_spec(heldout, ex.mean_surprise), width="stretch")
+    st.markdown("**The most surprising moments**")
+    st.markdown("\n".join(f"- {plain(s)}" for s in inside.note_sentences(ex)))
+
+
+def learn_view(gen: Generator, cfg: SampleConfig, settings: Settings) -> None:
+    history = inside.loss_history(gen.checkpoint.metrics)
+    if history:
+        st.line_chart(history, x="epoch", y=["training tunes", "held-out tunes"], x_label="epoch", y_label="loss")
+        st.caption("Loss is the model's mean surprise on the training tunes and on held-out tunes it never trained on.")
+    else:
+        st.caption("These weights record no loss history.")
+    kept = inside.epoch_checkpoints(gen.checkpoint.path)
+    if not kept:
+        st.info(
+            "These weights ship no checkpoints from earlier in their training, so only the final model writes here. "
+            "Training with `musicgen train --keep-epochs 1,3,10` keeps them."
+        )
+    models: list[tuple[str, Generator | str]] = [(f"After epoch {e}", str(p)) for e, p in kept] + [("Final model", gen)]
+    cols = st.columns(min(2, len(models)))
+    for i, (label, model) in enumerate(models):
+        with cols[i % len(cols)]:
+            st.markdown(f"**{label}**")
+            try:
+                g = model if isinstance(model, Generator) else _generator(model)
+                tune = _tune(g, _key(g), _json(cfg))
+            except (checkpoint.CheckpointError, ValueError) as e:
+                st.warning(plain(f"This checkpoint could not write: {e}"))
+                continue
+            sheet(tune.abc, [], (), "", f"{K}learn_{i}")
+            player(_sound(tune.abc, settings.instrument, settings.accompaniment, settings.tempo))
+
+
+def rules_view(gen: Generator, cfg: SampleConfig, settings: Settings) -> None:
+    absence = _absence(gen, _key(gen))
+    if absence:
+        st.info(plain(absence))
+        return
+    cols = st.columns(2)
+    for col, on in zip(cols, (True, False)):
+        tune, ex = _explained(gen, _key(gen), _json(cfg.replace(constrained=on)))
+        with col:
+            st.markdown("**Meter-aware writing on**" if on else "**Meter-aware writing off**")
+            sound = _sound(tune.abc, settings.instrument, settings.accompaniment, settings.tempo)
+            marks = sup.badges(sound, tune.ended, ends_with_bar_line(tune.abc), tune.abc)
+            line, help_text = inside.badge_line(marks, ex.mean_surprise)
+            st.markdown(line, help=help_text)
+            if on:
+                values = [s.removed_p for s in ex.steps[: len(ex.tune)]]
+                sheet(ex.tune, values, inside.RULES_BINS, "Notes:", f"{K}rules_on")
+                st.caption(f"The rules stepped in at {len(ex.stepped_in)} of {len(ex.steps)} characters.")
+                notes = inside.rules_sentences(ex)
+            else:
+                free = _explained_abc(gen, _key(gen), ex.tune)
+                at = free.let_go
+                values = [1.0 if i == at else None for i in range(len(ex.tune))]
+                sheet(ex.tune, values, inside.BROKEN_BINS, "Notes:", f"{K}rules_off")
+                notes = [free.rules_note or "The rules would not have changed a character of this tune."]
+            player(sound)
+            st.markdown("\n".join(f"- {plain(s)}" for s in notes))
+
+
+def render(gen: Generator, settings: Settings | None = None) -> None:
+    """The mode's page: the tune's settings, the choice of view, and the view."""
+    settings = settings or Settings()
+    st.subheader("Inside the model", anchor=False)
+    cfg, settings = tune_ui(gen, settings)
+    view = st.radio("View", list(inside.VIEWS), horizontal=True, key=f"{K}view")
+    st.info(inside.VIEWS[view], icon=":material/school:")
+    if cfg is None:
+        return
+    if view == "Step by step":
+        step_view(gen, cfg)
+    elif view == "Surprise map":
+        surprise_view(gen, cfg)
+    elif view == "Watch it learn":
+        learn_view(gen, cfg, settings)
+    else:
+        rules_view(gen, cfg, settings)
