@@ -9,6 +9,7 @@ from musicgen.abcnotation.rhythm import Bar, RhythmState, analyse
 from musicgen.abcnotation.tokens import Tokenizer, tokenize
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.compose.prompt import PrimerError
+from musicgen.compose.rewrite import RewriteError, rewrite
 from musicgen.compose.sample import ConstraintError, Generator, Tune, sample_next
 from musicgen.compose.tracker import Tracker
 from musicgen.config import ModelConfig, SampleConfig, TrainConfig
@@ -62,4 +63,6 @@ __all__ = [
     "to_midi",
     "to_musicxml",
     "tokenize",
+    "RewriteError",
+    "rewrite",
 ]
