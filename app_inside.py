@@ -153,22 +153,10 @@ def _one_step() -> None:
 
 def _take(char: str) -> None:
     """A bar clicked: the model's pick is a step; another character starts a branch (kept in the history)."""
-    ss, walk = st.session_state, _line().walk
-    if walk.done or walk.forced_next:
-        return
-    shown = inside.choices(walk)
-    pick = next((c for c in shown if c.pick), None)
-    if pick is not None and pick.char == char:
-        walk.step()
-        return
-    chosen = next((c for c in shown if c.char == char), inside.Choice(char, words(char, walk.text), 0.0, False))
-    lines = ss[f"{K}lines"]
-    n = 1 + sum(line.label.startswith("Branch") for line in lines)
-    lines.append(inside.Line(inside.branch_label(n, len(walk.text) + 1, chosen, pick), walk.branch(char)))
-    if len(lines) > MAX_LINES:
-        del lines[1]  # the oldest branch: the model's own line stays
-    ss[f"{K}line"] = len(lines) - 1
-    ss[f"{K}playing"] = False
+    ss = st.session_state
+    shown = ss[f"{K}line"]
+    ss[f"{K}line"] = inside.take(ss[f"{K}lines"], shown, char, MAX_LINES)
+    ss[f"{K}playing"] = ss[f"{K}playing"] and ss[f"{K}line"] == shown
 
 
 def _start(gen: Generator, cfg: SampleConfig) -> None:

@@ -134,6 +134,30 @@ def branch_label(n: int, at: int, chosen: Choice, pick: Choice | None) -> str:
     return f"Branch {n}: at character {at}, {chosen.words}{instead}"
 
 
+def line_label(line: Line) -> str:
+    """A line of writing as the history lists it: its name, its length, whether it is finished."""
+    return f"{line.label} · {len(line.walk.turns)} characters" + (" · finished" if line.walk.done else "")
+
+
+def take(lines: list[Line], shown: int, char: str, most: int = 10) -> int:
+    """A next character clicked on line ``shown``: the model's pick is its next step; another character is
+    a branch, appended to ``lines`` (past ``most`` lines, the oldest branch goes). Returns the line to show."""
+    walk = lines[shown].walk
+    if walk.done or walk.forced_next:
+        return shown
+    offered = choices(walk)
+    pick = next((c for c in offered if c.pick), None)
+    if pick is not None and pick.char == char:
+        walk.step()
+        return shown
+    chosen = next((c for c in offered if c.char == char), None) or Choice(char, words(char, walk.text), 0.0, False)
+    n = 1 + max((int(m[1]) for x in lines if (m := re.match(r"Branch (\d+)", x.label))), default=0)
+    lines.append(Line(branch_label(n, len(walk.text) + 1, chosen, pick), walk.branch(char)))
+    if len(lines) > most:
+        del lines[1]  # the oldest branch: the model's own line stays
+    return len(lines) - 1
+
+
 def note_sentences(ex: Explanation, most: int = 5) -> list[str]:
     """The tune's most surprising characters, as sentences: what it wrote and what the model expected."""
     ranked = sorted(range(len(ex.steps)), key=lambda i: -ex.steps[i].surprise)[:most]
