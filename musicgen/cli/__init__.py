@@ -7,6 +7,7 @@
     musicgen explain [FILES]        each character's surprise and the choices (musicgen.cli.explain)
     musicgen card                   a checkpoint's model card and loss plot   (musicgen.cli.card)
     musicgen evaluate               how good the generated tunes are          (musicgen.cli.evaluate)
+    musicgen transpose FILE --key Bb  move tunes to a key; an instrument's range (musicgen.cli.transpose)
     musicgen app                    the Streamlit app in the browser          (musicgen.cli.app)
     musicgen rewrite FILE --bars N-M  new music for some bars of a tune      (musicgen.cli.rewrite)
     python -m musicgen ...          the same, without the installed script
@@ -35,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("musicgen.cli.explain", "each character's surprise, the model's likeliest choices and the rules"),
     "card": ("musicgen.cli.card", "write a checkpoint's model card and loss plot from its metrics"),
     "evaluate": ("musicgen.cli.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
+    "transpose": ("musicgen.cli.transpose", "move ABC tunes to another key or octave; the notes an instrument cannot play"),
     "app": ("musicgen.cli.app", "start the app in the browser (Streamlit) on the shipped or chosen weights"),
     "rewrite": ("musicgen.cli.rewrite", "new music for bars N to M of a tune (or from bar N on), the rest kept"),
 }
