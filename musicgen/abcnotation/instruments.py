@@ -105,7 +105,9 @@ def octave_shift(tune: str, inst: Instrument) -> int | None:
         return None
     low, high = min(pitches), max(pitches)
     middle = (inst.low + inst.high) / 2 - (low + high) / 2
-    fits = [k for k in range(-_MOST_OCTAVES, _MOST_OCTAVES + 1) if inst.low <= low + 12 * k and high + 12 * k <= inst.high]
+    fits = [
+        k for k in range(-_MOST_OCTAVES, _MOST_OCTAVES + 1) if inst.low <= low + 12 * k and high + 12 * k <= inst.high
+    ]
     return min(fits, key=lambda k: (abs(k), abs(12 * k - middle))) if fits else None
 
 
@@ -115,7 +117,8 @@ def range_report(tune: str, inst: Instrument) -> str:
 
     >>> print(range_report("X:1\nK:D\nd'2 A,|", instrument("whistle")))  # doctest: +NORMALIZE_WHITESPACE
     one note below the D whistle's low D (ABC D): A, in bar 1. One note above the D whistle's top B (ABC b): d' in
-    bar 1. No shift of whole octaves puts every note in range: the tune spans A, to d', 29 semitones; the D whistle 21.
+    bar 1. No shift of whole octaves puts every note in range: the tune spans A, to d', 29 semitones, more than the
+    D whistle's 21.
     >>> range_report("X:1\nK:D\nDFA d2|", instrument("whistle"))
     ''
     >>> range_report("X:1\nK:D\nDFA|A,2 d|", instrument("flute"))
@@ -132,15 +135,26 @@ def range_report(tune: str, inst: Instrument) -> str:
     shift = octave_shift(tune, inst)
     if shift:
         way = "Up" if shift > 0 else "Down"
-        parts.append(f"{way} {'an octave' if abs(shift) == 1 else f'{_WORDS[abs(shift)]} octaves'} puts every note in range")
-    else:
-        notes = written_pitches(tune)
-        low, high = min(notes, key=lambda w: w.midi), max(notes, key=lambda w: w.midi)
         parts.append(
-            f"No shift of whole octaves puts every note in range: the tune spans {low.text} to {high.text}, "
-            f"{high.midi - low.midi} semitones; the {inst.label} {inst.high - inst.low}"
+            f"{way} {'an octave' if abs(shift) == 1 else f'{_WORDS[abs(shift)]} octaves'} puts every note in range"
         )
+    else:
+        parts.append("No shift of whole octaves puts every note in range" + _semitones_that_fit(tune, inst))
     return ". ".join(p[0].upper() + p[1:] if i else p for i, p in enumerate(parts)) + "."
+
+
+def _semitones_that_fit(tune: str, inst: Instrument) -> str:
+    """What move would fit the tune in the range, in words (after a sentence that ends without a stop)."""
+    notes = written_pitches(tune)
+    low, high = min(notes, key=lambda w: w.midi), max(notes, key=lambda w: w.midi)
+    span = f"the tune spans {low.text} to {high.text}, {high.midi - low.midi} semitones"
+    least, most = inst.low - low.midi, inst.high - high.midi  # the moves that fit: least to most semitones
+    if least > most:
+        return f": {span}, more than the {inst.label}'s {inst.high - inst.low}"
+    way = "up" if least > 0 else "down"
+    near, far = sorted((abs(least), abs(most)))
+    moves = f"{near} semitone{'s' * (near != 1)}" if near == far else f"{near} to {far} semitones"
+    return f"; moving it {way} {moves} would ({span})"
 
 
 def _count(notes: list[Written]) -> str:

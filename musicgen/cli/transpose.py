@@ -26,7 +26,9 @@ from musicgen.data.corpus import MAX_FILE_BYTES, split_tunes
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="an ABC file (one tune or many)")
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--key", help="the tonic to move to, by the nearer way (e.g. Bb, F#, Em); a tonic alone keeps the mode")
+    how.add_argument(
+        "--key", help="the tonic to move to, by the nearer way (e.g. Bb, F#, Em); a tonic alone keeps the mode"
+    )
     how.add_argument("--semitones", type=int, help="move by this many semitones instead (negative: down)")
     p.add_argument("--octave", type=int, default=0, help="then move by this many octaves (default 0)")
     p.add_argument("--instrument", help=f"say which notes fall outside its range: {', '.join(RANGES)}")
@@ -41,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         semitones = (args.semitones or 0) + 12 * args.octave
         if abs(semitones) > MAX_SEMITONES:
-            raise TransposeError(f"--semitones and --octave move {semitones} semitones; at most {MAX_SEMITONES} either way")
+            raise TransposeError(
+                f"--semitones and --octave move {semitones} semitones; at most {MAX_SEMITONES} either way"
+            )
         moved = transpose_tune(text, semitones)
     if args.out:
         Path(args.out).write_bytes(moved.encode(encoding))
