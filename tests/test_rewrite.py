@@ -34,6 +34,15 @@ A|:"D"d2e f2d|"G"g2f e2d|"A"c2d e2c|"D"d3 A3|
 "D"f2g a2f|"G"g2a b2g|"D"fed "A7"cBc|"D"d3 d2:|
 """
 JIG_CRLF = JIG.replace("\n", "\r\n")
+# A hornpipe whose second part opens with a pick-up (Bc), after a first part closing on a short bar.
+HORNPIPE = """X:3
+T:Test Hornpipe
+M:4/4
+L:1/8
+K:G
+(3DEF|:"G"G2B2 d2B2|"C"c2e2 "G"d2B2|"D"A2F2 D2F2|"G"G2B2 G2:|
+|:Bc|"G"d2g2 g2fe|"C"e2c2 c2BA|"D"F2A2 d2c2|"G"B2G2 G2:|
+"""
 WALTZ = "X:2\nT:Waltz\nM:3/4\nL:1/4\nK:G\nG B d|g2 d|e c A|B3|\nA B c|d B G|A F D|G3|]\n"
 
 
@@ -101,6 +110,19 @@ def test_the_kept_bars_stay_byte_identical(gen: Generator, tune: str, first: int
             assert s_new.bar.duration == s_old.bar.duration or not s_old.whole
         assert c.bars == last - first + 1 and c.ended
     assert any(c.new != tune[len(before) : len(tune) - len(after)] for c in found.candidates)  # new music
+
+
+def test_a_pick_up_inside_the_range_stays_a_pick_up(gen: Generator) -> None:
+    old = bar_spans(HORNPIPE)
+    assert [s.number for s in old] == [None, 1, 2, 3, 4, None, 5, 6, 7, 8]
+    found = rewrite(gen, HORNPIPE, 3, 6, n=2, rng=0)
+    before, after = kept_around(HORNPIPE, 3, 6)
+    for c in found.candidates:
+        assert c.abc == before + c.new + after and "|:" in c.new  # the repeat between the parts kept
+        new = bar_spans(c.abc)
+        assert [s.number for s in new] == [s.number for s in old] and [s.line for s in new] == [s.line for s in old]
+        assert 0 < new[5].bar.duration < new[5].bar.expected  # the new pick-up is short
+        assert [new[i].bar.duration for i in (3, 6, 7)] == [1, 1, 1]  # bars 3, 5 and 6 whole, as they were
 
 
 def test_candidates_are_ranked_by_the_models_likelihood_of_the_kept_bars_after_them(gen: Generator) -> None:
@@ -196,9 +218,9 @@ def test_the_command_writes_ranked_files_and_says_each_score(run_musicgen: Run, 
 def test_the_command_picks_a_tune_and_rewrites_from_a_bar(run_musicgen: Run, tmp_path: Path) -> None:
     path = tmp_path / "book.abc"
     path.write_text(JIG + "\n" + WALTZ, encoding="utf-8")
-    result = run_musicgen("rewrite", path, "--tune", "2", "--from-bar", "5", "--n", "1")
+    result = run_musicgen("rewrite", path, "--tune", "2", "--from-bar", "7", "--n", "1")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(WALTZ[: WALTZ.index("A B c")])
+    assert result.stdout.startswith(WALTZ[: WALTZ.index("A F D")])
     assert result.stderr.startswith("rank 1: score ") and "nats/char of its new music" in result.stderr
 
 

@@ -2,55 +2,69 @@
 
 :class:`BarWatch` is the :class:`~musicgen.compose.streams.Constraint` of one
 :class:`~musicgen.compose.streams.Run` whose prompt is a tune's text up to the bars being
-rewritten: it counts the bars each stream writes (as :class:`~musicgen.abcnotation.rhythm.RhythmState`
-closes them) and, once a stream has written as many as asked, marks where its new music ends (the
-start of the bar line after its last bar) and ends the stream's tune with a forced blank line; until
-then the masks are the meter-aware constraint's, if it has one. :func:`tail_nats` runs the model over
+rewritten. It follows each stream's bars (a :class:`~musicgen.abcnotation.rhythm.RhythmState` beside
+the tokenizer), lets a bar line start only where the bar under way has the length its bar must have
+(the old bar's, a whole measure for a whole bar), forces the tune's own bar line there, and once a
+stream has written every bar marks where its new music ends (the start of the bar line after its
+last bar) and ends the stream's tune with a forced blank line. The masks are the meter-aware
+constraint's, if it has one, less what these rules leave out. :func:`tail_nats` runs the model over
 the prompt, each candidate and the kept text after it, and scores the kept text alone.
 :mod:`musicgen.compose.rewrite` uses both.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import NamedTuple
+
 import numpy as np
 
 from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.rhythm import RhythmState
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.data.corpus import TUNE_END
 from musicgen.data.vocab import Vocab
 from musicgen.model.engine import Engine, log_prob_of
 
-_OPENERS = '"!%{[(+'  # text under way that a | or : continues without starting a bar line
-_BAR_START = "|:"
+_OPENERS = frozenset('"!%{[(+')  # text under way that a | or : continues without starting a bar line
+_BAR_START = frozenset("|:")
 _NOTE_START = frozenset("ABCDEFGabcdefgzxZX^_=")  # text under way that may be a timed note
 _KEEP = {  # characters left out of the masks (see BarWatch.allowed)
     "line": "|:]0123456789",  # after the tune's bar line: nothing that lengthens it (|: |] |1)
-    "music": "|:",  # before the bar has music
+    "music": "|:",  # no bar line yet: the bar has no music, or not its length
     "|": ":",  # the next bar line starts with |: no : to start another
     ":": "|",
 }
 
 
+class BarPlan(NamedTuple):
+    """One bar to write: what follows it in the tune (as the model reads it) and how long it must be."""
+
+    line: str  # the bar line and what stands before the next bar's music ("|", ":|\n [2"); the last bar's:
+    # the kept bar line after the range (only its first character counts)
+    length: Fraction | None  # the length it must have exactly (a whole bar's); None: see ``most``
+    most: Fraction | None  # a short bar's: some music, at most this long (None: any, in a free meter)
+    under: bool = False  # shorter than ``most`` (a pick-up stays one)
+
+
 class BarWatch:
     """The constraint of one sampling round (see the module docstring).
 
-    ``lines``: for each bar to write, the model's text of what follows it in the tune: the bar line and
-    whatever stands before the next bar's music (``"|"``, ``":|\\n [2"``); the last is the kept bar line
-    after the range, of which only the first character counts. When a stream starts a bar line after a
-    bar of music, the rest of that bar's line is forced, so the bar lines, repeats and endings inside the
-    range stay those of the tune; a stream that starts another bar line fails. ``lines=None``: the stream
-    writes on until it ends the tune itself. Masks come from ``inner`` (meter-aware writing) if given,
-    less the bar-line character (``|`` or ``:``) that the next line does not start with.
+    ``bars``: the bars to write, in order. When a stream starts a bar line after a bar of music of the
+    right length, the rest of that bar's line is forced, so the bar lines, repeats and endings inside the
+    range stay those of the tune; a stream that starts another bar line fails. ``bars=None``: the stream
+    writes on until it ends the tune itself (masks from ``inner`` alone).
     """
 
-    def __init__(self, vocab: Vocab, start: int, n: int, lines: list[str] | None, inner: MeterConstraint | None):
-        self.start, self.lines, self.inner = start, lines, inner
+    def __init__(self, vocab: Vocab, start: int, n: int, bars: list[BarPlan] | None, inner: MeterConstraint | None):
+        self.start, self.plan, self.inner = start, bars, inner
         self.index = vocab.index
         self.everything = np.ones(len(vocab), dtype=bool)
         self.one = np.eye(len(vocab), dtype=bool)  # the mask forcing each character
         self.keep = {what: _without(vocab, chars) for what, chars in _KEEP.items()}
         self.text: list[list[str]] = [[] for _ in range(n)]
         self.tok = [T.Tokenizer() for _ in range(n)]
+        self.rhythm = [RhythmState() for _ in range(n)]  # the bars so far, read from the tokens
         self.read = [0] * n  # characters of each stream made into tokens so far
         self.timed = [False] * n  # a timed token read since the last bar line
         self.forced: list[list[str]] = [[] for _ in range(n)]  # characters to force next, last first
@@ -66,12 +80,16 @@ class BarWatch:
             return
         if self.inner is not None:
             self.inner.advance(stream, char)
-        if self.lines is None:
+        if self.plan is None:
             return
         for tok in self.tok[stream].feed(char):
             if self.read[stream] >= self.start and tok.kind in T.TIMED:
                 self.timed[stream] = True
             self.read[stream] += len(tok.text)
+            self.rhythm[stream].feed(tok)
+        if self.timed[stream] and self._overfull(stream):
+            self._stop(stream, failed=True)  # past the length its bar may have: it cannot fit any more
+            return
         forced = self.forced[stream]
         if forced:
             forced.pop()
@@ -84,10 +102,11 @@ class BarWatch:
         self.music[stream].append((self.bar_start[stream], at))
         self.timed[stream] = False
         bars = len(self.music[stream])
-        if bars == len(self.lines):
+        line = self.plan[bars - 1].line
+        if bars == len(self.plan):
             self._stop(stream, failed=False)
-        elif self.lines[bars - 1].startswith(pending):
-            forced.extend(reversed(self.lines[bars - 1][len(pending) :]))
+        elif line.startswith(pending):
+            forced.extend(reversed(line[len(pending) :]))
             if not forced:
                 self.bar_start[stream] = len(self.text[stream])
         else:
@@ -104,22 +123,38 @@ class BarWatch:
             return self.one[self.index[self.forced[stream][-1]]]
         mask = self.everything if self.inner is None else self.inner.allowed(stream)
         pending = self.tok[stream].pending
-        if self.lines is None or pending[:1] in _OPENERS:
+        if self.plan is None or pending[:1] in _OPENERS:
             return mask
         if _starts_bar_line(pending):
             keep = self.keep["line"]  # the tune's bar line is written: nothing may lengthen it
-        elif not (self.timed[stream] or pending[:1] in _NOTE_START):
-            keep = self.keep["music"]  # no bar line before the bar holds music
+        elif not (self.timed[stream] or pending[:1] in _NOTE_START) or not self._may_close(stream):
+            keep = self.keep["music"]
         else:
-            keep = self.keep.get(self.lines[min(len(self.music[stream]), len(self.lines) - 1)][:1], self.everything)
+            keep = self.keep.get(self.plan[len(self.music[stream])].line[:1], self.everything)
         steered = mask & keep
         return steered if steered.any() else mask
+
+    def _may_close(self, stream: int) -> bool:
+        """Whether the bar under way has the length its bar must have, if a bar line came next."""
+        plan = self.plan[min(len(self.music[stream]), len(self.plan) - 1)]  # type: ignore[index]
+        twin = self.rhythm[stream].fork()
+        for tok in self.tok[stream].copy().flush():
+            twin.feed(tok)
+        if plan.length is not None:
+            return twin.duration == plan.length
+        most = plan.most
+        return twin.duration > 0 and (most is None or twin.duration < most or not plan.under and twin.duration == most)
+
+    def _overfull(self, stream: int) -> bool:
+        plan = self.plan[min(len(self.music[stream]), len(self.plan) - 1)]  # type: ignore[index]
+        most = plan.length if plan.length is not None else plan.most
+        return most is not None and self.rhythm[stream].duration > most
 
     def held(self, stream: int) -> bool:
         """Whether meter-aware writing held the stream's new music (False without it)."""
         if self.inner is None:
             return False
-        return self.kept_rules[stream] if self.lines is not None else self.inner.held(stream)
+        return self.kept_rules[stream] if self.plan is not None else self.inner.held(stream)
 
     def bars(self, stream: int) -> list[str] | None:
         """The music of each bar the stream wrote (None: it did not write them all, or started another
@@ -130,7 +165,7 @@ class BarWatch:
         return [text[a:b].rstrip("\n") for a, b in self.music[stream]]
 
     def rest(self, stream: int, ended: bool) -> str | None:
-        """All the stream wrote (``lines=None``), its end-of-tune mark left out; None if nothing."""
+        """All the stream wrote (``bars=None``), its end-of-tune mark left out; None if nothing."""
         new = "".join(self.text[stream])[self.start :]
         if ended and new.endswith("X:"):
             new = new[:-2]
@@ -149,7 +184,7 @@ def _starts_bar_line(pending: str) -> bool:
     >>> [_starts_bar_line(p) for p in ["|", ":", "[|", "[", "(3:", '"A:', ""]]
     [True, True, True, False, False, False, False]
     """
-    return pending[:1] in _BAR_START and pending != "" or pending[:2] == "[|"
+    return pending[:1] in _BAR_START or pending[:2] == "[|"
 
 
 def tail_nats(engine: Engine, head: str, news: list[str], tail: str) -> list[float]:

@@ -49,7 +49,7 @@ from dataclasses import dataclass, replace
 
 from musicgen.abcnotation import tokens as T
 from musicgen.compose.constrain import MeterConstraint
-from musicgen.compose.infill import BarWatch, tail_nats
+from musicgen.compose.infill import BarPlan, BarWatch, tail_nats
 from musicgen.compose.prompt import Prompt
 from musicgen.compose.sample import Generator
 from musicgen.compose.spans import BarSpan, bar_spans, numbered, scan_text
@@ -124,7 +124,8 @@ def rewrite(
     batch = batch_size(n)
     # the text between the bars of the range (their bar lines, repeats, endings), as written and as the model reads it
     between = [tune[spans[i].end : spans[i + 1].start] for i in range(lo, hi)] if last is not None else []
-    lines = [model_text(t, vocab) for t in between] + [tune[b : b + 1]] if last is not None else None
+    lines = [model_text(t, vocab) for t in between] + [tune[b : b + 1]]
+    plans = [_plan(line, spans[i]) for line, i in zip(lines, range(lo, hi + 1))] if last is not None else None
     kept: dict[str, Candidate] = {}  # by its new music: each new music once
     read: dict[str, str] = {}  # each candidate's new music as the model wrote it (its bar lines normalised)
     sampled = 0
@@ -132,11 +133,11 @@ def rewrite(
     for r in range(ROUNDS):
         cfg = SampleConfig(length=cap, temperature=temperature, top_k=top_k, top_p=top_p, rng=_seed(rng, r), n=batch)
         inner = _meter(vocab, cfg, last is None) if constrained else None
-        watch = BarWatch(vocab, len(head), batch, lines, inner)
+        watch = BarWatch(vocab, len(head), batch, plans, inner)
         tunes = Run(engine, cfg, Prompt(head, False, ""), watch).run()
         sampled += batch
         for s, written in enumerate(tunes):
-            if lines is None:
+            if plans is None:
                 new = watch.rest(s, written.ended)
                 abc = tune[:a] + new.rstrip() + "\n" if new is not None else ""
             else:
@@ -278,6 +279,13 @@ def _new_bars(spans: list[BarSpan], lo: int, hi: int, abc: str, a: int, size: in
         elif new.bar.errors or (new.bar.duration != old.bar.duration if old.whole else not _fills(new)):
             return 0
     return len([s for s in got[lo : hi + 1] if s.number is not None])
+
+
+def _plan(line: str, old: BarSpan) -> BarPlan:
+    """The new bar in place of ``old``: the same length if it is whole, else some music no longer than a
+    measure (shorter, for a pick-up)."""
+    whole = old.whole and old.bar.expected is not None
+    return BarPlan(line, old.bar.duration if whole else None, old.bar.expected, old.number is None)
 
 
 def _has_field(music: str) -> bool:
