@@ -280,19 +280,19 @@ def learn_view(gen: Generator, cfg: SampleConfig, settings: Settings) -> None:
         st.caption("Loss is the model's mean surprise on the training tunes and on held-out tunes it never trained on.")
     else:
         st.caption("These weights record no loss history.")
-    kept = inside.epoch_checkpoints(gen.checkpoint.path)
-    if not kept:
+    models = inside.learning_stages(gen.checkpoint.path, gen.checkpoint.metrics)
+    if len(models) == 1:
         st.info(
             "These weights ship no checkpoints from earlier in their training, so only the final model writes here. "
             "Training with `musicgen train --keep-epochs 1,3,10` keeps them."
         )
-    models: list[tuple[str, Generator | str]] = [(f"After epoch {e}", str(p)) for e, p in kept] + [("Final model", gen)]
-    cols = st.columns(min(2, len(models)))
-    for i, (label, model) in enumerate(models):
-        with cols[i % len(cols)]:
+    for i, (label, folder) in enumerate(models):
+        if i % 2 == 0:  # two a row, in reading order
+            cols = st.columns(2)
+        with cols[i % 2]:
             st.markdown(f"**{label}**")
             try:
-                g = model if isinstance(model, Generator) else _generator(model)
+                g = gen if folder is None else _generator(str(folder))
                 tune = _tune(g, _key(g), _json(cfg))
             except (checkpoint.CheckpointError, ValueError) as e:
                 st.warning(plain(f"This checkpoint could not write: {e}"))

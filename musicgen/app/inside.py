@@ -277,6 +277,19 @@ def epoch_checkpoints(folder: Path | None) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def learning_stages(folder: Path | None, metrics: Mapping[str, Any]) -> list[tuple[str, Path | None]]:
+    """The models of "Watch it learn", earliest first: each kept epoch's folder, then the final (None), each
+    named with its held-out loss where the metrics record it."""
+    history = loss_history(metrics) or {"epoch": [], "held-out tunes": []}
+    val = dict(zip(history["epoch"], history["held-out tunes"]))
+
+    def named(label: str, loss: object) -> str:
+        return f"{label} (held-out loss {loss:.2f})" if _number(loss) else label  # type: ignore[str-format]
+
+    stages = [(named(f"After epoch {e}", val.get(e)), p) for e, p in epoch_checkpoints(folder)]
+    return [*stages, (named("Final model", metrics.get("best_val_loss")), None)]
+
+
 def loss_history(metrics: Mapping[str, Any]) -> dict[str, list[float]] | None:
     """The loss per epoch from a checkpoint's metrics (``history``), as chart columns; None without one.
 
