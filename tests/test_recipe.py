@@ -30,7 +30,7 @@ def chunked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("chunks")
     data = root / "tiny.abc"
     data.write_text(corpus.join_tunes(TINY_TUNES))
-    metrics = train([data], root / "out", TINY_MODEL, CHUNKS, run_dir=root / "run", keep_epochs=(1, 3))
+    metrics = train([data], root / "out", TINY_MODEL, CHUNKS, run_dir=root / "run", keep_epochs=(1, 3), average_last=2)
     return {"root": root, "data": data, "out": root / "out", "metrics": metrics}
 
 
@@ -63,6 +63,18 @@ def test_a_chunked_cosine_run_keeps_its_epochs_in_float16(chunked: dict[str, Any
     best = checkpoint.load(chunked["out"])
     _, val = corpus.split_train_val(TINY_TUNES, CHUNKS.val_fraction)
     assert recipe.fresh_state_score(best, val) == pytest.approx(best.metrics["best_val_score"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_the_mean_of_the_last_epochs_is_scored_and_kept_only_if_better(chunked: dict[str, Any]) -> None:
+    mean = chunked["metrics"]["averaged"]
+    assert mean["epochs"] == [2, 3] and sorted(p.name for p in (chunked["root"] / "run").glob("mean-*")) == [
+        "mean-0002.npz",
+        "mean-0003.npz",
+    ]
+    best_single = min(h["val_score"] for h in chunked["metrics"]["history"])
+    assert mean["used"] == (mean["val_score"] < best_single)
+    assert chunked["metrics"]["best_val_score"] == min(best_single, mean["val_score"])
 
 
 @pytest.mark.slow

@@ -46,6 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also keep the weights after these epochs (e.g. 1,3,10), float16, in OUT/epochs/epoch-NNN",
     )
     p.add_argument("--init", help="fine-tune: start from this checkpoint's weights and vocabulary")
+    p.add_argument(
+        "--average-last",
+        type=int,
+        default=0,
+        help="at the end, try the mean of the last N epochs' weights; kept if its val loss is better",
+    )
     p.add_argument("--patience", type=int, default=t.patience, help=f"early stopping (default {t.patience})")
     p.add_argument("--val-fraction", type=float, default=t.val_fraction, help=f"default {t.val_fraction}")
     p.add_argument("--seed", type=int, default=t.seed, help="random seed for weights and shuffling")
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         keep_epochs=epoch_list(args.keep_epochs),
         init=args.init,
+        average_last=args.average_last,
     )
     return 0
 

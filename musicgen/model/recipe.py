@@ -10,6 +10,8 @@
 - **Learning rate** (``TrainConfig.schedule``): "plateau" keeps the rate of the epoch (the trainer
   multiplies it by ``lr_decay`` after an epoch without a better val loss); "cosine" warms up
   linearly for ``warmup_steps`` batches and then falls along a cosine to 0 at the last epoch.
+- **Checkpoint averaging** (:func:`average`): the mean of the last epochs' weights, often a little
+  better than any one of them late in a run.
 - **Fresh-state score** (:func:`fresh_state_score`): nats/char of tunes each scored from a zeroed
   state on the NumPy engine, the very figure ``musicgen score`` prints, so runs of different
   window layouts are compared on one measure.
@@ -22,10 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from musicgen.config import TrainConfig
+from musicgen.config import ModelConfig, TrainConfig
 from musicgen.data import dataset
 from musicgen.data.vocab import Vocab
 from musicgen.model import checkpoint
@@ -124,3 +127,29 @@ def start_from(init: str | Path | None, tunes: Sequence[str], cfg: TrainConfig) 
             "a fine-tuned model keeps its vocabulary: remove those characters, or train a new model without --init"
         )
     return start
+
+
+def keep_for_average(run_dir: Path, epoch: int, weights: dict[str, np.ndarray], n: int) -> None:
+    """Keep the weights of the last ``n`` epochs in ``run_dir`` (``mean-NNNN.npz``) for :func:`average`."""
+    if n < 2:
+        return
+    np.savez(run_dir / f"mean-{epoch:04d}.npz", **weights)
+    for old in sorted(run_dir.glob("mean-*.npz"))[:-n]:
+        old.unlink()
+
+
+def average(
+    run_dir: Path, n: int, vocab: Vocab, model: ModelConfig, val_tunes: Sequence[str]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """The mean of the weights kept by :func:`keep_for_average` and its val score; None with fewer than 2."""
+    files = sorted(run_dir.glob("mean-*.npz"))[-n:] if n >= 2 else []
+    if len(files) < 2:
+        return None
+    total: dict[str, np.ndarray] = {}
+    for f in files:
+        with np.load(f) as npz:
+            for name in npz.files:
+                total[name] = total.get(name, 0.0) + npz[name].astype(np.float64)
+    weights = {name: (w / len(files)).astype(np.float32) for name, w in total.items()}
+    epochs = [int(f.stem.split("-")[1]) for f in files]
+    return weights, {"epochs": epochs, "val_score": fresh_state_score(Checkpoint(weights, vocab, model), val_tunes)}

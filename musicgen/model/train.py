@@ -131,6 +131,7 @@ def train(
     strategy: str | Any = "default",
     keep_epochs: Sequence[int] = (),
     init: str | Path | None = None,
+    average_last: int = 0,
 ) -> dict[str, Any]:
     """Train a model on the ABC files/folders in ``data``; write the best checkpoint to ``out``.
 
@@ -139,7 +140,8 @@ def train(
     float16, as ``out/epochs/epoch-001`` and so on (to show how a model learns). ``init``: start
     from this checkpoint's weights (fine-tuning; its network and vocabulary are kept, and
     ``model_cfg`` is ignored). Returns the metrics dict that is also saved as the checkpoint's
-    metrics.json.
+    metrics.json. ``average_last``: at the end, also try the mean of the last epochs' weights, kept
+    if its val score beats the best epoch's (``averaged`` in the metrics says which, and how it scored).
     """
     out = Path(out)
     run_dir = Path(run_dir) if run_dir else Path("runs") / out.name
@@ -262,9 +264,17 @@ def train(
             else:
                 state["stale"] += 1
                 state["learning_rate"] *= cfg.lr_decay
+            recipe.keep_for_average(run_here, epoch, weights, average_last)
             runstate.save(run_here, model, state)
 
         best = checkpoint.load(out_here)
+        mean = recipe.average(run_here, average_last, vocab, model_cfg, val_tunes)
+        if mean is not None:
+            state["averaged"] = dict(mean[1], used=mean[1]["val_score"] < state["best_val_score"])
+            if state["averaged"]["used"]:
+                best = checkpoint.Checkpoint(mean[0], vocab, model_cfg)
+                state["best_val_score"] = mean[1]["val_score"]
+            print(f"  the mean of epochs {mean[1]['epochs']}: {mean[1]['val_score']:.4f} nats/char", flush=True)
         state["weights_sha256"] = distribute.weights_digest(best.weights)
         metrics = _metrics(state, data_info, strategy)
         checkpoint.save(out_here, best.weights, vocab, model_cfg, cfg, metrics)  # final metrics: the whole history
@@ -328,6 +338,7 @@ def _metrics(state: dict[str, Any], data_info: dict[str, Any], strategy: Any) ->
         "best_epoch": state["best_epoch"],
         "best_val_loss": state["best_val_loss"],
         "best_val_score": state.get("best_val_score"),
+        "averaged": state.get("averaged"),
         "epochs_run": state["epoch"],
         "history": state["history"],
         "train_seconds": round(state["seconds"], 1),
