@@ -102,6 +102,9 @@ class TrainConfig(_Config):
     schedule: str = "plateau"  # "plateau": x lr_decay after an epoch without a better val loss; "cosine"
     warmup_steps: int = 0  # "cosine": batches of linear warm-up before the cosine decay to 0 at the last epoch
     augment: int = 0  # transpose each training tune by -augment..+augment semitones, drawn per tune and epoch
+    augment_share: float = (
+        0.5  # of the tunes each epoch, the share moved (the rest stay in the key they were written in)
+    )
 
     def __post_init__(self) -> None:
         _check_int("batch_size", self.batch_size, 1, 65_536, "(parallel streams)")
@@ -118,6 +121,7 @@ class TrainConfig(_Config):
             ("learning_rate", self.learning_rate, "a number above 0 and at most 1"),
             ("lr_decay", self.lr_decay, "a number above 0 and at most 1"),
             ("val_fraction", self.val_fraction, "a number above 0 and below 1"),
+            ("augment_share", self.augment_share, "a number above 0 and at most 1"),
         ):
             if not _is_number(value) or not 0.0 < value <= 1.0 or (name == "val_fraction" and value == 1.0):
                 raise ValueError(f"{name} must be {what} (got {value!r})")

@@ -41,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--augment", type=int, default=t.augment, help="transpose each tune by up to this many semitones (default 0)"
     )
     p.add_argument(
+        "--augment-share",
+        type=float,
+        default=t.augment_share,
+        help=f"with --augment: the share of tunes moved each epoch (default {t.augment_share})",
+    )
+    p.add_argument(
         "--keep-epochs",
         default="",
         help="also keep the weights after these epochs (e.g. 1,3,10), float16, in OUT/epochs/epoch-NNN",
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         schedule=args.schedule,
         warmup_steps=args.warmup_steps,
         augment=args.augment,
+        augment_share=args.augment_share,
         epochs=args.epochs,
         patience=args.patience,
         val_fraction=args.val_fraction,

@@ -40,14 +40,17 @@ class VocabularyError(ValueError):
 
 
 def shifts(n_tunes: int, cfg: TrainConfig, epoch: int) -> np.ndarray:
-    """Semitones each tune of an epoch is moved by (all 0 without augmentation).
+    """Semitones each tune of an epoch is moved by: ``augment_share`` of them by 1 to ``augment`` semitones
+    either way, the rest by 0 (all 0 without augmentation).
 
-    >>> shifts(4, TrainConfig(), 1).tolist(), shifts(3, TrainConfig(augment=5), 1).tolist()
-    ([0, 0, 0, 0], [3, -3, 5])
+    >>> shifts(4, TrainConfig(), 1).tolist(), shifts(6, TrainConfig(augment=5, augment_share=1.0), 1).tolist()
+    ([0, 0, 0, 0], [3, -5, -2, -2, -3, -5])
     """
     if not cfg.augment:
         return np.zeros(n_tunes, dtype=np.int64)
-    return np.random.default_rng([cfg.seed, epoch, 2]).integers(-cfg.augment, cfg.augment + 1, n_tunes)
+    rng = np.random.default_rng([cfg.seed, epoch, 2])
+    size = rng.integers(1, cfg.augment + 1, n_tunes) * rng.choice([-1, 1], n_tunes)
+    return np.where(rng.random(n_tunes) < cfg.augment_share, size, 0)
 
 
 def transposed(tune: str, semitones: int) -> str:
@@ -92,7 +95,7 @@ def learning_rate(cfg: TrainConfig, epoch_rate: float, epoch: int, step: int, st
 
     >>> cfg = TrainConfig(schedule="cosine", warmup_steps=10, epochs=2, learning_rate=1e-3)
     >>> [round(learning_rate(cfg, 1e-3, e, s, 100), 6) for e, s in ((1, 1), (1, 10), (2, 1), (2, 100))]
-    [0.0001, 0.001, 0.000501, 0.0]
+    [0.0001, 0.000995, 0.000496, 0.0]
     >>> learning_rate(TrainConfig(), 5e-4, 3, 7, 100)  # plateau: the epoch's rate
     0.0005
     """
