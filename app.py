@@ -117,11 +117,12 @@ def tune_ui(gen: Generator) -> dict[str, str]:
     if st.session_state.opt_seed_char not in chars:  # a permalink's other character was reported, not used
         st.session_state.opt_seed_char = ""
     seed_char = st.selectbox(
-        "Seed character",
+        "How the tune starts",
         chars,
         key="opt_seed_char",
         format_func=sup.char_label,
-        help="The tune's first character. X starts a header (title, meter, key); random varies it per tune.",
+        help="The first character the model is given. Its tunes start with a header (number, title, meter, key); "
+        "a key, meter, tune type or primer needs that header.",
     )
     primer = st.text_area(
         "Continue my tune (ABC primer)",
@@ -196,10 +197,10 @@ def controls_ui(gen: Generator, meter_aware_absence: str | None) -> Settings:
         return Settings(**tune, **sampling, **sound_ui())  # type: ignore[arg-type]
 
 
-def compose(gen: Generator, settings: Settings) -> None:
+def compose(gen: Generator, settings: Settings, place: st.delta_generator.DeltaGenerator) -> None:
     """Write new tunes into the history and show the best-formed (or the permalink's) one."""
     ss = st.session_state
-    live = st.container(key="abc_live").empty()  # the first candidate's text as the model writes it
+    live = place.empty()  # the first candidate's text as the model writes it
     try:
         cfg = settings.sample_config()
         with st.spinner("Composing…"):
@@ -213,26 +214,36 @@ def compose(gen: Generator, settings: Settings) -> None:
     entries = [Entry(t.abc, settings, i, batch, t) for i, t in enumerate(tunes)]
     ss.history, _ = keep_recent([*ss.history, *entries], ss.current)
     views.show_entry(len(ss.history) - len(tunes) + first_shown(tunes, ss.pick))
+    ss.composed = views.token()  # the sheet's player closes a phone's sidebar over it, once
 
 
 def main() -> None:
     st.set_page_config(page_title="musicgen: folk tunes", page_icon="🎻", layout="wide")
-    st.title("musicgen", anchor=False)
-    st.caption("New folk tunes from a character-level LSTM trained on the Nottingham Music Database.")
+    views.tools.page_style()
+    with st.container(key="noprint_head"):
+        st.title("musicgen", anchor=False)
+        subtitle = st.empty()
     try:
         weights = os.environ.get("MUSICGEN_WEIGHTS") or None
         gen = load_generator(weights)
     except CheckpointError as e:
+        subtitle.caption("New folk tunes from a character-level LSTM.")
         st.error(
             f"The model could not be loaded: {plain(str(e))}. Set MUSICGEN_WEIGHTS to a folder written by "
             "`musicgen train`, or restore weights/nottingham."
         )
         st.stop()
-    init_state(gen)
+    ckpt = gen.checkpoint
+    subtitle.caption(plain(sup.model_subtitle(ckpt.path.name if ckpt.path else "in memory", ckpt.metrics)))
+    with st.container():  # on every run: a permalink's warning, once, keeps the parts below in their places
+        init_state(gen)
+    with st.container(key="compose_here"):  # a phone's Compose: its sidebar starts closed (the page's style)
+        st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:", key="compose_main")
     settings = controls_ui(gen, meter_aware_absence(weights))
+    live = st.container(key="abc_live")  # on every run: the page's parts keep their places (the player plays on)
     if st.session_state.compose:
         st.session_state.compose = False
-        compose(gen, settings)
+        compose(gen, settings, live)
     views.output_ui(settings)
     views.history_ui()
     views.model_ui(gen)

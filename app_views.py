@@ -1,27 +1,34 @@
 """The output side of the app's page (``app.py`` draws the sidebar and imports this): the tune shown, its
-sound, badges, downloads and permalink, the session's history, and the model panel.
+player and sheet music, badges, downloads and permalink, the workbench under it (``app_tools.py``), the
+session's history, and the model panel.
 
 Widgets only, in small ``*_ui()`` functions; what they show is computed in :mod:`musicgen.app`. Every text
 from the model, a primer or the address bar goes through :func:`musicgen.app.text.plain` (or ``st.code``),
 so it is shown as text, never as Markdown or HTML. Sounds are kept on one shared :class:`~musicgen.app.shelf.Shelf`
 within a budget of bytes; a session keeps the ABC of its tunes, never their audio. The tune's text and sheet
 are sent before its sound is made: the sound's parts (player, badges, downloads) fill slots laid out first.
+
+The player and the sheet music are one component (``assets/abcjs``: the sheet follows the sound, a click on a
+note moves it): its sounds reach it as addresses of Streamlit's media files, as ``st.audio``'s do, so a rerun
+sends the address, never the bytes. It is drawn once a run under one key, so it keeps playing through reruns;
+only a tune whose sound is not made yet is first drawn as a sheet alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
 import streamlit.components.v1 as components
 
+import app_tools as tools
 from musicgen.app import render
 from musicgen.app import support as sup
-from musicgen.app.session import Entry, candidate_label, history_line, title_of
-from musicgen.app.settings import Settings, to_query
-from musicgen.app.shelf import SOUND_BYTES, SOUND_ENTRIES, Shelf
+from musicgen.app.session import Entry, candidate_label, edited, history_line, keep_recent, title_of
+from musicgen.app.settings import Settings, changed, to_query
 from musicgen.app.text import plain
 from musicgen.compose.constrain import FREE_WRITING
 from musicgen.compose.sample import Generator
@@ -30,43 +37,82 @@ from musicgen.judge.quality import ends_with_bar_line
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
-@st.cache_resource(show_spinner=False)
-def sound_shelf() -> Shelf[tuple[str, str, bool, int], render.Sound]:
-    return Shelf(SOUND_BYTES, SOUND_ENTRIES)  # one per process: every session plays from it
+def token() -> str:
+    """A mark not used before in this session: the sheet's player acts once on each (play, close the sidebar)."""
+    ss = st.session_state
+    ss.setdefault("nonce", secrets.token_hex(4))
+    ss.tokens = ss.get("tokens", 0) + 1
+    return f"{ss.nonce}.{ss.tokens}"
 
 
-def sound_of(abc: str, instrument: str, accompaniment: bool, tempo: int) -> render.Sound:
-    def make() -> render.Sound:
-        sound = render.make_sound(abc, instrument, accompaniment, tempo)
-        render.release_free_memory()
-        return sound
-
-    return sound_shelf().get((abc, instrument, accompaniment, tempo), make)
-
-
-def show_entry(i: int) -> None:
+def show_entry(i: int, play: bool = False) -> None:
     ss = st.session_state
     ss.current = i
-    ss[f"cand_{ss.history[i].batch}"] = candidate_label(ss.history[i])
+    if not ss.history[i].edit:
+        ss[f"cand_{ss.history[i].batch}"] = candidate_label(ss.history[i])
+    if play:
+        ss.play = token()
 
 
-def sheet_ui(entry: Entry) -> None:
+def play_edit(index: int) -> None:
+    """Put the text being edited beside the tune it came from in the history, and play it."""
+    ss = st.session_state
+    of = ss.history[index]
+    text = tools.draft_of(of)
+    same = (of.batch, of.candidate)
+    found = next((i for i, e in enumerate(ss.history) if e.abc == text and (e.batch, e.candidate) == same), None)
+    if found is None:
+        ss.history, ss.current = keep_recent([*ss.history, edited(ss.history, of, text)], ss.current)
+        found = len(ss.history) - 1
+    ss[tools.draft_key(of)] = of.abc  # the tune itself, when it is shown again
+    show_entry(found, play=True)
+
+
+def sheet_music():  # type: ignore[no-untyped-def]
     # declared on every run: each run (and each AppTest) registers the component with its own runtime
-    sheet_music = components.declare_component("sheet_music", path=str(ASSETS / "abcjs"))
-    title = title_of(entry.abc)  # the sheet is drawn before the tune is parsed: its T: line, as music21 reads it
-    sheet_music(
-        abc=render.sheet_text(entry.abc), title=title, key=f"sheet_{entry.batch}_{entry.candidate}", default=None
+    return components.declare_component("sheet_music", path=str(ASSETS / "abcjs"))
+
+
+def preview_ui(abc: str, title: str) -> None:
+    """The sheet alone, before the sound is made (a component of its own: the player replaces it)."""
+    sheet_music()(abc=abc, title=title, audio=None, follows=False, default=None)
+
+
+def sheet_ui(entry: Entry, abc: str, sound: render.Sound, loop: dict | None, marked: list[int] | None) -> None:
+    """The player and the sheet music, one component under one key: it keeps playing through reruns."""
+    audio = None
+    if sound.audio is not None:
+        audio = dict(url=tools.media_url(sound.audio, sound.audio_mime, "musicgen.tune"), music_s=sound.music_seconds)
+    ss = st.session_state
+    sheet_music()(
+        abc=abc,
+        title=title_of(entry.abc),  # the sheet is drawn before the tune is parsed: its T: line, as music21 reads it
+        audio=audio,
+        follows=abc == render.sheet_text(entry.abc),
+        loop=loop,
+        marked=marked,
+        play=ss.get("play", ""),
+        compose=ss.get("composed", ""),
+        stem=stem_of(entry, sound),
+        key="sheet",
+        default=None,
     )
 
 
 def badges_ui(entry: Entry, sound: render.Sound) -> None:
-    marks = sup.badges(sound, entry.tune.ended, ends_with_bar_line(entry.abc), entry.abc)
-    line, help_text = sup.badge_markdown(marks, entry.tune.nats_per_char)
+    ended = entry.tune.ended or bool(entry.edit)  # an edit is the listener's whole text
+    marks = sup.badges(sound, ended, ends_with_bar_line(entry.abc), entry.abc)
+    line, help_text = sup.badge_markdown(marks, None if entry.edit else entry.tune.nats_per_char)
     st.markdown(line, help=help_text)
 
 
+def stem_of(entry: Entry, sound: render.Sound) -> str:
+    stem = sup.file_stem(sound.title or title_of(entry.abc), entry.settings.seed, entry.candidate)
+    return f"{stem}-edit{entry.edit}" if entry.edit else stem
+
+
 def downloads_ui(entry: Entry, sound: render.Sound) -> None:
-    stem = sup.file_stem(sound.title, entry.settings.seed, entry.candidate)
+    stem = stem_of(entry, sound)
     cols = st.container(key="downloads").columns(4)
     cols[0].download_button(
         "ABC", entry.abc, f"{stem}.abc", "text/vnd.abc", on_click="ignore", icon=":material/download:", width="stretch"
@@ -109,13 +155,23 @@ def downloads_ui(entry: Entry, sound: render.Sound) -> None:
 
 def candidates_ui(entry: Entry) -> None:
     ss = st.session_state
-    same = {candidate_label(e): i for i, e in enumerate(ss.history) if e.batch == entry.batch}
-    if len(same) < 2:
+    same = {candidate_label(e): i for i, e in enumerate(ss.history) if e.batch == entry.batch and not e.edit}
+    if len(same) < 2 or entry.edit:
         return
     key = f"cand_{entry.batch}"
     st.radio(
         "Candidates", list(same), key=key, horizontal=True, on_change=lambda: show_entry(same[st.session_state[key]])
     )
+
+
+def changed_ui(entry: Entry, settings: Settings) -> None:
+    """A sign that the settings in the sidebar would write another tune than the one shown."""
+    names = changed(entry.settings, settings)
+    if names:
+        st.caption(
+            f":material/sync_problem: Made with other settings: the {', '.join(names)} changed since. "
+            "Press **Compose** for a tune with the new ones.",
+        )
 
 
 def permalink_ui(entry: Entry, settings: Settings) -> None:
@@ -125,16 +181,17 @@ def permalink_ui(entry: Entry, settings: Settings) -> None:
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
     base = (st.context.url or "").split("?")[0]
-    st.caption("Permalink (the same settings and seed give this tune again):")
+    if entry.edit:
+        st.caption("Permalink (it gives the tune as composed; your edit is in the ABC download):")
+    else:
+        st.caption("Permalink (the same settings and seed give this tune again):")
     st.container(key="permalink").code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
 
 
-def player_ui(sound: render.Sound) -> None:
+def player_notes_ui(sound: render.Sound) -> None:
     for error in (sound.parse_error, sound.audio_error):
         if error:
             st.error(plain(error))
-    if sound.audio is not None:
-        st.audio(sound.audio, format=sound.audio_mime)
     note = getattr(sound, "audio_note", None)  # a sentence when the audio stops at the server's ceiling
     if note:
         st.caption(plain(note))
@@ -144,45 +201,69 @@ def output_ui(settings: Settings) -> None:
     ss = st.session_state
     if ss.current is None:
         st.info(
-            "Choose a key, a meter or nothing at all, and press **Compose** in the sidebar.",
+            "Choose a key, a meter or nothing at all in the sidebar, and press **Compose**.",
             icon=":material/music_note:",
         )
         return
-    entry = ss.history[ss.current]
+    index = ss.current
+    entry = ss.history[index]
     # The tune's text and sheet are sent first, its sound after: slots keep the page's order meanwhile.
-    head = st.empty()
+    head = st.container(key="print_title").empty()
     head.subheader(plain(title_of(entry.abc) or "Untitled tune"), anchor=False)
-    candidates_ui(entry)
-    badges_slot = st.container()
-    if entry.settings.constrained and not entry.tune.meter_aware:  # the settings' meter, or else the primer
-        st.info(plain(entry.settings.free_writing() or FREE_WRITING), icon=":material/info:")
-    player_slot, downloads_slot, sheet_slot, repairs_slot = st.container(), st.container(), st.empty(), st.container()
-    with sheet_slot:
-        sheet_ui(entry)
-    with st.expander("ABC text", expanded=True), st.container(key="abc_text"):
-        st.code(entry.abc, language=None)
-    permalink_ui(entry, settings)
-    with player_slot, st.spinner("Making the sound…"):
-        sound = sound_of(entry.abc, settings.instrument, settings.accompaniment, settings.tempo)
+    with st.container(key="noprint_about"):
+        candidates_ui(entry)
+        badges_slot = st.container()
+        changed_ui(entry, settings)
+        if entry.settings.constrained and not entry.tune.meter_aware:  # the settings' meter, or else the primer
+            st.info(plain(entry.settings.free_writing() or FREE_WRITING), icon=":material/info:")
+        player_slot = st.container()
+    sheet_slot = st.empty()
+    with st.container(key="noprint_files"):
+        downloads_slot, repairs_slot = st.container(), st.container()
+    tune_text = render.sheet_text(entry.abc)
+    shown = render.sheet_text(tools.draft_of(entry))  # the sheet follows an edit being made
+    sound = tools.sound_shelf().peek((entry.abc, settings.instrument, settings.accompaniment, settings.tempo, 1.0))
+    if sound is None:
+        with sheet_slot:
+            preview_ui(shown, title_of(entry.abc))
+        with player_slot, st.spinner("Making the sound…"):
+            sound = tools.sound_of(entry.abc, settings.instrument, settings.accompaniment, settings.tempo)
+    bars = tools.wb.bar_count(tune_text)
+    practice = tools.practice_choice(entry, bars)
+    loop, marked, problem = None, None, None
+    if practice.on and shown == tune_text and sound.parses:
+        with player_slot:
+            loop, marked, problem = tools.loop_of(tune_text, practice, settings)
+    if sound.parses or shown != tune_text:
+        with sheet_slot:
+            sheet_ui(entry, shown, sound, loop, marked)
+    else:
+        sheet_slot.empty()
     if (sound.title or title_of(entry.abc)) != title_of(entry.abc):
         head.subheader(plain(sound.title or "Untitled tune"), anchor=False)
     with badges_slot:
         badges_ui(entry, sound)
     with player_slot:
-        player_ui(sound)
+        player_notes_ui(sound)
     with downloads_slot:
         downloads_ui(entry, sound)
-    if not sound.parses:
-        sheet_slot.empty()
     if sound.repairs:
         repairs_slot.caption(plain("To read this tune, the converter " + "; ".join(sound.repairs) + "."))
+    with st.container(key="noprint_tools"):
+        tools.tools_ui(entry, index, bars, problem, play_edit)
+        with st.expander("ABC text", expanded=True), st.container(key="abc_text"):
+            st.code(entry.abc, language=None)
+        permalink_ui(entry, settings)
 
 
 def history_ui() -> None:
     ss = st.session_state
     if not ss.history:
         return
-    with st.expander(f"This session: {len(ss.history)} tune(s)", icon=":material/history:"):
+    with (
+        st.container(key="noprint_history"),
+        st.expander(f"This session: {len(ss.history)} tune(s)", icon=":material/history:"),
+    ):
         abcs = [e.abc for e in ss.history]
         st.download_button(
             "Download tunebook (.abc)",
@@ -199,15 +280,15 @@ def history_ui() -> None:
                 "Play",
                 key=f"show_{i}",
                 on_click=show_entry,
-                args=(i,),
+                args=(i, True),
                 icon=":material/play_arrow:",
-                disabled=i == ss.current,
+                help="Show this tune and play it from the start.",
             )
 
 
 def model_ui(gen: Generator) -> None:
     ckpt = gen.checkpoint
-    with st.expander("About the model", icon=":material/info:"):
+    with st.container(key="noprint_model"), st.expander("About the model", icon=":material/info:"):
         val = ckpt.metrics.get("best_val_loss")
         cols = st.columns(4)
         cols[0].metric("Weights", ckpt.path.name if ckpt.path else "in memory")

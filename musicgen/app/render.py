@@ -3,6 +3,8 @@ sheet-music renderer, the bar counts of its badges; and the memory habits of a l
 
     sound = make_sound(abc, instrument="fiddle", accompaniment=True, tempo=0)   # never raises
     sound.midi, sound.audio, sound.parse_error, sound.audio_error, sound.audio_note, sound.bars
+    sound.qpm, sound.music_seconds      # its pace, and when its last note ends (what a cursor follows)
+    make_sound(abc, speed=0.7)          # the same music at 70% of its tempo (practising a passage)
 
 Everything here runs under the limits of :mod:`musicgen.sound.budget`: a text past its size is refused
 before anything reads it, one deadline (``TUNE_S``) covers the parse, MIDI and audio of one tune (or
@@ -43,17 +45,22 @@ class Sound:
     audio_note: str | None = None  # a sentence when the audio stops before the tune does (the audio ceiling)
     musicxml_error: str | None = None  # a sentence when the MusicXML download would be refused
     bars: tuple[int, int] | None = None  # (correct, checked) inner bars, when known
+    qpm: float = 0.0  # quarter notes a minute of its MIDI and audio (0: none made)
+    music_seconds: float = 0.0  # when its notes end in the audio, before the final note rings out
 
     @property
     def parses(self) -> bool:
         return self.parse_error is None
 
 
-def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, tempo: int = 0) -> Sound:
+def make_sound(
+    abc: str, instrument: str = "piano", accompaniment: bool = True, tempo: float = 0, speed: float = 1.0
+) -> Sound:
     """Parse a tune and render its MIDI and audio; failures become sentences, never exceptions.
 
     ``tempo`` counts the beats a musician counts: dotted quarters in 6/8 and 9/8,
-    half notes in 2/2, quarters in 4/4 (0 keeps the tune's own tempo).
+    half notes in 2/2, quarters in 4/4 (0 keeps the tune's own tempo). ``speed`` scales that tempo
+    (0.5: half as fast): the notes are rendered slower, at their own pitch.
     """
     if len(abc) > budget.MAX_CHARS:  # the limit parse has: nothing reads a longer text, bar counts included
         return Sound(parse_error=_unreadable(f"the text is longer than {budget.MAX_CHARS:,} characters"))
@@ -71,19 +78,24 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
         bars=bar_counts(abc),
         musicxml_error=f"No MusicXML can be made of this tune: {refusal}." if refusal else None,
     )
-    quarters = tempo * parsed.beat  # the converter counts quarter notes
-    if tempo and not export.MIN_TEMPO <= quarters <= export.MAX_TEMPO:
+    quarters = (tempo * parsed.beat or parsed.tempo_bpm) * speed  # the converter counts quarter notes
+    if (tempo or speed != 1) and not export.MIN_TEMPO <= quarters <= export.MAX_TEMPO:
         beat = f"beats of {parsed.beat:g} quarter notes" if parsed.beat != 1 else "quarter-note beats"
+        beats = f"{quarters / parsed.beat:g}"
         return Sound(
             **facts,
             audio_error=(
-                f"A tempo of {tempo} beats a minute does not fit this tune's {parsed.meter} ({beat}): choose "
+                f"A tempo of {beats} beats a minute does not fit this tune's {parsed.meter} ({beat}): choose "
                 f"{export.MIN_TEMPO / parsed.beat:.0f} to {export.MAX_TEMPO / parsed.beat:.0f}, or the tune's own."
             ),
         )
     try:
         midi = export.to_midi(
-            parsed, instrument=instrument, accompaniment=accompaniment, tempo=quarters or None, budget=within
+            parsed,
+            instrument=instrument,
+            accompaniment=accompaniment,
+            tempo=quarters if tempo or speed != 1 else None,
+            budget=within,
         )
     except (convert.InvalidABCError, ValueError) as e:
         return Sound(
@@ -106,7 +118,10 @@ def make_sound(abc: str, instrument: str = "piano", accompaniment: bool = True, 
             midi=midi,
             audio_error=(f"The audio could not be rendered ({e}). The ABC and MIDI files below still hold the tune."),
         )
-    return Sound(**facts, midi=midi, audio=sound, audio_note=audio_note(seconds, ceiling))
+    music = max(0.0, seconds - export.TAIL_BEATS * 60 / quarters)  # the file ends TAIL_BEATS after the music
+    return Sound(
+        **facts, midi=midi, audio=sound, audio_note=audio_note(seconds, ceiling), qpm=quarters, music_seconds=music
+    )
 
 
 def full_audio(midi: bytes) -> bytes:

@@ -31,7 +31,27 @@ class Entry:
     settings: Settings
     candidate: int  # its place among the candidates of one Compose
     batch: int  # which Compose made it
-    tune: Tune
+    tune: Tune  # as the model wrote it (an edit keeps the tune it was made from)
+    edit: int = 0  # 0: as composed; 1, 2, ...: the listener's edits of that tune, in order
+
+    @property
+    def ident(self) -> str:
+        """A name for this entry that stays while the history changes: batch, candidate and edit."""
+        return f"{self.batch}.{self.candidate}.{self.edit}"
+
+
+def edited(history: Sequence[Entry], of: Entry, abc: str) -> Entry:
+    r"""A new entry for ``abc``, an edit of ``of``'s tune: the same settings, candidate and batch, the next
+    edit number among that tune's entries in ``history``.
+
+    >>> e = Entry("X:1\nK:G\nGAB|", Settings(seed=3), 0, 1, Tune("X:1\nK:G\nGAB|", 1.0, 1, True))
+    >>> first = edited([e], e, "X:1\nK:G\nGAc|"); first.edit, first.abc, first.tune is e.tune
+    (1, 'X:1\nK:G\nGAc|', True)
+    >>> edited([e, first], first, "X:1\nK:G\nGGc|").edit
+    2
+    """
+    same = [h.edit for h in history if (h.batch, h.candidate) == (of.batch, of.candidate)]
+    return dataclasses.replace(of, abc=abc, edit=max(same, default=0) + 1)
 
 
 def keep_recent(history: list[Entry], current: int | None, bound: int | None = None) -> tuple[list[Entry], int | None]:
@@ -93,5 +113,6 @@ def history_line(number: int, e: Entry, showing: bool) -> str:
     title = title_of(e.abc) or "Untitled"
     return (
         f"**{number}\\. {plain(title)}** · seed {s.seed}, candidate {e.candidate + 1}"
+        f"{f' · *my edit {e.edit}*' if e.edit else ''}"
         f"{' · ' + plain(what) if what else ''}{' · *now showing*' if showing else ''}"
     )

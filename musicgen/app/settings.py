@@ -83,7 +83,19 @@ class Settings:
     )
 
     def sample_config(self) -> SampleConfig:
-        """The sampler's config; raises ValueError (a sentence) for out-of-range choices."""
+        """The sampler's config; raises ValueError (a sentence) for out-of-range choices.
+
+        >>> Settings(seed_char="T", key="D").sample_config()
+        Traceback (most recent call last):
+        ...
+        ValueError: a tune that starts with its title has no header for the key, meter, tune type or primer you chose; start it header first, or leave those to the model
+        """
+        if self.seed_char not in ("", "X") and (self.key or self.meter or self.tune_type or self.primer):
+            start = "with its title" if self.seed_char == "T" else f"with the character {self.seed_char!r}"
+            raise ValueError(
+                f"a tune that starts {start} has no header for the key, meter, tune type or primer you chose; "
+                "start it header first, or leave those to the model"
+            )
         options: dict[str, Any] = dict(
             length=self.length,
             temperature=self.temperature,
@@ -112,6 +124,31 @@ class Settings:
             return self.sample_config().free_writing
         except ValueError:
             return None
+
+
+# What each setting that writes the tune is called on the page (sound settings apply to the tune shown at once).
+WRITING_LABELS = {
+    "key": "key",
+    "meter": "meter",
+    "tune_type": "tune type",
+    "form": "form",
+    "seed_char": "start",
+    "primer": "primer",
+    "length": "length",
+    "temperature": "temperature",
+    "seed": "seed",
+    "n": "candidates",
+    "constrained": "meter-aware writing",
+}
+
+
+def changed(made: Settings, now: Settings) -> list[str]:
+    """The settings that write a tune which differ between ``made`` (the tune shown) and ``now`` (the page), by name.
+
+    >>> changed(Settings(seed=1), Settings(seed=2, key="D", tempo=120))
+    ['key', 'seed']
+    """
+    return [label for name, label in WRITING_LABELS.items() if getattr(made, name) != getattr(now, name)]
 
 
 def to_query(settings: Settings, pick: int = 0) -> dict[str, str]:
@@ -146,7 +183,7 @@ def from_query(query: Mapping[str, str], seed_chars: Collection[str] | None = No
     >>> from_query({"seed": "seven", "colour": "red", "temperature": "0", "instrument": "kazoo"})[2]
     ["temperature='0' is outside 0.1 to 1.5", "seed='seven' is not a whole number", "instrument='kazoo' is not an instrument of this app"]
     >>> from_query({"seed_char": "XX"})[2], from_query({"seed_char": "é"}, seed_chars="ABX")[2]
-    (["seed_char='XX' is not one character"], ["seed_char='é' is not one of this model's seed characters"])
+    (["the tune's start (seed_char='XX') is not one character"], ["the tune's start (seed_char='é') is not one this page offers"])
     >>> from_query({"seed_char": "A"}, seed_chars="ABX")[0].seed_char
     'A'
     """
@@ -165,9 +202,9 @@ def from_query(query: Mapping[str, str], seed_chars: Collection[str] | None = No
         problems.append(f"instrument={values.pop('instrument')!r} is not an instrument of this app")
     char = values.get("seed_char", "")
     if len(char) > 1:
-        problems.append(f"seed_char={values.pop('seed_char')!r} is not one character")
+        problems.append(f"the tune's start (seed_char={values.pop('seed_char')!r}) is not one character")
     elif char and seed_chars is not None and char not in seed_chars:
-        problems.append(f"seed_char={values.pop('seed_char')!r} is not one of this model's seed characters")
+        problems.append(f"the tune's start (seed_char={values.pop('seed_char')!r}) is not one this page offers")
     pick = 0
     if "pick" in query:
         try:

@@ -91,6 +91,20 @@ class Shelf(Generic[K, S]):
                     self.bytes -= size(dropped)
         return sound
 
+    def peek(self, key: K) -> S | None:
+        """The sound kept for ``key`` (now the most recently used), or None: nothing is made.
+
+        >>> from musicgen.app.render import Sound
+        >>> shelf = Shelf(max_bytes=10, max_entries=2)
+        >>> shelf.peek("a") is None, shelf.get("a", lambda: Sound(audio=b"a")) is shelf.peek("a")
+        (True, True)
+        """
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
     def keys(self) -> list[K]:
         """The keys kept, least recently used first."""
         with self._lock:

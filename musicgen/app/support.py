@@ -46,13 +46,23 @@ def meter_aware_absence(gen: Generator) -> str | None:
     return None
 
 
+# How a tune may start, as the page offers it: the first character the model is given, in words. The model
+# learnt tunes that start "X:" and then a title; any other character starts it somewhere it never saw a
+# tune start (a note without a key cannot be read as music), so only these are offered.
+SEED_STARTS = {
+    "X": "a whole tune, header first (number, title, meter, key)",
+    "T": "its title first (no tune number)",
+    "": "a random character (the model may start anywhere)",
+}
+
+
 def seed_chars(chars: Sequence[str]) -> list[str]:
-    """The seed characters the page offers: "" (a random one per tune), then the vocabulary's printable ones.
+    """The starts the page offers (:data:`SEED_STARTS`) whose character the model knows ("" always).
 
     >>> seed_chars(["\\n", " ", "A", "X"])
-    ['', ' ', 'A', 'X']
+    ['X', '']
     """
-    return ["", *(c for c in chars if c.isprintable())]
+    return [c for c in SEED_STARTS if c == "" or c in chars]
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,7 @@ def _bars_badge(good: int, total: int, pickups: int) -> Badge:
     )
 
 
-def badge_markdown(marks: Sequence[Badge], nats_per_char: float) -> tuple[str, str]:
+def badge_markdown(marks: Sequence[Badge], nats_per_char: float | None) -> tuple[str, str]:
     """The badges as one line of Streamlit Markdown, and their help text (a sentence may quote the tune: as text).
 
     >>> line, help = badge_markdown(badges(Sound(parse_error="bad [x](y)"), True, True), 1.234)
@@ -156,9 +166,8 @@ def badge_markdown(marks: Sequence[Badge], nats_per_char: float) -> tuple[str, s
         f":{'green' if b.ok else 'orange'}-badge[{':material/check:' if b.ok else ':material/close:'} {b.label}]"
         for b in marks
     )
-    return f"{line} :gray-badge[{nats_per_char:.2f} nats/char]", "\n\n".join(
-        f"**{b.label}**: {plain(b.help)}" for b in marks
-    )
+    nats = "" if nats_per_char is None else f" :gray-badge[{nats_per_char:.2f} nats/char]"  # None: not the model's
+    return f"{line}{nats}", "\n\n".join(f"**{b.label}**: {plain(b.help)}" for b in marks)
 
 
 def tunebook(tunes: Sequence[str]) -> str:
@@ -195,12 +204,36 @@ def file_stem(title: str, seed: int, index: int = 0) -> str:
 
 
 def char_label(ch: str) -> str:
-    """How a vocabulary character reads in a list.
+    """How a start reads in the page's list (a character a link gave, outside :data:`SEED_STARTS`, as itself).
 
-    >>> [char_label(c) for c in ["", " ", "\\n", "A", '"']]
-    ['random', 'space', 'new line', 'A', '"']
+    >>> [char_label(c) for c in ["", "X", " ", "A"]]
+    ['a random character (the model may start anywhere)', 'a whole tune, header first (number, title, meter, key)', "the character ' '", "the character 'A'"]
     """
-    return {"": "random", " ": "space", "\n": "new line"}.get(ch, ch)
+    return SEED_STARTS.get(ch) or f"the character {ch!r}"
+
+
+def model_subtitle(weights: str, metrics: dict) -> str:
+    """The page's subtitle: what the loaded weights were trained on, as their checkpoint records it.
+
+    >>> model_subtitle("nottingham", {"data": {"paths": ["../data/nottingham/ABC_cleaned"], "tunes": 932}})
+    'New folk tunes from a character-level LSTM trained on 932 tunes of the Nottingham Music Database (weights: nottingham).'
+    >>> model_subtitle("reels", {"data": {"paths": ["/home/me/abc/reels/", "jigs.abc"]}})
+    'New folk tunes from a character-level LSTM trained on tunes of reels and jigs.abc (weights: reels).'
+    >>> model_subtitle("tiny", {})
+    'New folk tunes from a character-level LSTM (weights: tiny; what they were trained on is not recorded).'
+    """
+    data = metrics.get("data") if isinstance(metrics.get("data"), dict) else {}
+    paths = [str(p) for p in data.get("paths", []) if str(p).strip()]
+    if not paths:
+        return f"New folk tunes from a character-level LSTM (weights: {weights}; what they were trained on is not recorded)."
+    if any("nottingham" in p.lower() for p in paths):
+        source = "the Nottingham Music Database"
+    else:
+        names = [p.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] for p in paths]
+        source = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    tunes = data.get("tunes")
+    count = f"{tunes:,} tunes" if isinstance(tunes, int) and tunes > 0 else "tunes"
+    return f"New folk tunes from a character-level LSTM trained on {count} of {source} (weights: {weights})."
 
 
 def card_parts(card: str) -> list[tuple[str, str]]:
