@@ -7,6 +7,7 @@ midiutil and the synthesizer load when a conversion first runs.
 
 from musicgen.abcnotation.rhythm import Bar, RhythmState, analyse
 from musicgen.abcnotation.tokens import Tokenizer, tokenize
+from musicgen.abcnotation.transpose import TransposeError, transpose_to_key, transpose_tune
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.compose.prompt import PrimerError
 from musicgen.compose.rewrite import RewriteError, rewrite
@@ -65,4 +66,7 @@ __all__ = [
     "tokenize",
     "RewriteError",
     "rewrite",
+    "TransposeError",
+    "transpose_to_key",
+    "transpose_tune",
 ]
