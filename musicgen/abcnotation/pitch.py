@@ -161,6 +161,7 @@ def best_tonic(pitch_class: int, mode: str) -> tuple[str, int]:
     return letter, -minus
 
 
+@lru_cache(maxsize=1024)
 def move_key(value: str, interval: Interval) -> tuple[str, Interval]:
     """A K: value moved by ``interval`` (mode words, clef and comment kept), and the interval that its
     notes move by: the same, unless the moved key would have more than seven sharps or flats and is
@@ -204,6 +205,7 @@ _BASS_ONLY = re.compile(r"(\s*)([a-g])([#b+]?)(\s*)")  # a bass note alone ("f#"
 _SIGNS = {"#": 1, "+": 1, "b": -1, "": 0}
 
 
+@lru_cache(maxsize=4096)  # a tune set holds few distinct chord symbols
 def move_symbol(symbol: str, interval: Interval, plus: bool = False) -> str:
     """The text of a chord symbol (inside its quotes) moved by ``interval``: root and bass, each spelled
     by the interval, quality kept (and what follows a "/" that is not a note, as in "G/dim").

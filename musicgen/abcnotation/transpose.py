@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import NamedTuple
 
 from musicgen.abcnotation import tokens as T
@@ -175,6 +176,7 @@ def _transpose(text: str, plan: Plan, pitches: list[Written] | None = None) -> s
     out: list[str] = []
     body, tunes = False, 0
     interval = base = Interval(0, 0)
+    deltas = interval.alterations  # what the interval adds to each letter's alteration
     plus = not _HASH_BASS.search(text)  # Nottingham writes "D/f+"; so does its transposition
     src_key = dst_key = (0,) * 7  # the signature's alteration of each letter, C to B
     src_bar: dict[int, int] = {}  # step (letter and octave) -> alteration an accidental set in this bar
@@ -185,8 +187,7 @@ def _transpose(text: str, plan: Plan, pitches: list[Written] | None = None) -> s
     def note(acc: str, letter: str, marks: str) -> str:
         nonlocal notes_in_bar
         notes_in_bar += 1
-        i = INDEX[letter]
-        step = i + 7 * (letter.islower() + marks.count("'") - marks.count(","))
+        i, step = _place(letter, marks)
         if acc:
             alter = src_bar[step] = ACCIDENTALS[acc]
         else:
@@ -195,7 +196,7 @@ def _transpose(text: str, plan: Plan, pitches: list[Written] | None = None) -> s
             pitches.append(Written(midi(step, alter), acc + letter + marks, bar))
             return ""
         step += interval.steps
-        alter += interval.alterations[i]
+        alter += deltas[i]
         if abs(alter) > 2:  # beyond a double sharp or flat: the nearest letter that writes it
             step, alter = respell(step, midi(step, alter))
         j = step % 7
@@ -212,9 +213,10 @@ def _transpose(text: str, plan: Plan, pitches: list[Written] | None = None) -> s
         return note(acc, letter, marks)
 
     def key(value: str) -> str:
-        nonlocal interval, src_key, dst_key
+        nonlocal interval, deltas, src_key, dst_key
         try:
             moved, interval = move_key(value, base)
+            deltas = interval.alterations
             src_key, dst_key = _signature(value), _signature(moved)
         except HeaderError as e:
             raise TransposeError(f"tune {tunes}: {e}") from None
@@ -259,6 +261,14 @@ def _transpose(text: str, plan: Plan, pitches: list[Written] | None = None) -> s
     return "".join(out)
 
 
+@lru_cache(maxsize=512)
+def _place(letter: str, marks: str) -> tuple[int, int]:
+    """A note's letter (0 for C ... 6 for B) and its step from C4."""
+    i = INDEX[letter]
+    return i, i + 7 * (letter.islower() + marks.count("'") - marks.count(","))
+
+
+@lru_cache(maxsize=512)
 def _signature(value: str) -> tuple[int, ...]:
     alters = parse_key(value)[1]
     return tuple(alters.get(letter, 0) for letter in LETTERS)
