@@ -36,7 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("musicgen.cli.explain", "each character's surprise, the model's likeliest choices and the rules"),
     "card": ("musicgen.cli.card", "write a checkpoint's model card and loss plot from its metrics"),
     "evaluate": ("musicgen.cli.evaluate", "quality of generated tunes (or ABC files): parse, bars, novelty, closeness"),
-    "transpose": ("musicgen.cli.transpose", "move ABC tunes to another key or octave; the notes an instrument cannot play"),
+    "transpose": (
+        "musicgen.cli.transpose",
+        "move ABC tunes to another key or octave; the notes an instrument cannot play",
+    ),
     "app": ("musicgen.cli.app", "start the app in the browser (Streamlit) on the shipped or chosen weights"),
     "rewrite": ("musicgen.cli.rewrite", "new music for bars N to M of a tune (or from bar N on), the rest kept"),
 }
