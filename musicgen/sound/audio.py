@@ -5,12 +5,12 @@
     samples = render_samples(midi)              # float32 (frames, 2) at 48 kHz, normalised
     wav = render(midi, sample_rate=24_000, channels=1, max_seconds=240.0)  # mono, 4 min at most (fading out)
 
-**Synthesizer: midirenderer with the TimGM6mb General MIDI SoundFont.** Both come
-from ``pip install -r requirements.txt`` alone: ``midirenderer`` is a Rust wheel
-(a SoundFont synthesizer with no system library), and ``pretty_midi``'s wheel carries
-``TimGM6mb.sf2`` (6 MB, every GM program). Set ``MUSICGEN_SOUNDFONT`` to the path of
-another ``.sf2`` to use a bigger, better one. Evidence for the choice, measured here
-(2 shared cores, another process training):
+**Synthesizer: midirenderer with the TimGM6mb General MIDI SoundFont.** Both come from ``pip install -r
+requirements.txt`` alone: ``midirenderer`` is a Rust wheel (a SoundFont synthesizer with no system library), and
+``pretty_midi``'s wheel carries ``TimGM6mb.sf2`` (6 MB, every GM program). Set ``MUSICGEN_SOUNDFONT`` to the path of
+another ``.sf2`` to use a bigger, better one; a GM program a SoundFont cannot play in full (the shipped one's tin
+whistle) plays as its nearest one (:func:`musicgen.sound.soundfont.playable`). Evidence for the choice, measured
+here (2 shared cores, another process training):
 
 - midirenderer renders 30 s of a melody and a four-note accompaniment at 48 kHz
   stereo in 0.36-0.60 s, and a fixed 0.02 s a call; it renders tempo and GM programs
@@ -29,12 +29,11 @@ K-weighting filter is applied in the frequency domain on 100 ms blocks, which ne
 no SciPy), with the sample peak kept under :data:`PEAK_DBFS`. The GM SoundFont renders
 very quietly (peaks near -18 dBFS), so without this every tune would sound faint.
 
-**Bounds.** MIDI longer than :data:`MAX_SECONDS` is refused before rendering (one
-minute of 48 kHz stereo float audio is 23 MB), and so is MIDI with no notes. With
-``max_seconds`` (the page: :data:`musicgen.sound.budget.MAX_AUDIO_SECONDS`) a longer tune
-is not refused but cut: the MIDI is cut there before the synthesizer sees it (notes still
-sounding end there), and the audio stops at that point exactly, fading out over its last
-:data:`FADE_S`. :func:`ceiling_seconds` turns a ceiling in bytes into one in seconds.
+**Bounds.** MIDI longer than :data:`MAX_SECONDS` is refused before rendering (one minute of 48 kHz stereo float
+audio is 23 MB), and so is MIDI with no notes. With ``max_seconds`` (the page:
+:data:`musicgen.sound.budget.MAX_AUDIO_SECONDS`) a longer tune is not refused but cut: the MIDI is cut there before
+the synthesizer sees it (notes still sounding end there), and the audio stops at that point exactly, fading out over
+its last :data:`FADE_S`. :func:`ceiling_seconds` turns a ceiling in bytes into one in seconds.
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from musicgen.sound.budget import MAX_MIDI_SECONDS
+from musicgen.sound.soundfont import playable
 
 NATIVE_RATE = 48_000  # Hz: what midirenderer produces
 FORMATS = ("wav", "ogg", "mp3")
@@ -192,7 +192,7 @@ def render_samples(
     elif seconds > MAX_SECONDS:
         raise AudioError(f"the tune plays for {seconds:.0f} s; audio is made for at most {MAX_SECONDS:.0f} s")
     try:
-        wav = midirenderer.render_wave_from(_soundfont(soundfont_path()), midi)
+        wav = midirenderer.render_wave_from(_soundfont(font := soundfont_path()), playable(midi, font)[0])
     except (RuntimeError, ValueError) as e:
         raise AudioError(f"the synthesizer failed: {e}") from None
     samples = _read_wav(wav)

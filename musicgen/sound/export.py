@@ -35,7 +35,8 @@ from musicgen.sound import budget as limits
 from musicgen.sound.budget import Budget
 from musicgen.sound.convert import Events, InvalidABCError, Parsed, parse, to_events
 
-# User-facing names -> General MIDI program (0-based).
+# User-facing names -> General MIDI program (0-based). The folk sounds: fiddle, folk fiddle, flute, tin whistle,
+# accordion, acoustic guitar (musicgen.sound.soundfont says which the SoundFont plays, and what stands in).
 INSTRUMENTS: dict[str, int] = {
     "piano": 0,
     "harpsichord": 6,
@@ -49,6 +50,7 @@ INSTRUMENTS: dict[str, int] = {
     "bandoneon": 23,
     "nylon guitar": 24,
     "guitar": 25,
+    "acoustic guitar": 25,  # GM's steel-string acoustic guitar, named as folk players say it
     "bass": 32,
     "fiddle": 40,
     "viola": 41,
@@ -69,6 +71,7 @@ INSTRUMENTS: dict[str, int] = {
     "ocarina": 79,
     "banjo": 105,
     "bagpipe": 109,
+    "folk fiddle": 110,  # GM's "Fiddle" program; "fiddle" plays GM's violin (40), the fuller sound in most SoundFonts
 }
 MELODY_CHANNEL, ACCOMPANIMENT_CHANNEL = 0, 1
 ARTICULATION = 0.92  # share of a melody note's written length that sounds
