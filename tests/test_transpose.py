@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -118,6 +119,8 @@ def test_keys_are_spelled_with_the_fewer_accidentals() -> None:
         (lambda: transpose_tune("X:1\nT:no key\nabc|", 2), "tune 1 has no K: line"),
         (lambda: transpose_tune("X:1\nK:H\nabc|", 2), "key 'H' is not an ABC key"),
         (lambda: transpose_tune("X:1\nK:G\nabc|", 49), "-48 to 48 semitones, not 49"),
+        (lambda: transpose_tune("X:1\nK:G\nabc|", 2.5), "-48 to 48 semitones, not 2.5"),
+        (lambda: transpose_to_key("X:1\nK:G\nabc|", "A", 5), "octaves go from -4 to 4, not 5"),
         (lambda: transpose_to_key("X:1\nK:G\nabc|", "H#"), "key 'H#' is not a key"),
         (lambda: transpose_to_key("X:1\nK:G\nabc|", "A flat"), "has no mode 'flat'"),
         (lambda: transpose_to_key("X:1\nK:Em\nabc|", "A major"), "tune 1 is in Em, and a transposition keeps"),
@@ -136,6 +139,7 @@ def test_to_key_goes_the_nearer_way_and_keeps_the_mode() -> None:
     assert transpose_to_key("X:1\nK:Ador\nA|", "b") == "X:1\nK:Bdor\nB|"
     assert transpose_to_key("X:1\nK:Am\nA|", "Gb") == "X:1\nK:F#m\nF|"  # Gbm has nine flats: F#m
     assert transpose_to_key("X:1\nK:D\nD|", "D", -1) == "X:1\nK:D\nD,|"
+    assert transpose_tune("X:1\nK:D\nD|", np.int64(-12)) == "X:1\nK:D\nD,|"  # training draws NumPy integers
     assert transpose_to_key("X:1\nK:C\n^^F|", "C#") == "X:1\nK:C#\nG|"  # F### respelled: G#, as the key says
 
 

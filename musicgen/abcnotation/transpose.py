@@ -33,6 +33,7 @@ Speed matters (training moves every tune each epoch): one pass over the tokens o
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -80,15 +81,16 @@ class Written(NamedTuple):
 def transpose_tune(text: str, semitones: int) -> str:
     r"""``text`` (one tune or several) with every tune moved by ``semitones`` (up if positive).
 
-    A move of whole octaves keeps each key's spelling; any other move spells the new key with the
-    fewer sharps or flats (a tune in K:none moves as if from C). Raises :class:`TransposeError` for a
-    tune with no K: line, a K: that is not a key, or more than :data:`MAX_SEMITONES` either way.
+    0 gives ``text`` back as it is (once its keys are checked). A move of whole octaves keeps each
+    key's spelling; any other move spells the new key with the fewer sharps or flats (a tune in
+    K:none moves as if from C). ``semitones`` may be any integer type (NumPy's too). Raises
+    :class:`TransposeError` for a tune with no K: line, a K: that is not a key, or a move of more
+    than :data:`MAX_SEMITONES` either way.
 
     >>> transpose_tune("X:1\nK:Em\nE2 B,2|", -12), transpose_tune("X:1\nK:C#\nC|", 1), transpose_tune("X:1\nK:none\n^F|", 1)
     ('X:1\nK:Em\nE,2 B,,2|', 'X:1\nK:D\nD|', 'X:1\nK:none\nG|')
     """
-    if not isinstance(semitones, int) or abs(semitones) > MAX_SEMITONES:
-        raise TransposeError(f"a transposition moves by -{MAX_SEMITONES} to {MAX_SEMITONES} semitones, not {semitones}")
+    semitones = _whole(semitones, MAX_SEMITONES, "a transposition moves by", "semitones")
     if semitones == 0:
         _check_keys(text)
         return text
@@ -123,8 +125,7 @@ def transpose_to_key(text: str, key: str, octaves: int = 0) -> str:
         mode = None if not m[2].strip() else parse_key("C " + m[2])[0][1:]
     except HeaderError as e:
         raise TransposeError(f"key {key!r} has no mode {m[2].strip()!r}: {str(e).split(': ', 1)[1]}") from None
-    if not isinstance(octaves, int) or abs(octaves) > MAX_SEMITONES // 12:
-        raise TransposeError(f"octaves go from -{MAX_SEMITONES // 12} to {MAX_SEMITONES // 12}, not {octaves}")
+    octaves = _whole(octaves, MAX_SEMITONES // 12, "octaves go from", "")
 
     def plan(value: str, line: int) -> Interval:
         old = _tonic(value, line)
@@ -156,6 +157,17 @@ def written_pitches(text: str) -> list[Written]:
     out: list[Written] = []
     _transpose(text, lambda value, line: Interval(0, 0), out)
     return out
+
+
+def _whole(n: object, most: int, what: str, unit: str) -> int:
+    """``n`` as an int (NumPy's integers too) within -most..most, else a TransposeError saying so."""
+    try:
+        value = operator.index(n)  # type: ignore[arg-type]
+    except TypeError:
+        value = most + 1
+    if abs(value) > most:
+        raise TransposeError(f"{what} -{most} to {most}{' ' * bool(unit)}{unit}, not {n!r}")
+    return value
 
 
 def _tonic(value: str, line: int) -> tuple[str, int, str] | None:
