@@ -12,8 +12,8 @@ new key spells it, and it is written with exactly the accidental the new key and
 where the signature or an earlier accidental of the bar gives it, ``=`` where it cancels one. A
 redundant accidental in the text (``^f`` in G, ``=e`` a bar after ``^e``) is dropped; one is written
 where an accidental on the same letter at another octave earlier in the bar would otherwise be read
-into it by ABC 2.1's default (``%%propagate-accidentals pitch``, music21's reading): ``_B =b``, so
-the output means the same under both readings. Notes in chords ``[..]`` and grace notes
+into it by ABC 2.1's default (``%%propagate-accidentals pitch``): ``_B =b``, so the output means
+the same under both readings. Notes in chords ``[..]``, ABC 1 chords ``+GB+`` and grace notes
 ``{..}`` count like any other; lengths, ties, slurs, tuplets, broken rhythm and decorations stay as
 written. A K: field (header, ``[K:..]``, a K: line in the body) moves with the notes: the new key is
 spelled with the fewer sharps or flats in its mode (Bb, not A#; F#, not Gb; D#m, not Ebm: sharps win a
@@ -67,7 +67,7 @@ _INNER = re.compile(r"(![^!]*!|\+[^+]*\+|\"[^\"]*\")|(" + T.PITCH + ")")  # insi
 _OLD_CHORD = re.compile(r"\+(?!f+\+)(?: *" + T.PITCH + T.LENGTH + r"){2,} *\+")
 _HASH_BASS = re.compile(r'"[^"\n]*/[a-g]#')  # a tune writing a lower-case sharp bass as "f#", not "f+"
 _MODE = re.compile(r"\s*([A-Ga-g][#b]?)\s*(.*)$")
-Plan = Callable[[str, int], Interval]  # a tune's header K: value and its line -> how far the tune moves
+Plan = Callable[[str, int], Interval]  # a tune's header K: value and its number (1, 2...) -> how far it moves
 
 
 class Written(NamedTuple):
@@ -95,8 +95,8 @@ def transpose_tune(text: str, semitones: int) -> str:
         _check_keys(text)
         return text
 
-    def plan(value: str, line: int) -> Interval:
-        old = _tonic(value, line) or ("C", 0, "")
+    def plan(value: str, tune: int) -> Interval:
+        old = _tonic(value, tune) or ("C", 0, "")
         if semitones % 12 == 0:
             return Interval(7 * semitones // 12, semitones)
         new = best_tonic(NATURAL[INDEX[old[0]]] + old[1] + semitones, old[2])
@@ -127,13 +127,13 @@ def transpose_to_key(text: str, key: str, octaves: int = 0) -> str:
         raise TransposeError(f"key {key!r} has no mode {m[2].strip()!r}: {str(e).split(': ', 1)[1]}") from None
     octaves = _whole(octaves, MAX_SEMITONES // 12, "octaves go from", "")
 
-    def plan(value: str, line: int) -> Interval:
-        old = _tonic(value, line)
+    def plan(value: str, tune: int) -> Interval:
+        old = _tonic(value, tune)
         if old is None:
-            raise TransposeError(f"tune {line} has K:{value.strip()}, no tonic to move to {key}")
+            raise TransposeError(f"tune {tune} has K:{value.strip()}, no tonic to move to {key}")
         if mode is not None and mode != old[2]:
             raise TransposeError(
-                f"tune {line} is in {old[0]}{'#' * (old[1] > 0)}{'b' * (old[1] < 0)}{old[2]}, and a transposition "
+                f"tune {tune} is in {old[0]}{'#' * (old[1] > 0)}{'b' * (old[1] < 0)}{old[2]}, and a transposition "
                 f"keeps the mode: ask for {want}{old[2]}, or {want} alone"
             )
         new = (want[0], {"#": 1, "b": -1}.get(want[1:], 0))
@@ -155,7 +155,7 @@ def written_pitches(text: str) -> list[Written]:
     [(78, 'f', 1), (73, '^c', 1), (72, 'c', 2), (66, 'F', 2), (81, 'a', 2), (59, 'B,', 2)]
     """
     out: list[Written] = []
-    _transpose(text, lambda value, line: Interval(0, 0), out)
+    _transpose(text, lambda value, tune: Interval(0, 0), out)
     return out
 
 
@@ -170,16 +170,16 @@ def _whole(n: object, most: int, what: str, unit: str) -> int:
     return value
 
 
-def _tonic(value: str, line: int) -> tuple[str, int, str] | None:
+def _tonic(value: str, tune: int) -> tuple[str, int, str] | None:
     try:
         return tonic(value)
     except HeaderError as e:
-        raise TransposeError(f"tune {line}: {e}") from None
+        raise TransposeError(f"tune {tune}: {e}") from None
 
 
 def _check_keys(text: str) -> None:
     """Raise as a transposition would on a text with a tune it cannot move (no K:, a K: not a key)."""
-    _transpose(text, lambda value, line: Interval(0, 0), [])
+    _transpose(text, lambda value, tune: Interval(0, 0), [])
 
 
 def _transpose(text: str, plan: Plan, pitches: list[Written] | None = None) -> str:
