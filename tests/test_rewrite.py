@@ -230,6 +230,7 @@ def test_the_command_picks_a_tune_and_rewrites_from_a_bar(run_musicgen: Run, tmp
         (["--bars", "5..8"], "error: --bars takes a bar or a range of bars such as 5-8, not '5..8'"),
         (["--bars", "12-30"], "error: there is no bar 30: the tune has 17 bars"),
         (["--tune", "9", "--bars", "1"], "error: {path} has no tune X:9; its tunes are X: 7"),
+        (["--bars", "1", "--n", "20"], "error: ask for 1 to 16 candidates, not 20"),
     ],
 )
 def test_the_command_says_what_is_wrong_in_one_line(
@@ -241,6 +242,12 @@ def test_the_command_says_what_is_wrong_in_one_line(
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().split("\n")
     assert len(lines) == 1 and lines[0].startswith(message.format(path=path)), result.stderr
+
+
+def test_a_missing_file_is_one_line(run_musicgen: Run, tmp_path: Path) -> None:
+    result = run_musicgen("rewrite", tmp_path / "gone.abc", "--bars", "1-2")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: cannot read {tmp_path / 'gone.abc'}: No such file or directory"
 
 
 def test_a_file_of_several_tunes_asks_which(run_musicgen: Run, tmp_path: Path) -> None:

@@ -23,11 +23,12 @@ from musicgen.cli import WEIGHTS_HELP
 from musicgen.cli.generate import check_out
 from musicgen.compose.rewrite import MAX_CHOICES, Rewrite, rewrite
 from musicgen.compose.sample import Generator
-from musicgen.config import MAX_PRIMER, MAX_TEMPERATURE, SampleConfig
+from musicgen.config import MAX_TEMPERATURE, SampleConfig
 from musicgen.model.checkpoint import write_atomic
 
 _D = SampleConfig()
 _X_LINE = re.compile(r"(?m)^X:[ \t]*(\S*)")
+MAX_FILE_BYTES = 5_000_000  # a file of tunes read at most (the largest Nottingham file is 117 kB)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -91,9 +92,12 @@ def bar_range(text: str) -> tuple[int, int]:
 
 def read_tune(path: Path, number: str | None) -> str:
     """The one tune of ``path`` (or its tune ``X:number``), as written."""
-    if path.stat().st_size > 4 * MAX_PRIMER * 64:  # refuse before reading a huge file
-        raise ValueError(f"{path}: too large to be a file of tunes")
-    data = path.read_bytes()
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:  # refuse before reading a huge file
+            raise ValueError(f"{path}: too large to be a file of tunes (at most {MAX_FILE_BYTES:,} bytes)")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
