@@ -82,12 +82,12 @@ def _sound(abc: str, instrument: str, accompaniment: bool, tempo: int) -> Sound:
     return make_sound(abc, instrument, accompaniment, tempo)
 
 
-def sheet(abc: str, values: list[float | None], bins: tuple, legend: str, key: str) -> None:
+def sheet(abc: str, values: list[float | None], bins: tuple, legend: str, key: str, drop_sources: bool = False) -> None:
     """The tune as sheet music, its notes coloured by ``values`` (one per character of ``abc``) in ``bins``."""
     # declared on every run: each run (and each AppTest) registers the components with its own runtime
     files = components.declare_component("abcjs_files", path=str(ASSETS / "abcjs"))
     drawn = components.declare_component("inside_sheet", path=str(ASSETS / "inside"))
-    text, vals = inside.sheet_values(abc, values)
+    text, vals = inside.sheet_values(abc, values, drop_sources)
     rounded = [None if v is None else round(v, 3) for v in vals]
     abcjs = f"../{files.name}/abcjs-basic-min.js"  # the vendored script, from the app's own server
     drawn(
@@ -139,7 +139,7 @@ def _json(cfg: SampleConfig) -> str:
 
 
 def _line() -> inside.Line:
-    return st.session_state[f"{K}lines"][st.session_state[f"{K}line"]]
+    return st.session_state[f"{K}lines"][st.session_state[f"{K}shown"]]
 
 
 def _toggle_play() -> None:
@@ -154,9 +154,9 @@ def _one_step() -> None:
 def _take(char: str) -> None:
     """A bar clicked: the model's pick is a step; another character starts a branch (kept in the history)."""
     ss = st.session_state
-    shown = ss[f"{K}line"]
-    ss[f"{K}line"] = inside.take(ss[f"{K}lines"], shown, char, MAX_LINES)
-    ss[f"{K}playing"] = ss[f"{K}playing"] and ss[f"{K}line"] == shown
+    shown = ss[f"{K}shown"]
+    ss[f"{K}shown"] = ss[f"{K}line"] = inside.take(ss[f"{K}lines"], shown, char, MAX_LINES)
+    ss[f"{K}playing"] = ss[f"{K}playing"] and ss[f"{K}shown"] == shown
 
 
 def _start(gen: Generator, cfg: SampleConfig) -> None:
@@ -167,7 +167,8 @@ def _start(gen: Generator, cfg: SampleConfig) -> None:
         st.error(f"This tune cannot be written step by step: {plain(str(e))}.")
         return
     ss[f"{K}lines"] = [inside.Line(f"The model's own tune (seed {cfg.rng})", walk)]
-    ss[f"{K}line"], ss[f"{K}playing"] = 0, False
+    ss[f"{K}shown"] = ss[f"{K}line"] = 0  # the line shown (the radio's own state may be let go between runs)
+    ss[f"{K}playing"] = False
 
 
 def step_view(gen: Generator, cfg: SampleConfig) -> None:
@@ -204,7 +205,7 @@ def _steps(per_tick: int) -> None:
             st.rerun()  # the whole page: the player's timer stops
     left, right = st.columns([3, 2])
     with left:
-        sheet(walk.text, inside.walk_values(walk), inside.SURPRISE_BINS, "Surprise:", f"{K}step_sheet")
+        sheet(walk.text, inside.walk_values(walk), inside.SURPRISE_BINS, "Surprise:", f"{K}step_sheet", True)
         st.code(walk.text, language=None, wrap_lines=True)
     with right:
         st.button("One step", key=f"{K}one", on_click=_one_step, disabled=walk.done, icon=":material/skip_next:")
@@ -222,18 +223,24 @@ def _steps(per_tick: int) -> None:
         else:
             st.markdown(f"**What comes next** at temperature {walk.temperature:.2f}: click one to take it")
             for i, c in enumerate(inside.choices(walk)):
-                label = f"{c.words} · {c.p:.0%}" + (" · the model's pick" if c.pick else "")
-                st.button(plain(label), key=f"{K}choice_{i}", on_click=_take, args=(c.char,), width="stretch")
-                st.progress(min(1.0, c.p))
+                label = f"{c.words} · {c.p:.0%}" + (" · model's pick" if c.pick else "")
+                bar, button = st.columns([2, 3], vertical_alignment="center")
+                bar.progress(min(1.0, c.p))
+                button.button(plain(label), key=f"{K}choice_{i}", on_click=_take, args=(c.char,), width="stretch")
     lines = ss[f"{K}lines"]
+    st.caption(plain(inside.line_label(lines[ss[f"{K}shown"]])))
     st.radio(
         "Lines of writing (each branch is kept)",
         range(len(lines)),
+        index=ss[f"{K}shown"],
         key=f"{K}line",
-        format_func=lambda i: (
-            f"{lines[i].label} · {len(lines[i].walk.turns)} characters" + (" · finished" if lines[i].walk.done else "")
-        ),
+        on_change=_show,
+        format_func=lambda i: plain(lines[i].label),  # labels that never change: the radio keeps its choice by them
     )
+
+
+def _show() -> None:
+    st.session_state[f"{K}shown"] = st.session_state[f"{K}line"]
 
 
 def surprise_view(gen: Generator, cfg: SampleConfig) -> None:

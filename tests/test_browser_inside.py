@@ -1,0 +1,141 @@
+"""The "Inside the model" views in a real browser: a test-local page that calls ``app_inside.render`` with the
+shipped weights, served by ``streamlit run`` and driven by Debian's headless Chromium.
+
+A teacher's path through the views: play a tune step by step until the sheet music has notes, pause, take
+one step, branch once by clicking an alternative, then open the surprise map and find its notes coloured
+in the legend's colours. The page must ask no other host (abcjs comes from the app's own server). The
+views are saved as ``assets/screenshot-inside-*.png`` for the README. Skipped where ``/usr/bin/chromium``
+is absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_harness import CHROMIUM, REPO_ROOT, _wait_healthy, free_port, launch_chromium, wait_idle
+
+from musicgen.app import inside
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
+]
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+PAGE = """\
+import sys
+sys.path.insert(0, {repo!r})
+import streamlit as st
+import app_inside
+from musicgen.app.settings import Settings
+from musicgen.compose.sample import Generator
+
+st.set_page_config(page_title="Inside the model", layout="wide")
+
+
+@st.cache_resource
+def load():
+    return Generator.load()
+
+
+app_inside.render(load(), Settings(seed=7))
+"""
+SHEET = "iframe[title*='inside_sheet']"
+
+
+@contextlib.contextmanager
+def serve(script: Path) -> Iterator[str]:
+    """``streamlit run script`` headless on a free local port, from the repository (its .streamlit settings)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1"]
+    cmd += ["--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"]
+    cmd += ["--browser.gatherUsageStats", "false"]
+    env = {k: v for k, v in os.environ.items() if k != "MUSICGEN_WEIGHTS"}
+    with open(os.devnull, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+def code_text(page) -> str:  # type: ignore[no-untyped-def]
+    return page.locator("[data-testid='stCode'] code").first.inner_text()
+
+
+def notes(page) -> int:  # type: ignore[no-untyped-def]
+    return page.frame_locator(SHEET).first.locator("svg .abcjs-note").count()
+
+
+def test_a_lesson_steps_a_tune_branches_once_and_maps_its_surprise(tmp_path: Path) -> None:
+    script = tmp_path / "inside_page.py"
+    script.write_text(PAGE.format(repo=str(REPO_ROOT)), encoding="utf-8")
+    with serve(script) as url, playwright_api.sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        elsewhere: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else elsewhere.append(r.url))
+        page.goto(url)
+        page.get_by_role("button", name="One step").wait_for(timeout=90_000)
+        wait_idle(page)
+        assert code_text(page).startswith("X:1")
+
+        page.get_by_role("slider", name="Speed").press("End")  # the fastest
+        wait_idle(page)
+        page.get_by_role("button", name="Play").click()  # until the sheet has notes
+        page.wait_for_function(
+            f'() => {{ const f = document.querySelector("{SHEET}");'
+            " return f && f.contentDocument && f.contentDocument.querySelectorAll('svg .abcjs-note').length >= 6; }",
+            timeout=45_000,
+        )
+        page.get_by_role("button", name="Pause").click()
+        wait_idle(page)
+        page.get_by_role("button", name="Play").wait_for()
+        paused = code_text(page)
+        page.get_by_role("button", name="One step").click()
+        page.wait_for_function(
+            "n => document.querySelector(\"[data-testid='stCode'] code\").innerText.length > n", arg=len(paused)
+        )
+        wait_idle(page)
+        stepped = code_text(page)
+        assert stepped.startswith(paused) and len(stepped) == len(paused) + 1
+        frame = page.frame_locator(SHEET).first
+        assert frame.locator(".inside-coloured").count() > 0  # the growing sheet is coloured by surprise too
+        page.screenshot(path=str(REPO_ROOT / "assets" / "screenshot-inside-step.png"))
+
+        alternative = page.locator("button", has_text="·").filter(has_not_text="model's pick").first
+        alternative.click()  # branch once
+        page.get_by_text("Branch 1: at character").first.wait_for(timeout=30_000)
+        wait_idle(page)
+        branched = code_text(page)
+        assert branched.startswith(stepped) and len(branched) == len(stepped) + 1
+
+        page.get_by_text("Surprise map", exact=True).click()
+        page.locator("[data-testid='stMetric']").wait_for(timeout=60_000)  # the map's own parts, not the last view's
+        page.get_by_text("The most surprising moments").wait_for(timeout=60_000)
+        wait_idle(page)
+        frame = page.frame_locator(SHEET).first
+        frame.locator(".inside-coloured").first.wait_for(timeout=30_000)
+        colours = set(frame.locator(".inside-coloured").evaluate_all("els => els.map(e => e.getAttribute('fill'))"))
+        legend = {colour for _, colour, _ in inside.SURPRISE_BINS}
+        assert colours and colours <= legend and len(colours) >= 2  # notes the model expected, and ones it did not
+        assert "expected" in frame.locator("#legend").inner_text()
+        page.set_viewport_size({"width": 1400, "height": 1900})  # the sheet, its legend and the held-out tunes
+        wait_idle(page)
+        page.screenshot(path=str(REPO_ROOT / "assets" / "screenshot-inside-map.png"))
+        browser.close()
+    assert not elsewhere, elsewhere
