@@ -10,7 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from musicgen.abcnotation import tokens as T
 from musicgen.compose.rewrite import RewriteError, model_text, rewrite
 from musicgen.compose.sample import Generator
 from musicgen.compose.spans import bar_at, bar_spans, numbered
@@ -76,6 +79,29 @@ def test_a_clicked_character_names_its_bar() -> None:
     assert bar_at(JIG, JIG.index('"A7"e2c')).number == 7
     assert bar_at(JIG, JIG.index("A|:")).number is None  # the pick-up
     assert bar_at(JIG, JIG.index("T:")) is None  # the header
+
+
+BAR_MUSIC = st.lists(st.sampled_from(["A", "B2", "c/", "z", '"G"', "[CE]", " ", "(3ABc", "!trill!", "d>e"]), max_size=5)
+BAR_LINES = st.sampled_from(["|", "||", ":|", "|:", "::", "|]", "|1", ":|2", "| [2", "|\n", "|\nP:B\n", "|\n% note\n"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(BAR_MUSIC.map("".join), BAR_LINES), min_size=1, max_size=12))
+def test_every_timed_note_lies_in_exactly_one_bar_and_bars_are_in_order(bars: list[tuple[str, str]]) -> None:
+    tune = "X:1\nM:6/8\nL:1/8\nK:D\n" + "".join(music + line for music, line in bars)
+    spans = bar_spans(tune)
+    ends = [0] + [s.close for s in spans]
+    assert all(a <= s.start <= s.end <= s.close for a, s in zip(ends, spans))  # in order, never overlapping
+    pos, inside = 0, 0
+    for kind, text in T.tokenize(tune):
+        if kind in T.TIMED:
+            owners = [s for s in spans if s.start <= pos and pos + len(text) <= s.end]
+            assert len(owners) == 1, (tune, pos, text)
+            inside += 1
+        pos += len(text)
+    assert inside == sum(1 for s in spans for k, _ in T.tokenize(s.music) if k in T.TIMED)
+    numbers = [s.number for s in numbered(spans)]
+    assert numbers == list(range(1, len(numbers) + 1))
 
 
 def test_bar_numbers_agree_with_the_form_reading_on_the_nottingham_tunes(nottingham_dir: Path) -> None:
