@@ -22,6 +22,10 @@ PICKUP_ENDINGS = HEAD.format(key="D") + (
     "A|:d2e f2g|a2f d2f|e2f g2e|f2e d2A|d2e f2g|a2f d2f|e2f g2e|1 f2e d2A:|2 f2e d2f||\n"
     "|:a2f d2f|a2f d2f|g2e c2e|g2e c2e|a2f d2f|a2f d2f|g2e c2e|[1 d3 d2f:|[2 d3 d3|]"
 )
+# a one-bar second ending, short, completed by the pick-up of the part after it: still two parts
+SHORT_SECOND_ENDING = HEAD.format(key="G") + (
+    "d|:B2c d2e|g3 G3|B2c d2e|1 g3 d3:|2 g3 G2||\nd|:e2f g2a|b3 g3|e2f g2a|1 b3 g3:|2 b3 g2|]"
+)
 # ``::`` between the parts, a tune in a mode: A dorian ends on A
 DORIAN_DOUBLE_COLON = HEAD.format(key="Ador") + ("|:A2B c2d|e2d c2B|A2B c2A|G2E E3::e2f g2e|d2B G2B|A2B c2B|A3 A3:|")
 # no section bar line at all: one part; D minor ends on D; the last chord symbol on A is not the tonic
@@ -36,6 +40,7 @@ FRAGMENT = HEAD.format(key="G") + "GAB c2d|e2d B2A|"
     [
         (AABB, [(8, 8), (8, 8)], 16, 32, (8, 8)),
         (PICKUP_ENDINGS, [(8, 8), (8, 8)], 18, 32, (8, 1, 8, 1)),
+        (SHORT_SECOND_ENDING, [(4, 4), (4, 4)], 10, 16, (4, 1, 4, 1)),
         (DORIAN_DOUBLE_COLON, [(4, 4), (4, 4)], 8, 16, (4, 4)),
         (NO_SECTIONS_DM, [(4,)], 4, 4, (4,)),
         (FRAGMENT, [(2,)], 2, 2, (2,)),

@@ -28,13 +28,14 @@ import re
 from dataclasses import dataclass
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.header import HeaderError, header_fields, key_name, parse_key, parse_meter
+from musicgen.abcnotation.header import HeaderError, header_fields, key_name, parse_meter
 from musicgen.abcnotation.rhythm import Bar, RhythmState, is_section_bar
+from musicgen.compose.progress import symbol_pc
+from musicgen.compose.progress import tonic_of as key_tonic
 from musicgen.judge.features import last_melody_pitch
 
 REGULAR = (4, 8, 12, 16)  # bars of a regular part
 MIN_BARS = 8  # fewer bars than this is a fragment, not a tune (the held-out tunes: 99% have at least 8)
-_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _ROOT = re.compile(r'"\(?([A-G])([#b]?)')  # a chord symbol's root; annotations ("^text") have none
 _Item = tuple[Bar, str | None, str]  # a bar, the ending it is in ("1", "2", None), the bar line closing it
@@ -90,23 +91,18 @@ class Form:
         """The last melody note is the tonic; None when there is no tonic or no note."""
         if self.tonic is None or self.last_note is None:
             return None
-        return self.last_note == _pitch(self.tonic)
+        return self.last_note == symbol_pc(self.tonic)
 
     @property
     def chord_on_tonic(self) -> bool | None:
         """The last chord symbol's root is the tonic; None without a tonic or a chord symbol."""
         if self.tonic is None or self.last_chord is None:
             return None
-        return _pitch(_ROOT.match(f'"{self.last_chord}').group(1, 2)) == _pitch(self.tonic)  # type: ignore[union-attr]
+        return symbol_pc(self.last_chord) == symbol_pc(self.tonic)
 
     @property
     def header_held(self) -> bool:
         return not (self.meter_changes or self.key_changes)
-
-
-def _pitch(name: str | tuple[str, ...]) -> int:
-    text = "".join(name)
-    return (_PC[text[0]] + {"#": 1, "b": -1}.get(text[1:2], 0)) % 12
 
 
 def _short(bar: Bar) -> bool:
@@ -147,11 +143,16 @@ def _bars(tune: str) -> list[_Item]:
 
 
 def _sections(tune: str) -> list[list[_Item]]:
-    """The bars section by section; a section of nothing but a pick-up (``d|:B2c...``) opens the next."""
+    r"""The bars section by section; a section of nothing but a pick-up (``d|:B2c...``) opens the next, but a
+    short second ending (``:|2 g3 G2||``) is no pick-up: the part after it stays a part of its own.
+
+    >>> [len(s) for s in _sections("X:1\nM:6/8\nK:G\nB2c d2e|1 g3 d3:|2 g3 G2||\nd|:e2f g2a|b3 g3:|")]
+    [2, 1, 3]
+    """
     sections: list[list[_Item]] = []
     for item in _bars(tune):
         if item[0].first or not sections:
-            if sections and len(sections[-1]) == 1 and _short(sections[-1][0][0]):
+            if sections and len(sections[-1]) == 1 and _short(sections[-1][0][0]) and sections[-1][0][1] is None:
                 sections[-1].append(item)  # the bar after a lone pick-up: its section goes on
                 continue
             sections.append([])
@@ -196,13 +197,8 @@ def tonic_of(key: str | None) -> str | None:
     >>> [tonic_of(k) for k in ["Ador", "Dmix", "Dm", "F#m", "Bb", "none", "H", None, ""]]
     ['A', 'D', 'D', 'F#', 'Bb', None, None, None, 'C']
     """
-    if key is None:
-        return None
-    try:
-        name = parse_key(key)[0]
-    except HeaderError:
-        return None
-    return None if name in ("none", "hp") else name[: 2 if name[1:2] in ("#", "b") else 1]
+    tonic = None if key is None else key_tonic(key)  # (as form-aware writing reads it)
+    return None if tonic is None else tonic.root
 
 
 def tune_form(tune: str) -> Form:
