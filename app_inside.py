@@ -22,16 +22,16 @@ from pathlib import Path
 import streamlit as st
 import streamlit.components.v1 as components
 
+from musicgen.abcnotation.tunetypes import NO_FORM
 from musicgen.app import inside
 from musicgen.app import support as sup
 from musicgen.app.render import Sound, make_sound
-from musicgen.app.session import title_of
 from musicgen.app.settings import KEYS, METERS, RANGES, Settings
 from musicgen.app.text import plain
 from musicgen.compose.sample import Generator, Tune
 from musicgen.config import MAX_PRIMER, SampleConfig
 from musicgen.data.corpus import split_tunes
-from musicgen.judge.explain import Explanation, explain_abc, explain_generated
+from musicgen.judge.explain import Explanation, explain_abc, explain_generated, heldout_surprises
 from musicgen.judge.quality import ends_with_bar_line
 from musicgen.judge.walk import Walk
 from musicgen.judge.words import words
@@ -53,13 +53,13 @@ def _explained(_gen: Generator, weights: str, cfg: str) -> tuple[Tune, Explanati
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _explained_abc(_gen: Generator, weights: str, tune: str) -> Explanation:
-    return explain_abc(_gen.engine, tune)
+def _explained_abc(_gen: Generator, weights: str, tune: str, form: str | None = None) -> Explanation:
+    return explain_abc(_gen.engine, tune, form=form)
 
 
 @st.cache_resource(show_spinner="Reading the held-out tunes…", max_entries=4)
 def _heldout(_gen: Generator, weights: str) -> tuple[list[float], str | None]:
-    return inside.heldout_surprises(_gen)
+    return heldout_surprises(_gen)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -73,11 +73,6 @@ def _generator(path: str) -> Generator:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _tune(_gen: Generator, weights: str, cfg: str) -> Tune:
-    return _gen.generate(SampleConfig.from_dict(json.loads(cfg)))[0]
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
 def _sound(abc: str, instrument: str, accompaniment: bool, tempo: int) -> Sound:
     return make_sound(abc, instrument, accompaniment, tempo)
 
@@ -87,19 +82,8 @@ def sheet(abc: str, values: list[float | None], bins: tuple, legend: str, key: s
     # declared on every run: each run (and each AppTest) registers the components with its own runtime
     files = components.declare_component("abcjs_files", path=str(ASSETS / "abcjs"))
     drawn = components.declare_component("inside_sheet", path=str(ASSETS / "inside"))
-    text, vals = inside.sheet_values(abc, values, drop_sources)
-    rounded = [None if v is None else round(v, 3) for v in vals]
     abcjs = f"../{files.name}/abcjs-basic-min.js"  # the vendored script, from the app's own server
-    drawn(
-        abc=text,
-        title=title_of(abc),
-        values=rounded,
-        bins=inside.bins_json(bins),
-        legend=legend,
-        abcjs=abcjs,
-        key=key,
-        default=None,
-    )
+    drawn(**inside.sheet_args(abc, values, bins, legend, drop_sources), abcjs=abcjs, key=key, default=None)
 
 
 def player(sound: Sound) -> None:
@@ -300,7 +284,7 @@ def learn_view(gen: Generator, cfg: SampleConfig, settings: Settings) -> None:
             st.markdown(f"**{label}**")
             try:
                 g = gen if folder is None else _generator(str(folder))
-                tune = _tune(g, _key(g), _json(cfg))
+                tune = _explained(g, _key(g), _json(cfg))[0]
             except (checkpoint.CheckpointError, ValueError) as e:
                 st.warning(plain(f"This checkpoint could not write: {e}"))
                 continue
@@ -328,11 +312,12 @@ def rules_view(gen: Generator, cfg: SampleConfig, settings: Settings) -> None:
                 st.caption(f"The rules stepped in at {len(ex.stepped_in)} of {len(ex.steps)} characters.")
                 notes = inside.rules_sentences(ex)
             else:
-                free = _explained_abc(gen, _key(gen), ex.tune)
+                form = cfg.replace(constrained=True).written_form  # the rules the other side was written under
+                free = _explained_abc(gen, _key(gen), ex.tune, None if form == NO_FORM else form)
                 at = free.let_go
                 values = [1.0 if i == at else None for i in range(len(ex.tune))]
                 sheet(ex.tune, values, inside.BROKEN_BINS, "Notes:", f"{K}rules_off")
-                notes = [free.rules_note or "The rules would not have changed a character of this tune."]
+                notes = [inside.free_sentence(free)]
             player(sound)
             st.markdown("\n".join(f"- {plain(s)}" for s in notes))
 

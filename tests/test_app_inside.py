@@ -25,7 +25,7 @@ from musicgen.app.settings import Settings
 from musicgen.app.text import plain
 from musicgen.compose.sample import Generator
 from musicgen.data.vocab import Vocab
-from musicgen.judge.explain import explain_abc, explain_generated
+from musicgen.judge.explain import explain_abc, explain_generated, heldout_surprises
 from musicgen.judge.walk import Walk
 from musicgen.model import checkpoint
 from musicgen.model.engine import random_checkpoint
@@ -194,7 +194,7 @@ def test_the_surprise_map_reads_pasted_abc(weights: Path) -> None:
 
 def test_the_surprise_map_places_a_tune_among_the_held_out_tunes() -> None:
     gen = Generator.load()
-    heldout, why = inside.heldout_surprises(gen)
+    heldout, why = heldout_surprises(gen)
     if why:
         pytest.skip(why)
     at = open_page(gen.checkpoint.path, "Surprise map", seed=3)
@@ -258,8 +258,10 @@ def test_rules_on_and_off_side_by_side(weights: Path) -> None:
     assert left["values"] == [round(s.removed_p, 3) for s in on.steps[: len(on.tune)]]
     assert left["bins"] == inside.bins_json(inside.RULES_BINS)
     assert at.caption[0].value == f"The rules stepped in at {len(on.stepped_in)} of {len(on.steps)} characters."
-    free = explain_abc(gen.engine, off.tune)
+    form = settings_config(seed=2, length=200, constrained=True).written_form  # the rules of the other side
+    free = explain_abc(gen.engine, off.tune, form=None if form == "none" else form)
     assert [i for i, v in enumerate(right["values"]) if v] == ([] if free.let_go is None else [free.let_go])
+    assert at.markdown[-1].value == f"- {plain(inside.free_sentence(free))}"
 
 
 def test_rules_view_says_when_meter_aware_writing_is_not_offered(tmp_path: Path) -> None:

@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from musicgen.app.render import sheet_text
+from musicgen.app.session import title_of
 from musicgen.app.support import Badge
 from musicgen.app.text import plain
-from musicgen.compose.sample import Generator
-from musicgen.data.corpus import TUNE_END, CorpusError
+from musicgen.data.corpus import TUNE_END
 from musicgen.judge.explain import STEP_IN, Explanation
-from musicgen.judge.score import recorded_split
 from musicgen.judge.walk import Walk
 from musicgen.judge.words import words
-from musicgen.model.checkpoint import CheckpointError
 
 VIEWS = {  # each view, and the one sentence that tells a class what it shows
     "Step by step": (
@@ -105,6 +103,20 @@ def sheet_values(
             kept += padded[at : at + len(line)]
         at += len(line)
     return "".join(lines), kept
+
+
+def sheet_args(
+    abc: str,
+    values: Sequence[float | None],
+    bins: Sequence[tuple[float | None, str | None, str]],
+    legend: str,
+    drop_sources: bool = False,
+) -> dict[str, Any]:
+    """What the sheet component (``assets/inside``) is given for a tune: its text, a screen reader's title,
+    each character's value (3 decimals), the bins and the legend's heading."""
+    text, kept = sheet_values(abc, values, drop_sources)
+    rounded = [None if v is None else round(v, 3) for v in kept]
+    return dict(abc=text, title=title_of(abc), values=rounded, bins=bins_json(bins), legend=legend)
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,18 @@ def rules_sentences(ex: Explanation, most: int = 8) -> list[str]:
     return out
 
 
+def free_sentence(free: Explanation) -> str:
+    """Where a freely written tune first breaks meter-aware writing's rules (replayed over it), as a sentence."""
+    if free.let_go is None:
+        return "Meter-aware writing would not have changed a character of this tune: it kept the rules by itself."
+    text = free.tune + TUNE_END
+    at = free.let_go
+    return (
+        f"Written freely, the tune first breaks the rules at character {at + 1} ({words(text[at], text[:at])}, "
+        f"line {text.count(chr(10), 0, at) + 1}): meter-aware writing would have written something else there."
+    )
+
+
 def badge_line(marks: Sequence[Badge], mean_surprise: float) -> tuple[str, str]:
     """Quality badges as one line of Streamlit Markdown (the tune's surprise last), and their help text."""
     line = " ".join(
@@ -214,25 +238,6 @@ def badge_line(marks: Sequence[Badge], mean_surprise: float) -> tuple[str, str]:
     return f"{line} :gray-badge[mean surprise {mean_surprise:.2f}]", "\n\n".join(
         f"**{b.label}**: {plain(b.help)}" for b in marks
     )
-
-
-def heldout_surprises(gen: Generator, batch: int = 64) -> tuple[list[float], str | None]:
-    """The mean surprise of each held-out tune of the checkpoint (its recorded val split), or ([], why not).
-
-    Tunes with characters the model does not know are left out.
-    """
-    ckpt = gen.checkpoint
-    try:
-        _, val = recorded_split(ckpt)
-    except (CheckpointError, CorpusError, OSError) as e:
-        return [], f"The held-out tunes are not here ({e}), so a tune cannot be placed among them."
-    texts = [t + TUNE_END for t in val if not gen.vocab.unknown(t)]
-    if not texts:
-        return [], "This model records no held-out tunes it can read, so a tune cannot be placed among them."
-    out = []
-    for start in range(0, len(texts), batch):
-        out += [-logp / n for logp, n in gen.engine.log_likelihood(texts[start : start + batch])]
-    return sorted(out), None
 
 
 def placement(value: float, heldout: Sequence[float]) -> str:

@@ -36,8 +36,10 @@ import numpy as np
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.compose.sample import Generator, Tune
 from musicgen.config import SampleConfig
-from musicgen.data.corpus import TUNE_END, normalise_tune
+from musicgen.data.corpus import TUNE_END, CorpusError, normalise_tune
 from musicgen.data.vocab import Vocab
+from musicgen.judge.score import recorded_split
+from musicgen.model.checkpoint import CheckpointError
 from musicgen.model.engine import Engine, log_prob_of, softmax
 
 TOP_K = 5  # the likeliest next characters each step shows
@@ -259,3 +261,23 @@ def _aligned(record: _Recorder, raw: str, text: str) -> tuple[list[str], list[np
             by[b + j] = "model" if drawn else "prompt"
             masks[b + j] = record.masks.get(a + j)
     return by, masks  # type: ignore[return-value]
+
+
+def heldout_surprises(gen: Generator, batch: int = 64) -> tuple[list[float], str | None]:
+    """The mean surprise of each held-out tune of the checkpoint (its recorded val split), sorted, or ([], a
+    sentence saying why there are none): the distribution a tune's own is placed on.
+
+    Tunes with characters the model does not know are left out.
+    """
+    ckpt = gen.checkpoint
+    try:
+        _, val = recorded_split(ckpt)
+    except (CheckpointError, CorpusError, OSError) as e:
+        return [], f"The held-out tunes are not here ({e}), so a tune cannot be placed among them."
+    texts = [t + TUNE_END for t in val if not gen.vocab.unknown(t)]
+    if not texts:
+        return [], "This model records no held-out tunes it can read, so a tune cannot be placed among them."
+    out = []
+    for start in range(0, len(texts), batch):
+        out += [-logp / n for logp, n in gen.engine.log_likelihood(texts[start : start + batch])]
+    return sorted(out), None
