@@ -119,11 +119,46 @@ def wait_idle(page, timeout_ms: int = 90_000) -> None:  # type: ignore[no-untype
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
+SHEET = "iframe[title*='sheet_music']"  # the tune's player and sheet music: one component, one frame
+# The duration (s) of the tune's player, 0 while it has no sound or no metadata yet.
+_DURATION = (
+    "() => { const a = document.getElementById('tune');"
+    " return a && a.src && a.readyState >= 1 && isFinite(a.duration) ? a.duration : 0; }"
+)
+
+
+def sheet_frames(page) -> list:  # type: ignore[no-untyped-def]
+    """The frames of the sheet-music component now in the page (a tune's sheet alone comes first, then the player).
+
+    Found through the page's iframe elements: ``page.frames`` may not list a sandboxed frame added after loading.
+    """
+    frames = [handle.content_frame() for handle in page.locator(SHEET).element_handles()]
+    return [f for f in frames if f is not None and not f.is_detached()]
+
+
 def audio_duration(page) -> float:  # type: ignore[no-untyped-def]
-    """The playable duration (s) of the page's first audio element; 0 while it has no metadata."""
-    return float(
-        page.evaluate(
-            "() => { const a = document.querySelector('audio');"
-            " return a && a.readyState >= 1 && isFinite(a.duration) ? a.duration : 0; }"
-        )
-    )
+    """The playable duration (s) of the tune's player (in the sheet-music component); 0 while it has no sound."""
+    from playwright.sync_api import Error
+
+    for frame in sheet_frames(page):
+        try:
+            return float(frame.evaluate(_DURATION))
+        except Error:  # the frame went while it was asked (the player replaces a sheet alone)
+            continue
+    return 0.0
+
+
+def player_frame(page, longer_than_s: float = 0.0, timeout_s: float = 90.0):  # type: ignore[no-untyped-def]
+    """The sheet-music frame once its player holds a sound longer than ``longer_than_s``; fails after ``timeout_s``."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in sheet_frames(page):
+            try:
+                if float(frame.evaluate(_DURATION)) > longer_than_s:
+                    return frame
+            except Error:
+                continue
+        time.sleep(0.2)
+    raise TimeoutError(f"the page's player held no sound longer than {longer_than_s} s within {timeout_s} s")

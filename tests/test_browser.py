@@ -19,6 +19,7 @@ from browser_harness import (
     REPO_ROOT,
     audio_duration,
     launch_chromium,
+    player_frame,
     rss_mb,
     serve_app,
     wait_for_app,
@@ -87,7 +88,7 @@ WATCH_LIVE_TEXT = """() => {
     if (c && c.textContent.startsWith('X:')) window.liveText += 1;
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
-AUDIO_HEAD = "async () => Array.from(new Uint8Array((await (await fetch(document.querySelector('audio').src)).arrayBuffer()).slice(0, 44)))"
+AUDIO_HEAD = "async () => Array.from(new Uint8Array((await (await fetch(document.getElementById('tune').src)).arrayBuffer()).slice(0, 44)))"
 
 
 def wav_format(data: bytes) -> tuple[int, int]:
@@ -112,14 +113,11 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
     wait_idle(page)
     page.evaluate(WATCH_LIVE_TEXT)
     page.get_by_role("button", name="Compose").click()
-    page.wait_for_function(
-        "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1 && a.duration > 5; }",
-        timeout=60_000,
-    )
+    player = player_frame(page, longer_than_s=5, timeout_s=60)
     wait_idle(page)
     assert audio_duration(page) > 5
     assert page.evaluate("() => window.liveText") > 0, "the tune's text was not shown while it was written"
-    header = bytes(page.evaluate(AUDIO_HEAD))  # the player's WAV: mono at 24 kHz (the download: stereo, 48 kHz)
+    header = bytes(player.evaluate(AUDIO_HEAD))  # the player's WAV: mono at 24 kHz (the download: stereo, 48 kHz)
     assert header[:4] == b"RIFF" and wav_format(header) == (1, 24_000)
     assert sheet_notes(page) > 10
     abc = abc_text(page)
@@ -245,7 +243,6 @@ SLOW_AIR = (
     + "|".join(["D F A d", "c B A F", "G E C E", "D4"] * 24 + ["D F A d", "D4"])
     + "|]\n"
 )
-PLAYABLE = "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1 && isFinite(a.duration); }"
 SESSION_TTL_S = 2  # how long the server keeps a closed browser's session (Streamlit's default: 120 s)
 
 
@@ -268,7 +265,7 @@ def test_memory_after_hostile_sessions_returns_near_its_level(browser) -> None: 
         peak = 0.0
         for page in pages:
             page.get_by_text("The audio stops at 4:00").wait_for(timeout=120_000)
-            page.wait_for_function(PLAYABLE, timeout=60_000)
+            player_frame(page, timeout_s=60)
             assert 239 <= audio_duration(page) <= 240.5
             peak = max(peak, rss_mb(proc.pid))
         for page in pages:
