@@ -1,0 +1,154 @@
+"""How fast the "Inside the model" views answer: a step of the step-by-step view, against its 100 ms target.
+
+    .venv/bin/python benchmarks/bench_explain.py [--weights DIR] [--seeds 3] [--clicks 30] [--browser]
+
+On the shipped weights (or ``--weights``), in this process (no TensorFlow):
+
+(a) a step's own work: ``Walk.step`` and what the view draws from it (the five choices in musical words,
+    each character's surprise, the sheet's arguments), for every step of ``--seeds`` whole tunes written
+    meter-aware; the first tune in a fresh process (the rules' tables start empty: the slowest case),
+    then the same tunes again (tables filled, as once a class has used the page for a while);
+(b) the page's step under ``streamlit.testing.v1.AppTest``: a click of "One step" and the rerun of the whole
+    test page (``app_inside.render``; in the browser only the step-by-step fragment reruns, less work);
+(c) with ``--browser``: the click in headless Chromium until the new character is on the page (the server,
+    the websocket and the browser's drawing: what a class waits for);
+(d) once-off costs: explaining a whole tune, and the held-out tunes' surprises (the surprise map's first use).
+
+Each figure is the median of its samples with its spread (10th to 90th percentile, and the slowest), beside
+the target. The machine is shared: run it twice when a figure looks off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from musicgen.app import inside  # noqa: E402
+from musicgen.compose.sample import Generator  # noqa: E402
+from musicgen.config import SampleConfig  # noqa: E402
+from musicgen.judge.explain import explain_generated, heldout_surprises  # noqa: E402
+from musicgen.judge.walk import Walk  # noqa: E402
+from musicgen.model.engine import one_blas_thread  # noqa: E402
+
+TARGET_MS = 100.0
+
+
+def spread(name: str, seconds: Sequence[float], target_ms: float | None = TARGET_MS) -> str:
+    ms = sorted(s * 1000 for s in seconds)
+    deciles = statistics.quantiles(ms, n=10) if len(ms) > 1 else [ms[0]] * 9
+    verdict = (
+        ""
+        if target_ms is None
+        else f"   target < {target_ms:.0f} ms: {'met' if ms[-1] < target_ms else 'median ' + ('met' if statistics.median(ms) < target_ms else 'MISSED') + ', not every step'}"
+    )
+    return (
+        f"{name:<46} median {statistics.median(ms):7.2f} ms   p10-p90 {deciles[0]:6.2f}-{deciles[-1]:7.2f}   "
+        f"slowest {ms[-1]:7.2f}   ({len(ms)} samples){verdict}"
+    )
+
+
+def view_step(walk: Walk) -> None:
+    """One step and what the step-by-step view computes from it for the page."""
+    walk.step()
+    inside.choices(walk)
+    inside.sheet_args(walk.text, inside.walk_values(walk), inside.SURPRISE_BINS, "Surprise:", True)
+
+
+def steps(gen: Generator, seeds: int) -> list[float]:
+    times = []
+    for seed in range(seeds):
+        walk = Walk(gen, SampleConfig(rng=seed, constrained=True))
+        while not walk.done:
+            t = time.perf_counter()
+            view_step(walk)
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def apptest_clicks(weights: str, clicks: int) -> list[float]:
+    from streamlit.testing.v1 import AppTest
+    from test_app_inside import page
+
+    at = AppTest.from_function(page, args=(str(ROOT), weights, {"seed": 1}), default_timeout=120)
+    at.run()
+    times = []
+    for _ in range(clicks):
+        t = time.perf_counter()
+        at.button(key="inside_one").click().run()
+        times.append(time.perf_counter() - t)
+    assert not at.exception, at.exception
+    return times
+
+
+def browser_clicks(clicks: int) -> list[float]:
+    from browser_harness import launch_chromium, wait_idle
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+    from test_browser_inside import PAGE, WRITTEN, serve
+
+    script = Path(tempfile.mkdtemp()) / "inside_page.py"
+    script.write_text(PAGE.format(repo=str(ROOT)), encoding="utf-8")
+    times = []
+    with serve(script) as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.get_by_role("button", name="One step").wait_for(timeout=90_000)
+        wait_idle(page)
+        page.locator("[data-testid='stCode'] code").first.wait_for()  # the code block's highlighter loads late
+        lost = 0
+        for _ in range(clicks):
+            n = page.evaluate(WRITTEN)
+            t = time.perf_counter()
+            for _ in range(5):  # a click that lands while the view is being redrawn can be lost: click again
+                page.get_by_role("button", name="One step").click()
+                try:
+                    page.wait_for_function(f"n => ({WRITTEN})() > n", arg=n, polling=5, timeout=5_000)
+                    break
+                except PlaywrightTimeout:
+                    lost += 1
+            times.append(time.perf_counter() - t)
+            wait_idle(page)
+            page.wait_for_timeout(200)  # the rest of the view's redraw
+        browser.close()
+    if lost:
+        print(f"    ({lost} click(s) lost while the view was redrawn, and made again: their time counts)")
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", help="a checkpoint folder (default: the shipped weights)")
+    ap.add_argument("--seeds", type=int, default=3, help="whole tunes written step by step (default 3)")
+    ap.add_argument("--clicks", type=int, default=30, help="clicks of One step on the page (default 30)")
+    ap.add_argument("--browser", action="store_true", help="also click in headless Chromium")
+    args = ap.parse_args()
+    gen = Generator.load(args.weights)
+    one_blas_thread()
+    print(f"weights: {gen.checkpoint.path}; the target: a step of the step-by-step view under {TARGET_MS:.0f} ms")
+    print(spread("(a) a step's work, rules' tables empty", steps(gen, args.seeds)))
+    print(spread("(a) a step's work, tables filled", steps(gen, args.seeds)))
+    if args.browser:
+        print(spread("(c) a click of One step, Chromium", browser_clicks(args.clicks)))
+    print(
+        spread("(b) a click of One step, AppTest (whole page)", apptest_clicks(str(gen.checkpoint.path), args.clicks))
+    )
+    t = time.perf_counter()
+    explain_generated(gen, SampleConfig(rng=100, constrained=True))
+    print(spread("(d) writing and explaining a whole tune", [time.perf_counter() - t], None))
+    t = time.perf_counter()
+    found, why = heldout_surprises(gen)
+    print(spread(f"(d) the held-out tunes' surprises ({len(found)})", [time.perf_counter() - t], None), why or "")
+
+
+if __name__ == "__main__":
+    main()
