@@ -16,6 +16,7 @@ from musicgen.compose.tracker import Tracker
 from musicgen.config import ModelConfig, SampleConfig, TrainConfig
 from musicgen.data.corpus import CorpusError, read_tunes, split_train_val, split_tunes
 from musicgen.data.vocab import UnknownCharacterError, Vocab
+from musicgen.judge.explain import Explanation, explain_abc, explain_generated
 from musicgen.judge.quality import Reference, check_tune, summarise
 from musicgen.model.checkpoint import Checkpoint, CheckpointError, load, save
 from musicgen.model.engine import Engine
@@ -36,6 +37,7 @@ __all__ = [
     "ConstraintError",
     "CorpusError",
     "Engine",
+    "Explanation",
     "MeterConstraint",
     "Generator",
     "ModelConfig",
@@ -51,6 +53,8 @@ __all__ = [
     "Vocab",
     "analyse",
     "check_tune",
+    "explain_abc",
+    "explain_generated",
     "load",
     "parse",
     "render",
