@@ -77,10 +77,17 @@ class Parsed:
 # ---------------------------------------------------------------- parsing under a deadline
 
 
+# Read as ABC 2.1 reads it, as abcjs draws it: an accidental holds to the end of its bar for notes of
+# the same letter in the same octave. Without a version line music21 reads ABC 1.3 (an accidental
+# holds for its own note only), and 127 of the Nottingham tunes would play 318 notes unlike their
+# sheet music.
+ABC_RULES = "%abc-2.1\n%%propagate-accidentals octave\n"
+
+
 def _music21_parse(text: str) -> stream.Score:
     from music21 import converter, stream
 
-    parsed = converter.parseData(text, format="abc")
+    parsed = converter.parseData(ABC_RULES + text, format="abc")
     if isinstance(parsed, stream.Opus):  # several X: tunes slipped through: keep the first
         parsed = parsed.scores[0]
     return parsed
