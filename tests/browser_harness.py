@@ -110,7 +110,7 @@ def launch_chromium(playwright):  # type: ignore[no-untyped-def]
 
 def wait_for_app(page, timeout_ms: int = 90_000) -> None:  # type: ignore[no-untyped-def]
     """Wait until the page has run its script once: the Compose button is there and nothing is running."""
-    page.get_by_role("button", name="Compose").wait_for(timeout=timeout_ms)
+    page.get_by_role("button", name="Compose").first.wait_for(timeout=timeout_ms)  # a phone has one in the page too
     wait_idle(page, timeout_ms)
 
 

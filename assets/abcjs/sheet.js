@@ -14,7 +14,10 @@
   const tuneAudio = $("tune");
   const loopAudio = $("loop");
   const base = new URLSearchParams(location.search).get("streamlitUrl") || location.origin + "/";
-  const FOLLOW_SLOP_S = 0.03; // a note lights up this much before its sound: a frame and the audio's latency
+  const NARROW_PX = 560; // a sheet narrower than this is drawn for its width (a phone)
+  const FOLLOW_SLOP_S = 0.03;
+  const PAGE_HEIGHT = "257mm"; // A4 less its margins (14 mm) and the footer: the printable page's sheet at most
+  const PAGE_RATIO = 257 / 182; // its height over its width // a note lights up this much before its sound: a frame and the audio's latency
 
   const state = {
     abc: null, visual: null, events: [], times: [], byChar: new Map(), charTimes: new Map(),
@@ -60,12 +63,18 @@
   function draw(abc, title) {
     $("sheet").setAttribute("aria-label", "sheet music: " + (title || "tune"));
     $("print-copy").innerHTML = "";
-    const tunes = ABCJS.renderAbc("paper", abc, {
+    const options = {
       responsive: "resize", // the SVG follows the column's width
       add_classes: true, // abcjs-note classes: the browser tests count them
       clickListener: clicked,
       paddingtop: 0, paddingbottom: 4, paddingleft: 0, paddingright: 0,
-    });
+    };
+    const width = document.body.clientWidth;
+    if (width > 0 && width < NARROW_PX) { // a phone: fewer bars a line, drawn for its width, so they can be read
+      options.staffwidth = Math.max(240, width - 24);
+      options.wrap = { minSpacing: 1.4, maxSpacing: 2.4, preferredMeasuresPerLine: 3 };
+    }
+    const tunes = ABCJS.renderAbc("paper", abc, options);
     state.visual = tunes[0] || null;
     state.now = [];
     const warnings = (state.visual && state.visual.warnings) || [];
@@ -212,13 +221,16 @@
     document.body.appendChild(holder);
     ABCJS.renderAbc(holder, state.abc || "", {
       staffwidth: 720, responsive: "resize", paddingtop: 0, paddingbottom: 0, paddingleft: 0, paddingright: 0,
-      wrap: { minSpacing: 1.8, maxSpacing: 2.7, preferredMeasuresPerLine: 4 }, // 32 bars: 8 lines, one page
+      wrap: { minSpacing: 1.2, maxSpacing: 2.7, preferredMeasuresPerLine: 4 }, // 32 bars: 8 lines, one page
     });
     const svg = holder.querySelector("svg");
     let out = "";
     if (svg) {
       svg.removeAttribute("style");
       svg.setAttribute("width", "100%");
+      const box = (svg.getAttribute("viewBox") || "0 0 1 1").split(/\s+/).map(Number);
+      // A sheet a little taller than the page is drawn smaller to fit it; a long tune flows onto more pages.
+      if (box[3] / box[2] < PAGE_RATIO * 1.25) svg.setAttribute("style", "max-height: " + PAGE_HEIGHT);
       out = svg.outerHTML;
     }
     holder.remove();
@@ -253,13 +265,17 @@
   });
 
   // ------------------------------------------------------------------ a phone's sidebar
-  function closeSidebarOnPhone() {
+  function closeSidebarOnPhone(tries) {
     try { // the page is this component's parent, from the same server; nothing breaks if it cannot be reached
       const top = window.parent;
       if (top.innerWidth >= 768) return;
-      const bar = top.document.querySelector('[data-testid="stSidebar"][aria-expanded="true"]');
-      const button = bar && bar.querySelector('[data-testid="stSidebarCollapseButton"] button, button[kind="headerNoPadding"]');
+      const bar = top.document.querySelector('[data-testid="stSidebar"]');
+      const button = bar && bar.querySelector('button[aria-label="Collapse sidebar"], [data-testid="stSidebarCollapseButton"] button');
+      const open = bar && (bar.dataset.collapsed === "false" || (button && button.getAttribute("aria-expanded") === "true"));
+      if (!open) return;
       if (button) button.click();
+      // a click while the sidebar slides in may be lost: look again a little later
+      if (tries > 1) setTimeout(() => closeSidebarOnPhone(tries - 1), 500);
     } catch (e) { /* another origin: leave the sidebar as it is */ }
   }
   function fresh(name, token) { // a token not seen before in this browser tab (an iframe reloads with old ones)
@@ -302,7 +318,7 @@
       tuneAudio.currentTime = 0;
       tuneAudio.play().catch(() => note("Press the player's play button to hear it."));
     }
-    if (fresh("compose", args.compose)) closeSidebarOnPhone();
+    if (fresh("compose", args.compose)) closeSidebarOnPhone(5);
     state.rendered = true;
     sendHeight();
   }
