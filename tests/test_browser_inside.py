@@ -3,7 +3,8 @@ shipped weights, served by ``streamlit run`` and driven by Debian's headless Chr
 
 A teacher's path through the views: play a tune step by step until the sheet music has notes, pause, take
 one step, branch once by clicking an alternative, then open the surprise map and find its notes coloured
-in the legend's colours. The page must ask no other host (abcjs comes from the app's own server). The
+in the legend's colours, the rules side by side with the notes where they stepped in marked, and the
+model at the stages of its training. The page must ask no other host (abcjs comes from the app's own server). The
 views are saved as ``assets/screenshot-inside-*.png`` for the README. Skipped where ``/usr/bin/chromium``
 is absent.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,6 +88,18 @@ def written(page) -> int:  # type: ignore[no-untyped-def]
     return int(page.evaluate(WRITTEN))
 
 
+def settled(page, quiet_ms: int = 1000) -> int:  # type: ignore[no-untyped-def]
+    """The characters written, once the count has not changed for ``quiet_ms`` (a tick in flight has landed)."""
+    last = written(page)
+    for _ in range(60):
+        page.wait_for_timeout(quiet_ms)
+        now = written(page)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("the tune kept growing after Pause")
+
+
 def test_a_lesson_steps_a_tune_branches_once_and_maps_its_surprise(tmp_path: Path) -> None:
     script = tmp_path / "inside_page.py"
     script.write_text(PAGE.format(repo=str(REPO_ROOT)), encoding="utf-8")
@@ -110,7 +124,8 @@ def test_a_lesson_steps_a_tune_branches_once_and_maps_its_surprise(tmp_path: Pat
         page.get_by_role("button", name="Pause").click()
         wait_idle(page)
         page.get_by_role("button", name="Play").wait_for()
-        paused, count = code_text(page), written(page)
+        count = settled(page)
+        paused = code_text(page)
         page.get_by_role("button", name="One step").click()
         page.wait_for_function(f"n => ({WRITTEN})() > n", arg=count)
         wait_idle(page)
@@ -140,5 +155,21 @@ def test_a_lesson_steps_a_tune_branches_once_and_maps_its_surprise(tmp_path: Pat
         page.set_viewport_size({"width": 1400, "height": 1900})  # the sheet, its legend and the held-out tunes
         wait_idle(page)
         page.screenshot(path=str(REPO_ROOT / "assets" / "screenshot-inside-map.png"))
+
+        page.get_by_text("Rules on and off", exact=True).click()
+        page.get_by_text(re.compile("Written freely, the tune first|would not have changed")).wait_for(timeout=60_000)
+        wait_idle(page)  # the free side's sentence comes last
+        on_side = page.frame_locator(SHEET).first
+        on_side.locator(".inside-coloured").first.wait_for(timeout=30_000)
+        marked = set(on_side.locator(".inside-coloured").evaluate_all("els => els.map(e => e.getAttribute('fill'))"))
+        assert marked == {colour for _, colour, _ in inside.RULES_BINS if colour}  # where the rules stepped in
+        page.screenshot(path=str(REPO_ROOT / "assets" / "screenshot-inside-rules.png"))
+
+        page.get_by_text("Watch it learn", exact=True).click()
+        page.get_by_text("Final model (held-out loss").wait_for(timeout=60_000)
+        page.locator("audio").first.wait_for(timeout=60_000)  # its sound, the last of the view
+        wait_idle(page)
+        page.frame_locator(SHEET).first.locator("svg .abcjs-note").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(REPO_ROOT / "assets" / "screenshot-inside-learn.png"))
         browser.close()
     assert not elsewhere, elsewhere
