@@ -92,6 +92,7 @@ def request_compose() -> None:
         ss.opt_seed = secrets.randbelow(SEED_MAX + 1)
     ss.compose = True
     ss.pick = None  # show the best-formed candidate
+    ss.loop_on = False  # a new tune is heard whole first
 
 
 def new_seed() -> None:

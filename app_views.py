@@ -50,8 +50,9 @@ def show_entry(i: int, play: bool = False) -> None:
     ss.current = i
     if not ss.history[i].edit:
         ss[f"cand_{ss.history[i].batch}"] = candidate_label(ss.history[i])
-    if play:
+    if play:  # a history's Play (a callback): the tune from its start, not a passage of the one before
         ss.play = token()
+        ss.loop_on = False
 
 
 def play_edit(index: int) -> None:
