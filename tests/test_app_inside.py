@@ -177,7 +177,7 @@ def test_the_surprise_map_colours_a_generated_tune_and_says_when_held_out_tunes_
     expected_text, values = inside.sheet_values(ex.tune, [s.surprise for s in ex.steps[: len(ex.tune)]])
     assert sheet["abc"] == expected_text and sheet["bins"] == inside.bins_json(inside.SURPRISE_BINS)
     assert sheet["values"] == [None if v is None else round(v, 3) for v in values]
-    assert any("held-out tunes are not here" in i.value.replace("\\", "") for i in at.info)
+    assert any("measured on are not here" in i.value.replace("\\", "") for i in at.info)
     assert "Character" in at.markdown[-1].value  # the most surprising moments
 
 

@@ -76,24 +76,14 @@ def sheet_values(
     abc: str, values: Sequence[float | None], drop_sources: bool = False
 ) -> tuple[str, list[float | None]]:
     r"""The tune as the sheet component draws it (:func:`~musicgen.app.render.sheet_text`) and the value of
-        each of its characters (``values`` holds one per character of ``abc``; missing ones are None).
-        ``drop_sources``: leave out ``S:`` lines too, as saving a generated tune does (the model imitates the
-        collectors' names of its training tunes there; see :func:`musicgen.compose.streams.tidy`).
+    each of its characters (``values`` holds one per character of ``abc``; missing ones are None).
+    ``drop_sources``: leave out ``S:`` lines too, as saving a generated tune does (the model imitates the
+    collectors' names of its training tunes there; see :func:`musicgen.compose.streams.tidy`).
 
-        >>> sheet_values("X:1
-    Y:AB
-    K:D
-    d2|", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
-        ('X:1
-    K:D
-    d2|', [0, 1, 2, 3, 9, 10, 11, 12, 13, 14, None])
-        >>> sheet_values("X:1
-    S:Trad
-    K:D
-    d|", [], drop_sources=True)[0]
-        'X:1
-    K:D
-    d|'
+    >>> sheet_values("X:1\nY:AB\nK:D\nd2|", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
+    ('X:1\nK:D\nd2|', [0, 1, 2, 3, 9, 10, 11, 12, 13, 14, None])
+    >>> sheet_values("X:1\nS:Trad\nK:D\nd|", [], drop_sources=True)[0]
+    'X:1\nK:D\nd|'
     """
     lines, kept, at = [], [], 0
     padded = list(values) + [None] * max(0, len(abc) - len(values))

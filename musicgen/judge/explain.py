@@ -20,6 +20,9 @@ tune is explained as it is saved (``Tune.abc``: ``X:``/``T:`` filled in, ``S:`` 
 step says who wrote its character: the model, the prompt (the settings' header) or neither (added when
 saving). For an ABC file the meter tracker is replayed over the text to say what the rules would have
 allowed; where the tune does something they do not follow, they let go, and ``rules_note`` says where.
+
+:func:`heldout_surprises` gives the mean surprise of each of the checkpoint's held-out tunes (its recorded
+val split), the distribution on which the page places a tune's own.
 """
 
 from __future__ import annotations
@@ -272,8 +275,10 @@ def heldout_surprises(gen: Generator, batch: int = 64) -> tuple[list[float], str
     ckpt = gen.checkpoint
     try:
         _, val = recorded_split(ckpt)
-    except (CheckpointError, CorpusError, OSError) as e:
-        return [], f"The held-out tunes are not here ({e}), so a tune cannot be placed among them."
+    except CheckpointError:  # no recorded data, or not on this computer
+        return [], "The held-out tunes this model was measured on are not here, so a tune cannot be placed among them."
+    except (CorpusError, OSError) as e:
+        return [], f"The held-out tunes could not be read ({e}), so a tune cannot be placed among them."
     texts = [t + TUNE_END for t in val if not gen.vocab.unknown(t)]
     if not texts:
         return [], "This model records no held-out tunes it can read, so a tune cannot be placed among them."
