@@ -115,6 +115,8 @@ def test_replayed_rules_hold_a_well_formed_tune_and_let_go_where_a_bar_breaks(ge
     masks, at = rule_masks(gen.vocab, BAD_BAR)
     assert at == bad.let_go and len(masks) == len(BAD_BAR) + 2
     assert explain_abc(gen.engine, BAD_BAR, rules=False).steps[5].removed is None
+    assert explain_abc(gen.engine, GOOD_REEL, form="none") == good  # "none" is bars only, as in generate --form
+    assert explain_abc(gen.engine, GOOD_REEL, form="AABB").let_go is not None  # four bars are no AABB
 
 
 def test_explain_tune_checks_its_input(gen) -> None:  # type: ignore[no-untyped-def]

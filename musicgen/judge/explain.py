@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from musicgen.abcnotation.tunetypes import NO_FORM
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.compose.sample import Generator, Tune
 from musicgen.config import SampleConfig
@@ -201,11 +202,12 @@ def let_go_note(i: int, text: str) -> str:
 
 
 def explain_abc(engine: Engine, tune: str, k: int = TOP_K, rules: bool = True, form: str | None = None) -> Explanation:
-    """Explain a tune of an ABC file (normalised: :func:`musicgen.data.corpus.read_tunes`), the rules replayed."""
+    """Explain a tune of an ABC file (normalised: :func:`musicgen.data.corpus.read_tunes`), the rules replayed
+    (``form``: a form they hold it to too; None or ``"none"``: bars only)."""
     if not rules:
         return explain_tune(engine, tune, k)
     engine.vocab.check(tune + TUNE_END)
-    masks, at = rule_masks(engine.vocab, tune, form=form)
+    masks, at = rule_masks(engine.vocab, tune, form=None if form == NO_FORM else form)
     note = None if at is None else let_go_note(at, tune + TUNE_END)
     ex = explain_tune(engine, tune, k, masks, rules="replayed", rules_note=note)
     return dataclasses.replace(ex, let_go=at)
