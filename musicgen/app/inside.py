@@ -24,6 +24,7 @@ from musicgen.data.corpus import TUNE_END
 from musicgen.judge.explain import STEP_IN, Explanation
 from musicgen.judge.walk import Walk
 from musicgen.judge.words import words
+from musicgen.model.recipe import EPOCHS_DIR  # <weights>/epochs/epoch-001/ ...: musicgen train --keep-epochs
 
 VIEWS = {  # each view, and the one sentence that tells a class what it shows
     "Step by step": (
@@ -63,7 +64,6 @@ BROKEN_BINS: tuple[tuple[float | None, str | None, str], ...] = (
     (None, "#b2182b", "where the free tune first breaks the rules"),
 )
 CHOICES = 5  # next characters shown as bars
-EPOCHS_DIR = "epochs"  # <weights>/epochs/epoch-001/ ...: checkpoints `musicgen train --keep-epochs` keeps
 _EPOCH = re.compile(r"epoch-(\d+)")
 
 

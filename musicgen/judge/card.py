@@ -17,6 +17,7 @@ from musicgen.judge.score import Fit, model_fit, ngram_fit, recorded_split, repo
 from musicgen.model import checkpoint
 from musicgen.model.checkpoint import Checkpoint
 from musicgen.model.engine import Engine
+from musicgen.model.recipe import EPOCHS_DIR
 
 
 def train_command(ckpt: Checkpoint) -> str:
@@ -30,11 +31,63 @@ def train_command(ckpt: Checkpoint) -> str:
             f"--batch-size {t.batch_size} --seq-len {t.seq_len} --learning-rate {t.learning_rate} "
             f"--epochs {t.epochs} --patience {t.patience} --val-fraction {t.val_fraction} --seed {t.seed}"
         )
+        recipe = f"--windows {t.windows} --schedule {t.schedule}"
+        recipe += f" --warmup-steps {t.warmup_steps}" if t.warmup_steps else ""
+        recipe += f" --augment {t.augment} --augment-share {t.augment_share}" if t.augment else ""
+        kept = kept_epochs(ckpt)
+        recipe += f" --keep-epochs {','.join(map(str, kept))}" if kept else ""
+        mean = ckpt.metrics.get("averaged")
+        recipe += f" --average-last {len(mean['epochs'])}" if mean else ""
+        parts.append(recipe)
     parts.append(
         f"--embedding-dim {m.embedding_dim} --lstm-units {m.lstm_units} "
         f"--lstm-layers {m.lstm_layers} --dropout {m.dropout}"
     )
     return " \\\n    ".join(parts)
+
+
+def kept_epochs(ckpt: Checkpoint) -> list[int]:
+    """The epochs whose weights the checkpoint keeps in ``epochs/`` (``musicgen train --keep-epochs``)."""
+    folder = ckpt.path / EPOCHS_DIR if ckpt.path else None
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(int(p.name.split("-")[1]) for p in folder.glob("epoch-[0-9][0-9][0-9]") if p.is_dir())
+
+
+def recipe_words(ckpt: Checkpoint) -> str:
+    """The training recipe of a checkpoint in words (its TrainConfig)."""
+    t = ckpt.train
+    if t is None:
+        return "The training recipe was not recorded."
+    if t.windows == "chunks":
+        layout = (
+            f"the train tunes (reshuffled each epoch) joined into one text, cut each epoch into windows of "
+            f"{t.seq_len} characters from a random offset, shuffled, {t.batch_size} to a batch, the state zeroed "
+            "before each batch"
+        )
+    else:
+        layout = (
+            f"stateful truncated back-propagation: the train tunes (reshuffled each epoch) joined into one text, "
+            f"cut into {t.batch_size} parallel streams, {t.seq_len} characters per window, the state carried"
+        )
+    if t.schedule == "cosine":
+        rate = f"learning rate {t.learning_rate} with {t.warmup_steps} batches of warm-up, then a cosine decay to 0"
+    else:
+        rate = f"learning rate {t.learning_rate}, multiplied by {t.lr_decay} after an epoch without a better val loss"
+    moved = (
+        f" Each epoch {t.augment_share:.0%} of the train tunes were transposed by 1 to {t.augment} semitones "
+        "either way (the rest stayed in their key)."
+        if t.augment
+        else " No transposition."
+    )
+    return (
+        f"{layout[0].upper()}{layout[1:]}; Adam (gradient norm clipped at 5), {rate}; early stopping after "
+        f"{t.patience} epochs without a better val loss; the best epoch is kept.{moved}"
+    )
+
+
+def _fresh(h: dict[str, Any]) -> str:
+    return f"{h['val_score']:.4f}" if "val_score" in h else "-"
 
 
 def plot_losses(history: list[dict[str, Any]], baseline: Fit, path: Path) -> None:
@@ -47,7 +100,9 @@ def plot_losses(history: list[dict[str, Any]], baseline: Fit, path: Path) -> Non
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
-    ax.plot(epochs, [h["val_loss"] for h in history], "o-", label="val")
+    ax.plot(epochs, [h["val_loss"] for h in history], "o-", label="val (as trained)")
+    if all("val_score" in h for h in history):
+        ax.plot(epochs, [h["val_score"] for h in history], "o-", label="val (each tune from a fresh state)")
     ax.axhline(baseline.nats, color="grey", ls="--", label=f"{baseline.name} (val tunes)")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
@@ -71,10 +126,18 @@ def write_card(weights: str | Path | None = None, notes: str = "") -> Path:
     history = metrics.get("history", [])
     plot_losses(history, base, ckpt.path / "loss.png")
     rows = "\n".join(
-        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | {h['val_acc']:.3f} | {h['learning_rate']:.2e} |"
+        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | {_fresh(h)} | {h['val_acc']:.3f} | "
+        f"{h['learning_rate']:.2e} |"
         for h in history
     )
-    m, t = ckpt.model, ckpt.train
+    m = ckpt.model
+    best = metrics.get("best_val_score") or metrics.get("best_val_loss") or float("nan")
+    mean = metrics.get("averaged") or {}
+    at = (
+        f", the mean of the weights of epochs {', '.join(map(str, mean['epochs']))}"
+        if mean.get("used")
+        else f", epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}"
+    )
     text = f"""# Model card: {ckpt.path.name}
 
 A character-level LSTM that writes folk tunes in ABC notation, one character at a time.
@@ -85,8 +148,8 @@ Embedding({len(ckpt.vocab)}, {m.embedding_dim}) -> {m.lstm_layers} x [LSTM({m.ls
 (every character of the training text, plus printable ASCII and newline).
 
 ## Data
-{", ".join(data.get("paths", []))}: {data.get("tunes")} tunes, normalised by `musicgen.data.corpus` (comments dropped,
-continuations joined, trailing spaces and blank lines inside tunes removed). Split by whole tune, by the hash of
+{", ".join(data.get("paths", []))}: {data.get("tunes")} tunes, normalised by `musicgen.data.corpus` (comments and `S:`
+lines dropped, continuations joined, trailing spaces and blank lines inside tunes removed). Split by whole tune, by the hash of
 the tune's text: {data.get("train_tunes")} train tunes ({data.get("train_chars", 0):,} characters),
 {data.get("val_tunes")} val tunes ({data.get("val_chars", 0):,} characters).
 
@@ -97,17 +160,13 @@ Trained by the project's own command:
 {train_command(ckpt)}
 ```
 
-Stateful truncated back-propagation: the train tunes (reshuffled each epoch) joined into one text, cut into
-{t.batch_size if t else "?"} parallel streams, {t.seq_len if t else "?"} characters per window; Adam (gradient norm
-clipped at 5), learning rate halved after an epoch without a better val loss, early stopping after
-{t.patience if t else "?"} such epochs; the best epoch is kept. Best val loss **{metrics.get("best_val_loss", float("nan")):.4f}
-nats/char at epoch {metrics.get("best_epoch")}** of {metrics.get("epochs_run")}. Training time
-{metrics.get("train_seconds", 0) / 60:.1f} minutes on {metrics.get("hardware", "unknown hardware")}.
+{recipe_words(ckpt)} Best val loss **{best:.4f} nats/char** (each val tune from a fresh state){at}. Training
+time {metrics.get("train_seconds", 0) / 60:.1f} minutes on {metrics.get("hardware", "unknown hardware")}.
 
 ![train and val loss per epoch](loss.png)
 
-| epoch | train loss | val loss | val accuracy | learning rate |
-|---|---|---|---|---|
+| epoch | train loss | val loss (as trained) | val loss (fresh state) | val accuracy | learning rate |
+|---|---|---|---|---|---|
 {rows}
 
 ## Against a 5-gram baseline, on the same val tunes

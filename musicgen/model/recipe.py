@@ -34,6 +34,8 @@ from musicgen.data.vocab import Vocab
 from musicgen.model import checkpoint
 from musicgen.model.checkpoint import Checkpoint
 
+EPOCHS_DIR = "epochs"  # a checkpoint's sub-folder for the weights kept after chosen epochs (--keep-epochs)
+
 
 class VocabularyError(ValueError):
     """The tunes to fine-tune on use characters the starting model has never seen."""

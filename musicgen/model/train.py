@@ -46,8 +46,6 @@ from musicgen.data.vocab import Vocab
 from musicgen.model import checkpoint, distribute, recipe, runstate
 from musicgen.model.windows import distributed_windows
 
-EPOCHS_DIR = "epochs"  # a checkpoint's sub-folder for the weights kept after chosen epochs (--keep-epochs)
-
 
 class TrainError(RuntimeError):
     """Training cannot start or resume as asked."""
@@ -246,7 +244,7 @@ def train(
             )
             state["epoch"] = epoch
             if epoch in keep_epochs:
-                kept = out_here / EPOCHS_DIR / f"epoch-{epoch:03d}"
+                kept = out_here / recipe.EPOCHS_DIR / f"epoch-{epoch:03d}"
                 checkpoint.save(
                     kept, weights, vocab, model_cfg, cfg, {"epoch": epoch, "val_score": val_score}, "float16"
                 )
