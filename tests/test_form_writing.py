@@ -90,6 +90,7 @@ FORMED = [  # (what it shows, form, text that keeps the rules, a continuation th
     ("an end on a chord symbol off the tonic", "AABB", LAST_BAR + 'd4"A"d4', ":|\n\n"),
     ("a bar that may end the tune opening off the tonic chord", "AABB", LAST_BAR, '"A"'),
     ("the tonic's letter after a sharp on it", "AABB", LAST_BAR + "d4^d2", "d2:|\n\n"),
+    ("a last note shorter than a quarter note", "AABB", LAST_BAR + "e7", "d:|\n\n"),
     ("a second lone pick-up", "model", REEL_HEAD + "d|:", "d|:d"),
     ("a pick-up after a lone pick-up", "model", REEL_HEAD + "d|:", "d|d"),
     ("a part of AABB closed without a repeat", "AABB", REEL_HEAD + BAR8, "||\n"),
@@ -116,11 +117,21 @@ def test_what_the_form_forbids_is_refused(what: str, form: str, good: str, bad: 
         ("model", PICKUP_PARTS),
         ("model", REEL_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "=d8||\n\n"),  # 8 + 16 bars
         ("AABB", LAST_BAR + 'd4"A"d2"D"d2:|\n\n'),  # the last chord symbol on the tonic
+        ("AABB", LAST_BAR + "e6d2:|\n\n"),  # the last note a quarter note: long enough to end on
         ("AABB", LAST_BAR + "d4^d2=d2:|\n\n"),  # the tonic written with its own accidental
         ("AABB", REEL_HEAD + "A|:" + "d8|" * 7 + "d7:|\n|:" + "d8|" * 7 + "d8:|\n\n"),  # a lone pick-up
         ("A16", REEL_HEAD.replace("K:D", "K:Ador") + "|:" + "A8|" * 15 + "A8:|\n\n"),  # a mode ends on its tonic
     ],
-    ids=["AABB", "pick-ups", "the second part twice as long", "tonic chord", "natural sign", "lone pick-up", "Ador"],
+    ids=[
+        "AABB",
+        "pick-ups",
+        "the second part twice as long",
+        "tonic chord",
+        "a quarter note to end on",
+        "natural sign",
+        "lone pick-up",
+        "Ador",
+    ],
 )
 def test_whole_tunes_of_each_form_are_followed_to_their_end(form: str, tune: str) -> None:
     t = Tracker(None, form)

@@ -10,10 +10,11 @@ the tune's short last bar). No note of it is shorter than a sixteenth note
 (:func:`~musicgen.compose.progress.least_ticks`).
 
 >>> v = View(plain=None, part=True, repeat=False, whole=True, cont=None, end=-6, now=None)  # a tune's last bar
->>> form_tail(Between(8 * TICK, 8 * TICK, False, False, False, False, True, False), v, NO_FIN, TICK // 2)
+>>> form_tail(Between(4 * TICK, 4 * TICK, False, False, False, False, True, False), v, NO_FIN, TICK // 4)
 -1
 
-That is "C|]" and the blank line (five characters) where a whole bar "C8|]" and it would take six.
+That is "C|]" and the blank line (five characters) where a whole bar "C4|]" and it would take six (in L:1/4:
+the tune's last note lasts at least a quarter note, :data:`~musicgen.compose.progress.END_NOTE`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,17 @@ from typing import NamedTuple
 from musicgen.abcnotation.forms import NOTE, SHORTEST_SUFFIX, TICK
 from musicgen.abcnotation.header import parse_meter, parse_unit
 from musicgen.compose.parts import meter_name, plan_for
-from musicgen.compose.progress import View, chord_touches, fill_least, least_ticks, rest, sounds_tonic
+from musicgen.compose.progress import (
+    View,
+    chord_touches,
+    fill_end,
+    fill_least,
+    least_ticks,
+    long_ticks,
+    rest,
+    sizes_of,
+    sounds_tonic,
+)
 from musicgen.compose.tracker import Tracker
 
 
@@ -106,19 +117,24 @@ def form_tail(at: Between, view: View, fin: Fin, least: int) -> int | None:
     if fill is not None and not (need and fill == 0):
         if view.plain is not None:
             best.append(fill + 1 + view.plain)
-        end = _ending(fill, fin) if view.whole else 0  # the part that makes the form whole closes on the tonic
+        if view.cont is not None and not view.whole:
+            best.append(fill + 2 + view.cont)
+    if view.whole:  # the part that makes the form whole closes on the tonic, a note at least END_NOTE long
+        fill = fill_end(room, least)
+        end = None if fill is None or (need and fill == 0) else _ending(fill, fin)
         if view.cont is not None and end is not None:
-            best.append(fill + end + 2 + view.cont)
+            best.append(fill + end + 2 + view.cont)  # type: ignore[operator]
         if view.end is not None and end is not None:
-            best.append(fill + end + 4 + view.end)
-    note = short_note(room, least) if need else 0
-    if note is not None and room:
-        if first:  # a pick-up: no bar of its own
+            best.append(fill + end + 4 + view.end)  # type: ignore[operator]
+    if room and first:  # a pick-up: no bar of its own
+        note = short_note(room, least) if need else 0
+        if note is not None:
             best.append(note + 1)
-        elif short_end and view.end is not None:
-            end = _ending(note, fin)
-            if end is not None:
-                best.append(note + end + 4 + view.end)
+    elif room and short_end and view.end is not None:  # the tune's short last bar, on a long enough tonic
+        note = short_note(room, long_ticks(least)) if need or not fin.ending else 0
+        end = None if note is None else _ending(note, fin)
+        if end is not None:
+            best.append(note + end + 4 + view.end)  # type: ignore[operator]
     return min(best, default=None)
 
 
@@ -137,6 +153,6 @@ def form_bound(form: str, meters: tuple[str, ...], units: tuple[str, ...]) -> in
         meter = parse_meter(m)
         for u in units:
             unit = parse_unit(u)
-            whole = fill_least(int(meter.length / unit * TICK), least_ticks(unit)) or 0  # type: ignore[union-attr]
+            whole = sizes_of(int(meter.length / unit * TICK), least_ticks(unit))  # type: ignore[union-attr]
             costs.append(rest(plan_for(form, meter_name(meter)), whole, 0, 0, 0, 0) or 0)  # type: ignore[union-attr]
     return max(costs)

@@ -203,7 +203,8 @@ def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
             continue
         span = written * q // p
         if span <= room:
-            rest = _tail(t, room - span, full, False, False, Tuplet(max(left - 1, 0), q, p, fixed or written), fin)
+            last = fin if fin is None or (written >= t._long and not left) else fin._replace(tonic=False)
+            rest = _tail(t, room - span, full, False, False, Tuplet(max(left - 1, 0), q, p, fixed or written), last)
             if rest is not None and (best is None or extra + rest < best):
                 best = extra + rest
     return best

@@ -14,8 +14,8 @@ last bar short where it may be, a tonic chord symbol in it where the tune has ch
 (0, 1, 8, False)
 >>> close(plan, Progress(bars=6), ":|", True, True, False) is None  # a part of 7 bars
 True
->>> rest(plan, 2, 0, 0, 1, 8)  # the second part: 7 bars of "C8|", then "C|]" and the blank line
-26
+>>> rest(plan, Sizes(2, 2, 2), 0, 0, 1, 8)  # the second part: 7 bars of "C8|", then "C2|]" and the blank line
+27
 
 A :class:`View` is what the way to the end reads of the progress at the current bar: how many
 characters each way of closing it adds to or takes from :func:`offset`, the way's length from the
@@ -136,6 +136,48 @@ def fill_least(ticks: int, least: int) -> int | None:
     return best if best < 10**6 else None
 
 
+END_NOTE = Fraction(1, 4)  # of a whole note: the tune's last note lasts at least this (94% of the training tunes')
+
+
+def long_ticks(least: int) -> int:
+    """Ticks of the shortest last note of a tune (:data:`END_NOTE`), from those of the shortest note."""
+    return least * int(END_NOTE / SHORTEST_NOTE)
+
+
+@cache
+def fill_end(ticks: int, least: int) -> int | None:
+    """Fewest characters of notes of at least ``least`` ticks lasting exactly ``ticks``, the last of them at least
+    :func:`long_ticks` (the tune's last note); 0 for no time; None when none can.
+
+    >>> fill_end(4 * TICK, 96), fill_end(TICK, 96), fill_least(TICK, 96), fill_end(0, 96)  # C4; an eighth is too short
+    (2, None, 1, 0)
+    """
+    if ticks == 0:
+        return 0
+    long = long_ticks(least)
+    costs = [(fill_least(ticks - t, least), 1 + len(s)) for t, s in SHORTEST_SUFFIX.items() if long <= t <= ticks]
+    return min((a + b for a, b in costs if a is not None), default=None)
+
+
+class Sizes(NamedTuple):
+    """Characters of a bar, as the way to the end writes it (notes of at least the shortest note)."""
+
+    whole: int  # a whole bar
+    last: int | None  # the tune's last bar, whole: its last note at least END_NOTE long (None: it cannot be)
+    short: int | None  # the tune's last bar, short: one note at least END_NOTE long (None: none fits)
+
+
+def sizes_of(full: int, least: int) -> Sizes:
+    """The :class:`Sizes` of a bar of ``full`` ticks.
+
+    >>> sizes_of(8 * TICK, 96), sizes_of(2 * TICK, 48)  # 4/4 in L:1/8 (C8|, C8|, C2|); 2/4 in L:1/4 (C2|, C2|, C|)
+    (Sizes(whole=2, last=2, short=2), Sizes(whole=2, last=2, short=1))
+    """
+    long = long_ticks(least)
+    short = min((1 + len(s) for t, s in SHORTEST_SUFFIX.items() if long <= t < full), default=None)
+    return Sizes(fill_least(full, least) or 0, fill_end(full, least), short)
+
+
 class Progress(NamedTuple):
     """A tune's form so far, and what its end reads."""
 
@@ -143,7 +185,7 @@ class Progress(NamedTuple):
     done: int = 0  # parts closed
     total: int = 0  # bars of the parts closed
     end_bar: bool = False  # the last bar line closed a part and may end the tune (|], ||, :|, :||)
-    tonic: bool = False  # the last sounding note is the tonic (True where the key has none)
+    tonic: bool = False  # the last sounding note is the tonic, at least END_NOTE long (True where the key has none)
     touched: bool = False  # the tonic's letter has met another accidental in this bar (see sounds_tonic)
     chords: bool = False  # the tune has a chord symbol with a root
     debt: bool = False  # the last such symbol's root is not the tonic
@@ -169,37 +211,41 @@ class View(NamedTuple):
 
 
 @lru_cache(maxsize=1 << 14)
-def rest(plan: Plan, whole: int, symbol: int, bars: int, done: int, total: int) -> int | None:
+def rest(plan: Plan, whole: Sizes, symbol: int, bars: int, done: int, total: int) -> int | None:
     """Characters of one way to the end from the start of a bar, ``bars`` bars into part ``done`` (from 0) with
-    ``total`` bars in the parts before: each bar ``whole`` characters of notes and a bar line, the part closed
-    with two (``||``, ``:|``), the tune with ``|]`` or ``:|`` and the blank line, its last bar one unit note
-    where it may be short, and ``symbol`` characters of a tonic chord symbol in it. None: no way."""
+    ``total`` bars in the parts before: each bar ``whole.whole`` characters of notes and a bar line, the part
+    closed with two (``||``, ``:|``), the tune with ``|]`` or ``:|`` and the blank line, its last bar ``whole.last``
+    (or ``whole.short``, where it may be short), and ``symbol`` characters of a tonic chord symbol in it. None: no
+    way."""
     best = None
     for n in plan.lengths_of(done):
         if n <= bars:
             continue
         k = n - bars  # bars still to write in this part
-        before = (k - 1) * (whole + 1)
+        before = (k - 1) * (whole.whole + 1)
         if plan.complete(done + 1, total + n):  # the tune may end here: it does (another part costs more)
-            last = min(whole, 1) if k >= 2 or bars else whole  # a short last bar needs a full one in its part
+            ends = (whole.last, whole.short if k >= 2 or bars else None)  # a short last bar needs a full one
+            last = min((c for c in ends if c is not None), default=None)
+            if last is None:
+                continue
             cost = before + last + 4 + symbol
         else:
             after = rest(plan, whole, symbol, 0, done + 1, total + n)
             if after is None:
                 continue
-            cost = before + whole + 2 + after
+            cost = before + whole.whole + 2 + after
         best = cost if best is None else min(best, cost)
     return best
 
 
-def offset(plan: Plan, whole: int, symbol: int, p: Progress) -> int:
+def offset(plan: Plan, whole: Sizes, symbol: int, p: Progress) -> int:
     """The way's length from the start of the current bar (:func:`rest`), 0 where the tune can only end now."""
     r = rest(plan, whole, symbol, p.bars, p.done, p.total)
     return 0 if r is None else r
 
 
 @lru_cache(maxsize=1 << 14)
-def view(plan: Plan, whole: int, symbol: int, bars: int, done: int, total: int) -> View:
+def view(plan: Plan, whole: Sizes, symbol: int, bars: int, done: int, total: int) -> View:
     """The :class:`View` of the bar that comes after ``bars`` counted bars of part ``done``."""
     base = rest(plan, whole, symbol, bars, done, total)
     base = 0 if base is None else base
@@ -222,7 +268,7 @@ def view(plan: Plan, whole: int, symbol: int, bars: int, done: int, total: int) 
     return View(plain, part, plan.repeated, makes_whole, cont, end, now)
 
 
-def form_key(plan: Plan, p: Progress, tonic: Tonic | None, whole: int, least: int, at_bar: bool) -> tuple[tuple, int]:
+def form_key(plan: Plan, p: Progress, tonic: Tonic | None, whole: Sizes, least: int, at_bar: bool) -> tuple[tuple, int]:
     """A state key's part for the form, and the way's length from the start of the bar (:func:`offset`).
 
     The key holds the :class:`View` of this bar and of the bars its bar line may open (the way to the end

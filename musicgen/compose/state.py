@@ -31,7 +31,7 @@ from musicgen.abcnotation.forms import BODY_FIELDS, HEADER_FIELDS, TICK, value_c
 from musicgen.abcnotation.header import Meter
 from musicgen.abcnotation.rhythm import RhythmState
 from musicgen.compose.parts import Plan, meter_name, plan_for
-from musicgen.compose.progress import Progress, Tonic, fill_least, least_ticks, tonic_of, view
+from musicgen.compose.progress import Progress, Sizes, Tonic, least_ticks, long_ticks, sizes_of, tonic_of, view
 
 HEADER, BODY, ENDED = "header", "body", "ended"
 MAX_HEADER_LINES = 12  # a generated header holds at most this many fields
@@ -157,7 +157,8 @@ class TuneState:
         self.tonic: Tonic | None = None  # ... and the key's tonic
         self.progress = Progress()
         self._base = 0  # the way's length from the start of the bar, worked out with core() (finish.way_offset)
-        self._least = self._whole = 0  # ticks of the shortest note, characters of a whole bar (start_body)
+        self._least = self._long = 0  # ticks of the shortest note and of the tune's last note at least (start_body)
+        self._whole = Sizes(0, 0, 0)  # characters of a whole bar, and of the tune's last bar (start_body)
         self._core: HeaderKey | BodyKey | None = None  # the tracker's core(), kept until the state below changes
         self._meter: Meter | None = None  # the meter and its length, kept (Meter.length makes a Fraction)
         self._length = ZERO
@@ -188,7 +189,8 @@ class TuneState:
             self.plan, self.tonic = plan_for(form, meter_name(meter)), tonic_of(self.rhythm.key)
             self.progress = Progress(tonic=self.tonic is None)
             self._least = least_ticks(self.rhythm.unit)
-            self._whole = fill_least(self.bar_ticks()[1], self._least) or 0
+            self._long = long_ticks(self._least)
+            self._whole = sizes_of(self.bar_ticks()[1], self._least)
 
     def pitch_tonic(self) -> Tonic | None:
         """Form-aware writing, where the tune may end in this bar or the bar line under way opens one that may:
@@ -199,8 +201,9 @@ class TuneState:
         near = form[5] is not None or (form[7] is not None and self.tok.pending[:1] in "|:")
         return self.tonic if near else None
 
-    def whole(self) -> int:
-        """Characters of notes (none shorter than the shortest, :meth:`least`) that fill a whole bar."""
+    def whole(self) -> Sizes:
+        """Characters of notes (none shorter than the shortest, :meth:`least`) that fill a whole bar, and the tune's
+        last bar (:class:`~musicgen.compose.progress.Sizes`)."""
         return self._whole
 
     def least(self) -> int:

@@ -256,7 +256,7 @@ class Tracker(TuneState):
         written = written_ticks(*t)
         if written is None or not self.room() or (self.plan is not None and written < self.least()):
             return False
-        tuplet_ticks = self.notes.tuplet_ticks
+        tuplet_ticks, in_tuplet = self.notes.tuplet_ticks, r.tuplet_left
         if r.tuplet_left:
             if tuplet_ticks is None:
                 tuplet_ticks = written
@@ -268,8 +268,9 @@ class Tracker(TuneState):
         self.notes = make(Notes, (False, tuplet_ticks, t.kind, False))
         if self.tonic is not None and t.kind != T.REST:
             p = self.progress
-            if t.kind == T.NOTE:
+            if t.kind == T.NOTE:  # (the tune's last note lasts at least progress.END_NOTE: a tuplet's does not)
                 tonic, touched = sounds_tonic(t.text, self.tonic, p.touched)
+                tonic = tonic and not in_tuplet and written >= self._long
             else:  # a chord never ends a tune on its tonic: the form measures read its top note
                 tonic, touched = False, chord_touches(t.text, self.tonic, p.touched)
             self.progress = p._replace(tonic=tonic, touched=touched)
