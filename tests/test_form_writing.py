@@ -115,6 +115,7 @@ def test_what_the_form_forbids_is_refused(what: str, form: str, good: str, bad: 
     [
         ("AABB", AABB_TUNE),
         ("model", PICKUP_PARTS),
+        ("model", REEL_HEAD + "P:A\n|:" + BAR8 + ":|\nP:B\n|:" + BAR8 + ":|\n\n"),  # parts named from the start
         ("model", REEL_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "=d8||\n\n"),  # 8 + 16 bars
         ("AABB", LAST_BAR + 'd4"A"d2"D"d2:|\n\n'),  # the last chord symbol on the tonic
         ("AABB", LAST_BAR + "e6d2:|\n\n"),  # the last note a quarter note: long enough to end on
@@ -125,6 +126,7 @@ def test_what_the_form_forbids_is_refused(what: str, form: str, good: str, bad: 
     ids=[
         "AABB",
         "pick-ups",
+        "P: lines",
         "the second part twice as long",
         "tonic chord",
         "a quarter note to end on",

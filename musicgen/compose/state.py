@@ -316,8 +316,10 @@ class TuneState:
         """
         if f not in BODY_FIELDS:
             return False
-        if self.plan is not None and (f != "P" or self.progress.bars or self.notes.last != T.BAR):
-            return False  # in form-aware writing, no meter, unit or key changes; a P: line opens a part
+        if self.plan is not None and (
+            f != "P" or self.progress.bars or (self.notes.last != T.BAR and self.rhythm.notes)
+        ):
+            return False  # in form-aware writing, no meter, unit or key changes; a P: line opens a part (or the body)
         if f in "MLK":
             rest = self.value_rest(f, value) if self.rhythm.notes else None
         else:
