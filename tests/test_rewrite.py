@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.bars import bar_at, bar_spans, numbered
 from musicgen.compose.rewrite import RewriteError, model_text, rewrite
 from musicgen.compose.sample import Generator
-from musicgen.compose.spans import bar_at, bar_spans, numbered
 from musicgen.data.corpus import TUNE_END
 
 Run = Callable[..., subprocess.CompletedProcess]
@@ -66,7 +66,7 @@ def test_bars_are_counted_as_a_musician_counts_them() -> None:
     bars = numbered(spans)
     assert len(bars) == 17 and [b.number for b in bars] == list(range(1, 18))
     assert bars[0].music == '"D"d2e f2d'
-    assert (bars[7].ending, bars[7].music, bars[7].line) == ("1", '"D"d3 d2A', ":|2")  # the first ending: bar 8
+    assert (bars[7].ending, bars[7].music, bars[7].bar_line) == ("1", '"D"d3 d2A', ":|2")  # the first ending: bar 8
     assert (bars[8].ending, bars[8].music) == ("2", '"D"d3 d2e')  # the second ending: bar 9
     assert bars[9].music == '"D"f2g a2f' and bars[-1].music == '"D"d3 d2' and not bars[-1].whole
     assert [b.number for b in bar_spans(JIG_CRLF)] == [s.number for s in spans]
@@ -109,12 +109,8 @@ def test_bar_numbers_agree_with_the_form_reading_on_the_nottingham_tunes(notting
     from musicgen.judge.form import tune_form
 
     tunes = read_tunes([nottingham_dir])
-    counts = [(len(numbered(bar_spans(t))), tune_form(t).bars) for t in tunes]
-    same = sum(a == b for a, b in counts)
-    # the form reading takes a short one-bar second ending followed by a pick-up for a lone pick-up and
-    # counts the pick-up after it as a bar: those tunes (16 of 932) have one or two bars more there
-    assert all(a <= b for a, b in counts)
-    assert same / len(tunes) >= 0.97, (same, len(tunes))
+    differ = [t for t in tunes if len(numbered(bar_spans(t))) != tune_form(t).bars]
+    assert not differ, f"{len(differ)} of {len(tunes)} tunes counted apart, such as:\n{differ[0]}"
 
 
 @pytest.mark.parametrize("tune", [JIG, JIG_CRLF], ids=["lf", "crlf"])
@@ -129,7 +125,7 @@ def test_the_kept_bars_stay_byte_identical(gen: Generator, tune: str, first: int
         assert c.abc == before + c.new + after
         got = bar_spans(c.abc)
         assert [s.number for s in got] == [s.number for s in old]
-        assert [s.line for s in got] == [s.line for s in old]  # repeats and endings inside the range kept
+        assert [s.bar_line for s in got] == [s.bar_line for s in old]  # repeats and endings inside the range kept
         for s_old, s_new in zip(old, got):
             if s_old.number is None or not first <= s_old.number <= last:
                 assert s_new.music == s_old.music
@@ -146,7 +142,7 @@ def test_a_pick_up_inside_the_range_stays_a_pick_up(gen: Generator) -> None:
     for c in found.candidates:
         assert c.abc == before + c.new + after and "|:" in c.new  # the repeat between the parts kept
         new = bar_spans(c.abc)
-        assert [s.number for s in new] == [s.number for s in old] and [s.line for s in new] == [s.line for s in old]
+        assert [(s.number, s.bar_line) for s in new] == [(s.number, s.bar_line) for s in old]
         assert 0 < new[5].bar.duration < new[5].bar.expected  # the new pick-up is short
         assert [new[i].bar.duration for i in (3, 6, 7)] == [1, 1, 1]  # bars 3, 5 and 6 whole, as they were
 

@@ -1,23 +1,21 @@
-r"""The bars of an ABC tune as places in its text, and a tune cut from some of them (to practise a passage).
+r"""A tune cut from some of its bars, to practise a passage.
 
-    spans = bar_spans(abc)                       # every written bar: its number, characters, line, length
     cut = excerpt(abc, 5, 8, count_in=True)      # bars 5 to 8 as a tune of their own
     cut.abc, cut.start, cut.source_start, cut.length, cut.count_in
 
-Bars are numbered as a musician counts them: 1 for the first whole bar, 0 for a pick-up before it, and
-every written bar once (a first and a second ending are two bars); repeats are not played out. A bar is
-what :mod:`musicgen.abcnotation.rhythm` reads as one: the notes between two bar lines.
+Bars are numbered as :mod:`musicgen.abcnotation.bars` numbers them, the one numbering Practise and Rewrite
+share: bar 1 is the first whole bar, a pick-up is no bar of its own, each ending counts once as written, and
+repeats are not played out. A passage takes with it the bars that are not counted next to it: the pick-up
+just before its first bar (a later part's too), and after the tune's last bar the lone short bar that may end
+the tune.
 
 The excerpt is the tune's header, the fields in force where the bars begin (a meter, unit or key that
 changed in the body), an optional count-in bar (the tonic on each beat), the chord symbol in force, and then
 the bars' own characters, unchanged except that repeat marks and ending numbers become spaces: the bars are
 played once each, in written order. The characters keep their places, so a note at ``start + i`` in the
 excerpt is the note at ``source_start + i`` in the tune: a player of the excerpt can point at the tune's notes.
-Bars from 1 take the pick-up with them.
 
 >>> tune = 'X:1\nT:Jig\nM:6/8\nL:1/8\nK:D\nA|:"D"dfa afd|"A"e3 e2A:|\n|:B2c d2e|[1f3 f2A:|[2f3 d3|]\n'
->>> [(s.number, tune[s.start:s.end]) for s in bar_spans(tune)]
-[(0, 'A|:'), (1, '"D"dfa afd|'), (2, '"A"e3 e2A:|'), (3, 'B2c d2e|'), (4, '[1f3 f2A:|'), (5, '[2f3 d3|]')]
 >>> cut = excerpt(tune, 2, 4, count_in=True)
 >>> print(cut.abc, end="")
 X:1
@@ -30,43 +28,30 @@ dz2 dz2|
 | B2c d2e|  f3 f2A |
 >>> cut.abc[cut.start:cut.start + 5] == tune[cut.source_start:cut.source_start + 5], str(cut.count_in)
 (True, '3/4')
+>>> excerpt(tune, 1, 1).abc.splitlines()[-1]   # bar 1 takes the pick-up with it
+'A| "D"dfa afd|'
 >>> excerpt(tune, 4, 9)
 Traceback (most recent call last):
 ...
-musicgen.abcnotation.excerpt.ExcerptError: choose bars from 1 to 5 (this tune has 5 bars after its pick-up), not 4 to 9
+musicgen.abcnotation.excerpt.ExcerptError: choose bars from 1 to 5 (this tune has 5 bars; a pick-up is no bar of its own), not 4 to 9
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from musicgen.abcnotation import rhythm
 from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.bars import BarSpan, bar_spans, numbered, scan_text
 from musicgen.abcnotation.header import HeaderError, Meter, default_unit, parse_key
 
-_BETWEEN = frozenset({T.NEWLINE, T.SPACE, T.FIELD, T.COMMENT, T.CONTINUATION})  # not a bar's music
+__all__ = ["BarSpan", "Excerpt", "ExcerptError", "bar_spans", "count_in_bar", "excerpt", "numbered"]
 
 
 class ExcerptError(ValueError):
     """Bars that cannot be cut from a tune, as a sentence."""
-
-
-@dataclass(frozen=True)
-class BarSpan:
-    """One written bar: its number, where its music stands in the text, its line, and whether it adds up."""
-
-    number: int  # 1, 2, ... in written order; 0 for a pick-up before the first bar line
-    start: int  # its first character of music (a chord symbol, a decoration or a note)
-    end: int  # just past the bar line that closes it (or its last character)
-    line: int  # the 1-based line of the text where it starts
-    duration: Fraction  # what its notes last, in whole notes
-    expected: Fraction | None  # what its meter says (None: free meter)
-    correct: bool | None  # as rhythm judges it: an edge bar may be short; None without a meter
-    inner: bool  # neither the first nor the last bar of a section
-    meter: Meter | None  # the meter in force (None: free meter)
 
 
 @dataclass(frozen=True)
@@ -82,8 +67,7 @@ class _Context:
 
 @dataclass(frozen=True)
 class _Scan:
-    spans: list[BarSpan]
-    contexts: list[_Context]
+    context: _Context  # in force where the passage begins
     tokens: list[tuple[int, T.Token]]  # every token with its position
     body_start: int  # the first character after the K: line
     voices: bool  # the tune has V: fields
@@ -103,84 +87,64 @@ class Excerpt:
     count_in: Fraction
 
 
-def _scan(abc: str) -> _Scan:
+def _scan(abc: str, at: int) -> _Scan:
+    """The tune's tokens, where its body starts, whether it has voices, and what is in force at offset ``at``."""
+    text = scan_text(abc)
     state = rhythm.RhythmState()
-    spans: list[BarSpan] = []
-    contexts: list[_Context] = []
     toks: list[tuple[int, T.Token]] = []
     pos, body_start, voices = 0, len(abc), False
     fields: dict[str, str] = {}
     chord = ""
-    start: int | None = None  # where the open bar's music begins
-    for tok in T.tokenize(abc):
+    context: _Context | None = None
+    for tok in T.tokenize(text):
+        if context is None and pos >= at:
+            context = _Context(dict(fields), chord, state.meter, state.unit, state.key)
         toks.append((pos, tok))
-        before = len(state.bars)
         in_body = state.in_body
-        if in_body and start is None and tok.kind not in _BETWEEN and tok.kind != T.BAR:
-            start = pos
-            contexts.append(_Context(dict(fields), chord, state.meter, state.unit, state.key))
-        text = tok.text.strip("[]") if tok.kind in (T.FIELD, T.INLINE_FIELD) else ""
-        voices = voices or text.startswith("V:")
-        if in_body and text[:1] in ("M", "L", "K") and text[1:2] == ":":
-            fields[text[0]] = text
+        name = tok.text.strip("[]") if tok.kind in (T.FIELD, T.INLINE_FIELD) else ""
+        voices = voices or name.startswith("V:")
+        if in_body and name[:1] in ("M", "L", "K") and name[1:2] == ":":
+            fields[name[0]] = name.strip()
         if tok.kind == T.SYMBOL and tok.text[1:2] not in ("^", "_", "<", ">", "@"):  # not an annotation
             chord = tok.text
         state.feed(tok)
+        end = pos + len(tok.text)
         if not in_body and state.in_body:
-            body_start = pos + len(tok.text) + (1 if abc[pos + len(tok.text) : pos + len(tok.text) + 1] == "\n" else 0)
-        if len(state.bars) > before and start is not None:
-            end = pos + len(tok.text) if tok.kind == T.BAR else pos
-            spans.append(_span(abc, state.bars[-1], start, end, len(spans), state.meter))
-            start = None
-        pos += len(tok.text)
-    if start is not None:
-        bars = state.finish()
-        if bars:
-            spans.append(_span(abc, bars[-1], start, len(abc.rstrip()), len(spans), state.meter))
-    if len(contexts) > len(spans):  # music with no timed note after the last bar line (a lone chord symbol)
-        del contexts[len(spans) :]
-    return _Scan(_numbered(spans), contexts, toks, body_start, voices)
+            body_start = end + (1 if text[end : end + 1] == "\n" else 0)
+        pos = end
+    if context is None:
+        context = _Context(dict(fields), chord, state.meter, state.unit, state.key)
+    return _Scan(context, toks, body_start, voices)
 
 
-def _span(abc: str, bar: rhythm.Bar, start: int, end: int, index: int, meter: Meter | None) -> BarSpan:
-    line = abc.count("\n", 0, start) + 1
-    return BarSpan(index, start, end, line, bar.duration, bar.expected, bar.correct, bar.inner, meter)
-
-
-def _numbered(spans: list[BarSpan]) -> list[BarSpan]:
-    """Number 0 for a short first bar (a pick-up), then 1, 2, ..."""
-    pickup = bool(spans) and spans[0].expected is not None and spans[0].duration < spans[0].expected
-    return [_renumber(s, i if pickup else i + 1) for i, s in enumerate(spans)]
-
-
-def _renumber(span: BarSpan, number: int) -> BarSpan:
-    return dataclasses.replace(span, number=number)
-
-
-def bar_spans(abc: str) -> list[BarSpan]:
-    """Every written bar of the tune, in order (see the module docstring)."""
-    return _scan(abc).spans
+def _chosen(spans: list[BarSpan], first: int, last: int) -> tuple[int, int]:
+    """The indices of the first and last spans of bars ``first`` to ``last``, with the uncounted bars next to them:
+    a pick-up just before bar ``first``, and after the tune's last bar whatever follows it."""
+    counted = numbered(spans)
+    i0, i1 = spans.index(counted[first - 1]), spans.index(counted[last - 1])
+    while i0 > 0 and spans[i0 - 1].number is None:
+        i0 -= 1
+    return i0, len(spans) - 1 if last == len(counted) else i1
 
 
 def excerpt(abc: str, first: int, last: int, count_in: bool = False) -> Excerpt:
     """Bars ``first`` to ``last`` of the tune as a tune of their own; raises :class:`ExcerptError` (a sentence)."""
-    scan = _scan(abc)
+    spans = bar_spans(abc)
+    top = len(numbered(spans))
+    chosen = _chosen(spans, first, last) if 1 <= first <= last <= top else None
+    start, end = (spans[chosen[0]].start, spans[chosen[1]].close) if chosen else (0, 0)
+    scan = _scan(abc, start)
     if scan.voices:
         raise ExcerptError("this tune has several voices (V: fields); bars of it cannot be practised alone")
-    if not scan.spans:
+    if not spans:
         raise ExcerptError("this tune has no bars of music to practise")
-    top = scan.spans[-1].number
-    low = 1 if top >= 1 else 0
-    if not low <= first <= last <= top:
-        after = " after its pick-up" if scan.spans[0].number == 0 else ""
+    if chosen is None:
+        uncounted = "; a pick-up is no bar of its own" if top < len(spans) else ""
         raise ExcerptError(
-            f"choose bars from {low} to {top} (this tune has {top} bar{'s' if top != 1 else ''}{after}), "
+            f"choose bars from 1 to {top} (this tune has {top} bar{'s' if top != 1 else ''}{uncounted}), "
             f"not {first} to {last}"
         )
-    chosen = [i for i, s in enumerate(scan.spans) if first <= s.number <= last or (first == 1 and s.number == 0)]
-    i0, i1 = chosen[0], chosen[-1]
-    start, end = scan.spans[i0].start, scan.spans[i1].end
-    ctx = scan.contexts[i0]
+    ctx = scan.context
     header = abc[: scan.body_start]
     prefix = header if header.endswith("\n") else header + "\n"
     prefix += "".join(line + "\n" for line in ctx.fields.values())

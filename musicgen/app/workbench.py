@@ -55,7 +55,7 @@ def mistakes(abc: str) -> list[Mistake]:
     found = [
         Mistake(
             checked.original_line(s.line),
-            f"Bar {s.number} ({text[s.start : s.end].strip()!r}) {_lasts(s.duration, s.meter)}.",
+            f"Bar {s.number} ({text[s.start : s.close].strip()!r}) {_lasts(s.duration, s.meter)}.",
             False,
         )
         for s in wrong[:MAX_BAR_MISTAKES]
@@ -118,7 +118,7 @@ def listing(abc: str, found: list[Mistake]) -> str:
 def bar_count(abc: str) -> int:
     """The number of the tune's last bar (0 for none, or a pick-up alone)."""
     spans = excerpt.bar_spans(abc)
-    return spans[-1].number if spans else 0
+    return len(excerpt.numbered(spans))
 
 
 def passage(abc: str, first: int, last: int, count_in: bool) -> excerpt.Excerpt:

@@ -9,10 +9,10 @@ r"""Rewriting part of a tune: new music for bars N to M, or from bar N to the en
 
 Or from the command line: ``musicgen rewrite FILE --bars 5-8`` (see :mod:`musicgen.cli.rewrite`).
 
-**Bars** are numbered as a musician counts them (:mod:`musicgen.compose.spans`): a pick-up is no bar
-of its own (bar 1 is the first whole bar), first and second endings count as written (an 8-bar part
-with one-bar endings numbers them 1-7, 8 and 9), and repeats are not unrolled.
-:func:`~musicgen.compose.spans.bar_at` finds the bar of a clicked note's character offset.
+**Bars** are numbered as a musician counts them, as Practise numbers them (:mod:`musicgen.abcnotation.bars`):
+a pick-up is no bar of its own (bar 1 is the first whole bar), first and second endings count as written
+(an 8-bar part with one-bar endings numbers them 1-7, 8 and 9), and repeats are not unrolled.
+:func:`~musicgen.abcnotation.bars.bar_at` finds the bar of a clicked note's character offset.
 
 **From bar N** (``last=None``): the tune's text up to bar N's music (its header and bars 1 to N-1,
 a pick-up before bar N included) is the primer; the model writes the rest of the tune, meter- and
@@ -48,11 +48,11 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.bars import BarSpan, bar_spans, numbered, scan_text
 from musicgen.compose.constrain import MeterConstraint
 from musicgen.compose.infill import BarPlan, BarWatch, tail_nats
 from musicgen.compose.prompt import Prompt
 from musicgen.compose.sample import Generator
-from musicgen.compose.spans import BarSpan, bar_spans, numbered, scan_text
 from musicgen.compose.streams import Run
 from musicgen.config import MAX_CANDIDATES, MAX_LENGTH, MAX_PRIMER, SampleConfig
 from musicgen.data.corpus import TUNE_END, normalise_tune
@@ -270,7 +270,7 @@ def _new_bars(spans: list[BarSpan], lo: int, hi: int, abc: str, a: int, size: in
         return len([s for s in got if s.number is not None and s.start >= a]) if kept else 0
     if not _same_tokens(spans[0].text, abc, spans[lo].start, spans[hi].end, a + size):
         return 0
-    if len(got) != len(spans) or [(s.number, s.line) for s in got] != [(s.number, s.line) for s in spans]:
+    if len(got) != len(spans) or [(s.number, s.bar_line) for s in got] != [(s.number, s.bar_line) for s in spans]:
         return 0  # the bars numbered as before, and their bar lines the tune's
     for i, (old, new) in enumerate(zip(spans, got)):
         if not lo <= i <= hi:
