@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from musicgen.compose.constrain import MeterConstraint  # noqa: E402
+from musicgen.compose.constrain import RETRIES, MeterConstraint  # noqa: E402
 from musicgen.compose.prompt import build_prompt  # noqa: E402
 from musicgen.compose.sample import Generator  # noqa: E402
 from musicgen.compose.state import BODY  # noqa: E402
@@ -44,7 +44,7 @@ from musicgen.config import MAX_CANDIDATES, SampleConfig  # noqa: E402
 from musicgen.judge.form import tune_form  # noqa: E402
 from musicgen.judge.formset import summarise_forms  # noqa: E402
 
-MODES = {"free": (False, None), "bars": (True, "none"), "form": (True, None)}
+MODES = {"free": (False, None), "bars": (True, "none"), "form": (True, None), "retry": (True, None)}
 
 
 class Recorder:
@@ -70,6 +70,17 @@ class Recorder:
         if self.bars is not None:
             self.bars.advance(stream, char)
 
+    def save(self, stream: int) -> tuple:
+        return self.inner.save(stream), None if self.bars is None else self.bars.save(stream)
+
+    def restore(self, stream: int, saved: tuple) -> None:
+        self.inner.restore(stream, saved[0])
+        if self.bars is not None:
+            self.bars.restore(stream, saved[1])
+
+    def __getattr__(self, name: str) -> object:  # retries' questions: the form-aware constraint answers them
+        return getattr(self.inner, name)
+
 
 def _where(t) -> str:  # noqa: ANN001 (a Tracker)
     """Where a tracker stands: header, end (a bar that may end the tune), part (a bar that may close a part), body."""
@@ -88,29 +99,38 @@ def _bar_of(t) -> tuple[int, int] | None:  # noqa: ANN001 (a Tracker)
 
 
 class RecordingRun(Run):
-    """One call's streams, each sampled step recorded: (stream, char id, -log p, mask or None, logits, where)."""
+    """One call's streams, each sampled step recorded: (stream, char id, -log p, mask or None, logits, where),
+    by the stream's place in its tune (a bar written again replaces the steps of the one taken back)."""
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self.steps: list[tuple[int, int, float, np.ndarray | None, np.ndarray, str]] = []
+        self.by_place: dict[tuple[int, int], tuple] = {}
         self._logits: dict[int, np.ndarray] = {}
 
-    def _masked(self, logits: np.ndarray, rows: list[int]) -> np.ndarray:
+    @property
+    def steps(self) -> list[tuple]:
+        """The steps of the tunes as written, in order."""
+        ends = {s: len(stream.ids) for s, stream in enumerate(self.streams)}
+        return [step for (s, at), step in sorted(self.by_place.items()) if at < ends[s]]
+
+    def _masked(self, logits: np.ndarray, rows: list[int], st: object = None) -> np.ndarray:
+        masked = super()._masked(logits, rows, st)  # (with retries, a stream sent back has its restart's logits)
         for r, s in enumerate(rows):
             self._logits[s] = logits[r].copy()
-        return super()._masked(logits, rows)
+        return masked
 
     def _take(self, s: int, sampled_id: int, logp: float) -> int:
         forced = bool(self.streams[s].forced)
         if not forced:
             mask, where = (None, ("free", "", None, None)) if self.constraint is None else self.constraint.last[s]
-            self.steps.append((s, sampled_id, -logp, mask, self._logits[s], where))
+            self.by_place[(s, len(self.streams[s].ids))] = (s, sampled_id, -logp, mask, self._logits[s], where)
         return super()._take(s, sampled_id, logp)
 
 
 def generate(gen: Generator, mode: str, n: int, calls: int, temperature: float) -> tuple[list[Tune], list, float]:
+    """The tunes of a mode, their steps as written, the seconds of writing (CPU); prints what retries took back."""
     constrained, form = MODES[mode]
-    tunes, steps, seconds = [], [], 0.0
+    tunes, steps, seconds, retried, taken = [], [], 0.0, 0, 0
     per_call = min(MAX_CANDIDATES, -(-n // calls))
     for i, start in enumerate(range(0, n, per_call)):
         cfg = SampleConfig(
@@ -119,13 +139,21 @@ def generate(gen: Generator, mode: str, n: int, calls: int, temperature: float) 
         constraint = None
         if constrained:
             inner = gen._meter_constraint(cfg)
+            inner.retries = RETRIES if mode == "retry" else 0
             inner.rules_vocab = gen.vocab
             constraint = Recorder(inner, cfg.n)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         run = RecordingRun(gen.engine, cfg, build_prompt(cfg), constraint)
         tunes += run.run()
-        seconds += time.perf_counter() - t0
+        seconds += time.process_time() - t0
         steps += [(start + s, *rest) for s, *rest in run.steps]
+        if run.retries is not None:
+            retried, taken = retried + run.retries.count, taken + run.retries.taken
+    if retried:
+        written = sum(t.n_chars for t in tunes)
+        print(
+            f"{mode}: {retried} bars written again, {taken} characters taken back ({taken / written:.0%} of those kept)"
+        )
     return tunes, steps, seconds
 
 
@@ -232,7 +260,7 @@ def main() -> int:
         chars = sum(t.n_chars for t in tunes)
         rows[mode] = npc
         print(
-            f"{mode}: nats/char {npc:.3f} (model-written characters {own:.3f}); {chars / seconds:,.0f} chars/s; "
+            f"{mode}: nats/char {npc:.3f} (model-written characters {own:.3f}); {chars / seconds:,.0f} chars/s (CPU, recording); "
             f"bars p10/median {f['bars']['p10']}/{f['bars']['median']}, >= 8 bars {f['at_least_8_bars']:.0%}, "
             f"2+ parts {f['two_or_more_parts']:.0%}, regular {f['regular_parts']:.0%} "
             f"(simpler {f['regular_sections']:.0%}), tonic {f['ends_on_tonic'] or 0:.0%}, "

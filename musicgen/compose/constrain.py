@@ -64,6 +64,8 @@ MUSIC = frozenset("ABCDEFGabcdefgz^_=0123456789/,'[]|:\" \n()-><~")  # what musi
 _ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^", strict=True))  # pitch letters, accidentals: one for all
 MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their costs; a tune set meets a few thousand
 MAX_VOCABULARIES = 8  # vocabularies whose rules are kept (one per model a process loads)
+RETRIES = 4  # times a bar may be written again, for a constraint made with retries (musicgen.compose.retry)
+RETRY_MASS = 0.05  # ... when the characters allowed hold less than this of the draw's probability
 
 
 # what the app shows and the CLI prints for a tune that meter-aware writing could not hold (MeterConstraint.held)
@@ -244,10 +246,17 @@ class MeterConstraint:
     header itself but the musician chose the key. ``form``: the form every tune takes (a name in
     :data:`~musicgen.abcnotation.tunetypes.FORMS`: its parts' lengths, its end on the tonic); None: bars
     only. A primer that does not keep the form leaves its stream to bars only (``formed`` says so).
+    ``retries``: under a form, times a bar may be written again (:mod:`musicgen.compose.retry`; 0: never).
     """
 
     def __init__(
-        self, vocab: Vocab, length: int, n: int, fields: Mapping[str, str] | None = None, form: str | None = None
+        self,
+        vocab: Vocab,
+        length: int,
+        n: int,
+        fields: Mapping[str, str] | None = None,
+        form: str | None = None,
+        retries: int = 0,
     ) -> None:
         if length < 1 or n < 1:
             raise ValueError(f"a constraint needs a positive length and stream count (got {length}, {n})")
@@ -256,6 +265,7 @@ class MeterConstraint:
         self.trackers = [Tracker(fields, form) for _ in range(n)]
         self.left = [length] * n  # characters each stream's model may still write
         self.fallbacks = 0
+        self.retries, self.retry_mass = retries, RETRY_MASS  # bars written again (musicgen.compose.retry)
         self._masks: list[np.ndarray | None] = [None] * n  # each stream's last mask from a table
         self._text: list[list[str]] = [[] for _ in range(n)]  # each stream's characters (to drop the form)
 
@@ -277,6 +287,28 @@ class MeterConstraint:
             return False
         self.trackers[stream] = bars
         return True
+
+    def retrying(self, stream: int) -> bool:  # (retries: musicgen.compose.retry, in form-aware writing only)
+        t = self.trackers[stream]
+        return self.retries > 0 and t.ok and t.plan is not None and t.phase == BODY
+
+    def bar_start(self, stream: int) -> bool:
+        """The stream's tune stands at the start of a bar (its bar line done, nothing timed in it yet)."""
+        t = self.trackers[stream]
+        return self.retrying(stream) and t.notes.last == T.BAR and t.rhythm.duration == 0
+
+    def bar_opened(self, stream: int) -> bool:
+        """Nothing timed in the bar yet and no bar line under way: what goes wrong here began in the bar before."""
+        t = self.trackers[stream]
+        return t.rhythm.duration == 0 and t.tok.pending[:1] not in ("|", ":")
+
+    def save(self, stream: int) -> tuple[Tracker, int, int]:
+        return self.trackers[stream].fork(), self.left[stream], len(self._text[stream])
+
+    def restore(self, stream: int, saved: tuple[Tracker, int, int]) -> None:
+        t, self.left[stream], n = saved
+        self.trackers[stream], self._masks[stream] = t.fork(), None
+        del self._text[stream][n:]
 
     def held(self, stream: int) -> bool:
         """Whether every character of the stream's tune so far kept the rules (False: it runs free)."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from musicgen.compose.draw import ConstraintError, sample_next
 from musicgen.compose.prompt import FIELD_LINE, MAX_TITLE, Prompt
+from musicgen.compose.retry import Retries, budget
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import TUNE_END
 from musicgen.model.engine import Engine, log_prob_of
@@ -78,6 +79,12 @@ class Run:
         self.bound = max(map(len, starts)) + (MAX_TITLE + 1 + len(prompt.tail)) * prompt.title_slot + cfg.length
         self.nl, self.colon, self.x = (vocab.index[c] for c in "\n:X")
         self.everything = np.ones(len(vocab), dtype=bool)
+        # a constraint that offers retries (musicgen.compose.retry): streams may write bars again, within a budget
+        self.retries = (
+            Retries(self, constraint, cfg.length, cfg.temperature) if getattr(constraint, "retries", 0) else None
+        )
+        if self.retries is not None:
+            self.bound += budget(cfg.length)
 
     def run(self) -> list[Tune]:
         cfg, n = self.cfg, self.cfg.n
@@ -92,7 +99,9 @@ class Run:
         rows = list(range(n))  # the stream of each stepper row
         for _ in range(self.bound):
             logits = st.logits
-            ids = sample_next(self._masked(logits, rows), cfg.temperature, cfg.top_k, cfg.top_p, self.rng)
+            if self.retries is not None:
+                self.retries.mark(st, rows)
+            ids = sample_next(self._masked(logits, rows, st), cfg.temperature, cfg.top_k, cfg.top_p, self.rng)
             logp = log_prob_of(logits, ids).tolist()
             keep, next_ids = [], []
             for r, (s, sampled_id) in enumerate(zip(rows, ids.tolist())):
@@ -110,8 +119,9 @@ class Run:
             raise AssertionError("generation ran past its bound")  # each stream stops within bound steps
         return [self._tune(s) for s in range(n)]
 
-    def _masked(self, logits: np.ndarray, rows: list[int]) -> np.ndarray:
-        """The logits with the constraint's disallowed characters at -inf (rows taking a forced character aside)."""
+    def _masked(self, logits: np.ndarray, rows: list[int], st: object = None) -> np.ndarray:
+        """The logits with the constraint's disallowed characters at -inf (rows taking a forced character aside);
+        with retries, a stream sent back to a bar's start (``st``, the engine's state) gets its restart's."""
         if self.constraint is None:
             return logits
         masks = [self.everything if self.streams[s].forced else self.constraint.allowed(s) for s in rows]
@@ -122,6 +132,8 @@ class Run:
         if allowed is None or allowed.shape != logits.shape:
             shapes = sorted({np.shape(m) for m in masks})
             raise ConstraintError(f"allowed() gave shape(s) {shapes}; expected ({len(self.vocab)},)")
+        if self.retries is not None:
+            self.retries.check(st, rows, logits, allowed)
         return np.where(allowed, logits, -np.inf)
 
     def _take(self, s: int, sampled_id: int, logp: float) -> int:

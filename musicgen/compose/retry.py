@@ -1,0 +1,96 @@
+"""A bar written again where the rules would take nearly all of the model's probability: retries.
+
+Masks are greedy: a character is allowed when some way to the end follows it, however unlikely the model
+finds that way. At a bar that must close a part, or end the tune on the tonic, the model often walks
+into a corner (the bar full but not on the tonic, a phrase that wants to go on) and the masks then force
+what it least expects: a part closed where it wanted to go on, sixteenths squeezed in before a tonic. A
+retry goes back instead: when the characters the rules allow hold less than
+:attr:`~musicgen.compose.constrain.MeterConstraint.retry_mass` of the draw's probability (after
+temperature), the stream returns to the start of its bar (or of the bar before, when the trouble is at
+the bar line) and writes it afresh, up to
+:attr:`~musicgen.compose.constrain.MeterConstraint.retries` times a bar, and within a budget of
+characters a tune (:func:`budget`); past those, the masks decide as before. A bar that keeps the rules
+is then a draw of the model's own, given that it keeps them, rather than one bent a character at a time,
+so the tunes cost fewer nats under the model (see docs/decisions.md).
+
+A constraint offers retries by having ``retries`` above 0, ``retry_mass``, and the methods :class:`Retries`
+calls: ``retrying(stream)``, ``bar_start(stream)``, ``bar_opened(stream)``, ``save(stream)``,
+``restore(stream, saved)``;
+:class:`~musicgen.compose.constrain.MeterConstraint` does in form-aware writing when made with
+``retries``. :class:`~musicgen.compose.streams.Run` does the rest: it keeps each stream's engine state at
+the start of its last two bars, and its characters, surprise and length so far. The draws stay one
+uniform number per stream and step, so a seeded call gives the same tunes every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def budget(length: int) -> int:
+    """Characters a tune capped at ``length`` may write and take back in retries."""
+    return length // 2
+
+
+class _Saved:
+    """A stream at the start of a bar: its place, engine state, bookkeeping and constraint state."""
+
+    __slots__ = ("at", "h", "c", "logits", "stream", "rules", "tries")
+
+    def __init__(self, at: int, h: np.ndarray, c: np.ndarray, logits: np.ndarray, stream: tuple, rules: object):
+        self.at, self.h, self.c, self.logits, self.stream, self.rules, self.tries = at, h, c, logits, stream, rules, 0
+
+
+class Retries:
+    """The retries of one call's streams (made by :class:`~musicgen.compose.streams.Run`)."""
+
+    def __init__(self, run: Any, constraint: Any, length: int, temperature: float) -> None:
+        self.run, self.constraint, self.temperature = run, constraint, temperature
+        n = len(run.streams)
+        self.saved: list[list[_Saved]] = [[] for _ in range(n)]  # the starts of each stream's last two bars
+        self.opened = [False] * n  # the stream stood at a bar's start at the last step
+        self.left = [budget(length)] * n
+        self.count = self.taken = 0  # retries made, characters taken back
+
+    def mark(self, st: Any, rows: list[int]) -> None:
+        """Keep the state of each stream that has just come to a bar's start."""
+        c, streams = self.constraint, self.run.streams
+        for r, s in enumerate(rows):
+            here = not streams[s].forced and c.bar_start(s)
+            if here and not self.opened[s]:
+                stream = streams[s]
+                book = (stream.sampled, stream.nats, stream.in_title, stream.title_len)
+                saved = _Saved(
+                    len(stream.ids), st.h[:, r].copy(), st.c[:, :, r].copy(), st.logits_t[:, r].copy(), book, c.save(s)
+                )
+                self.saved[s] = self.saved[s][-1:] + [saved]
+            self.opened[s] = here
+
+    def check(self, st: Any, rows: list[int], logits: np.ndarray, allowed: np.ndarray) -> None:
+        """Send back to a bar's start each stream whose allowed characters hold too little of the draw's
+        probability; its row of ``logits`` and ``allowed`` (and the engine's) become those of the restart."""
+        p = np.exp((logits - logits.max(axis=1, keepdims=True)) / self.temperature)
+        mass = (p * allowed).sum(axis=1) / p.sum(axis=1)
+        for r in np.flatnonzero(mass < self.constraint.retry_mass):
+            s = rows[r]
+            saved = self.saved[s]
+            if not saved or self.run.streams[s].forced or not self.constraint.retrying(s):
+                continue
+            back = saved[-2] if len(saved) > 1 and self.constraint.bar_opened(s) else saved[-1]
+            stream = self.run.streams[s]
+            back_by = len(stream.ids) - back.at
+            if not back_by or back_by > self.left[s] or back.tries >= self.constraint.retries:
+                continue  # (the budget holds: each stream steps at most its length and budget() more times)
+            back.tries += 1
+            self.count += 1
+            self.taken += back_by
+            self.left[s] -= back_by
+            st.h[:, r], st.c[:, :, r], st.logits_t[:, r] = back.h, back.c, back.logits
+            del stream.ids[back.at :]
+            stream.sampled, stream.nats, stream.in_title, stream.title_len = back.stream
+            self.constraint.restore(s, back.rules)
+            self.saved[s] = saved[: saved.index(back) + 1]
+            self.opened[s] = True
+            allowed[r] = self.constraint.allowed(s)
