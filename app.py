@@ -6,7 +6,8 @@
 A thin shell over the ``musicgen`` package: widgets live in small ``*_ui()`` functions returning plain
 values; what they show is computed by :mod:`musicgen.app` (settings, session, render, support, text,
 shelf). This file draws the sidebar and composes; ``app_views.py`` beside it draws the tune, its sound,
-the history and the model panel. The generator is loaded once per process (``st.cache_resource``, shared
+the history and the model panel, ``app_tools.py`` the workbench under the tune (practise, edit, transpose,
+rewrite), and ``app_inside.py`` the page's other mode, "Inside the model" (views of the model at work for a class). The generator is loaded once per process (``st.cache_resource``, shared
 by every session and never changed), sounds are kept on one shared shelf within a budget of bytes, and
 each user's tunes (their ABC, never their audio) live in ``st.session_state``. Text from the model, a
 primer or the address bar is shown as text (:func:`musicgen.app.text.plain`), never as Markdown.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from musicgen.app import render
+from musicgen.app import render, transposing
 from musicgen.app import support as sup
 from musicgen.app.live import generate_watched
 from musicgen.app.session import Entry, first_shown, keep_recent
@@ -49,7 +50,8 @@ from musicgen.sound import export
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # app_views.py beside this page, wherever it is run
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-import app_views as views  # noqa: E402  (the page's output side: after the line that lets Python find it)
+import app_inside  # noqa: E402  (the page's other mode: after the line that lets Python find it)
+import app_views as views  # noqa: E402  (the page's output side)
 
 SEED_MAX = int(RANGES["seed"][1])  # seeds a person can read and type
 
@@ -91,6 +93,7 @@ def request_compose() -> None:
     if ss.opt_reseed:
         ss.opt_seed = secrets.randbelow(SEED_MAX + 1)
     ss.compose = True
+    ss.mode = "compose"  # pressed while looking inside the model: the composer shows the new tune
     ss.pick = None  # show the best-formed candidate
     ss.loop_on = False  # a new tune is heard whole first
 
@@ -174,6 +177,9 @@ def sampling_ui(meter_aware_absence: str | None) -> dict[str, object]:
 def sound_ui() -> dict[str, object]:
     st.subheader("Sound")
     instrument = st.selectbox("Instrument", list(export.INSTRUMENTS), key="opt_instrument")
+    stand_in = transposing.stand_in(instrument)  # the SoundFont plays another sound for it (the tin whistle)
+    if stand_in:
+        st.caption(plain(stand_in))
     accompaniment = st.toggle("Chord accompaniment", key="opt_accompaniment")
     tempos = sorted({*TEMPOS, st.session_state.opt_tempo})  # a permalink may hold any tempo in range
     tempo = st.select_slider(
@@ -240,12 +246,17 @@ def main() -> None:
         init_state(gen)
     with st.container(key="compose_here"):  # a phone's Compose: its sidebar starts closed (the page's style)
         st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:", key="compose_main")
-    settings = controls_ui(gen, meter_aware_absence(weights))
+    mode = views.mode_ui()
+    settings = controls_ui(gen, meter_aware_absence(weights))  # in both modes: its sound and settings serve both
+    if mode == "inside":  # the composer's tune and widgets wait, kept, until it is shown again
+        app_inside.render(gen, settings)
+        views.model_ui(gen)
+        return
     live = st.container(key="abc_live")  # on every run: the page's parts keep their places (the player plays on)
     if st.session_state.compose:
         st.session_state.compose = False
         compose(gen, settings, live)
-    views.output_ui(settings)
+    views.output_ui(settings, gen)
     views.history_ui()
     views.model_ui(gen)
 

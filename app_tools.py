@@ -1,10 +1,12 @@
-"""The workbench under the tune on the app's page: practise a passage and edit the tune's ABC (``app_views.py``
-draws the tune and calls these), and the page's own style (a phone's layout, printing).
+"""The workbench under the tune on the app's page: practise a passage, edit the tune's ABC, transpose it
+(``app_transpose.py``) and rewrite bars of it (``app_rewrite.py``); ``app_views.py`` draws the tune and calls
+these. And the page's own style (a phone's layout, printing).
 
 What these widgets show is computed in :mod:`musicgen.app.workbench` (no Streamlit there). The sheet music is
 drawn above the workbench but follows it (the bars to loop, the text being edited), so each widget has a key
 and ``*_choice()`` reads its value from ``st.session_state`` (with its default) before the widget is drawn.
-Tools join the tabs in :func:`tools_ui`, one function each.
+Tools join the tabs in :func:`tools_ui`, one function each. Their widgets keep their values while the page
+shows its other mode, "Inside the model" (``persist_state``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+import app_rewrite
+import app_transpose
 from musicgen.abcnotation.excerpt import ExcerptError
 from musicgen.app import render
 from musicgen.app import workbench as wb
@@ -21,10 +25,12 @@ from musicgen.app.session import Entry
 from musicgen.app.settings import Settings
 from musicgen.app.shelf import SOUND_BYTES, SOUND_ENTRIES, Shelf
 from musicgen.app.text import plain
+from musicgen.compose.sample import Generator
 
 SPEEDS = list(range(50, 101, 5))  # per cent of the tune's tempo
 DEFAULT_SPEED = 75
 DEFAULT_BARS = 4  # the passage first offered: bars 1 to 4
+PERSIST = "page"  # widgets keep their values while the page shows the other mode
 
 PAGE_CSS = """<style>
 /* A phone: Compose at the top of the page (the sidebar starts closed there), the downloads two by two. */
@@ -116,7 +122,12 @@ def practise_ui(entry: Entry, bars: int, problem: str | None, editing: bool) -> 
     if bars >= 2:
         ss.setdefault(key, (1, min(bars, DEFAULT_BARS)))
         st.slider(
-            "Bars to practise", 1, bars, key=key, help="Bar 1 is the first whole bar; it takes a pick-up with it."
+            "Bars to practise",
+            1,
+            bars,
+            key=key,
+            help="Bar 1 is the first whole bar; it takes a pick-up with it.",
+            persist_state=PERSIST,
         )
     else:
         st.caption("Bar 1, the tune's only bar.")
@@ -129,9 +140,18 @@ def practise_ui(entry: Entry, bars: int, problem: str | None, editing: bool) -> 
         key="loop_speed",
         format_func=lambda v: f"{v}%",
         help="Of the tune's tempo. The passage is played again at this speed: the same pitch, slower.",
+        persist_state=PERSIST,
     )
-    count_col.checkbox("Count-in bar first", key="loop_count_in", help="A bar of beats on the key note, once.")
-    st.toggle("Loop these bars", key="loop_on", disabled=editing, help="They play round and round in the player.")
+    count_col.checkbox(
+        "Count-in bar first", key="loop_count_in", help="A bar of beats on the key note, once.", persist_state=PERSIST
+    )
+    st.toggle(
+        "Loop these bars",
+        key="loop_on",
+        disabled=editing,
+        help="They play round and round in the player.",
+        persist_state=PERSIST,
+    )
     if problem and ss.get("loop_on") and not editing:
         st.warning(plain(problem), icon=":material/warning:")
 
@@ -173,6 +193,7 @@ def edit_ui(entry: Entry, index: int, play_edit: Callable[[int], None]) -> None:
         key=key,
         height=260,
         help="Edit it: the sheet music follows when you click outside the box (or press Ctrl+Enter).",
+        persist_state=PERSIST,
     )
     draft = str(ss[key])
     found = wb.mistakes(draft) if draft.strip() else [wb.Mistake(None, "The text is empty.", True)]
@@ -205,14 +226,45 @@ def edit_ui(entry: Entry, index: int, play_edit: Callable[[int], None]) -> None:
     st.caption("A played edit joins the history beside the tune it came from; the downloads then hold it.")
 
 
+def _play_edit(index: int, entry: Entry, keep: Callable[[int, str, str], None]) -> None:
+    """The text being edited, beside the tune it came from in the history, played; the box holds the tune again."""
+    text = draft_of(entry)
+    keep(index, text, "")
+    st.session_state[draft_key(entry)] = entry.abc  # the tune itself, when it is shown again
+
+
 # ---------------------------------------------------------------- the tabs
 
 
-def tools_ui(entry: Entry, index: int, bars: int, loop_problem: str | None, play_edit: Callable[[int], None]) -> None:
-    """The workbench's tabs (a transposer or a rewriter joins here as a tab of its own)."""
+def tools_ui(
+    entry: Entry,
+    index: int,
+    bars: int,
+    loop_problem: str | None,
+    keep: Callable[[int, str, str], None],
+    gen: Generator,
+    settings: Settings,
+) -> None:
+    """The workbench's tabs. ``keep(index, text, how)`` puts a new version of the tune shown beside it in the
+    history and shows it (a played edit, a transposition, a rewrite)."""
     editing = draft_of(entry) != entry.abc
-    practise_tab, edit_tab = st.tabs([":material/repeat: Practise", ":material/edit: Edit ABC"])
+    practise_tab, edit_tab, transpose_tab, rewrite_tab = st.tabs(
+        [
+            ":material/repeat: Practise",
+            ":material/edit: Edit ABC",
+            ":material/swap_vert: Transpose",
+            ":material/auto_fix_high: Rewrite",
+        ]
+    )
     with practise_tab:
         practise_ui(entry, bars, loop_problem, editing)
     with edit_tab:
-        edit_ui(entry, index, play_edit)
+        edit_ui(entry, index, lambda i: _play_edit(i, entry, keep))
+    with transpose_tab:
+        app_transpose.transpose_ui(entry, index, keep)
+    with rewrite_tab:
+
+        def sound(abc: str) -> render.Sound:
+            return sound_of(abc, settings.instrument, settings.accompaniment, settings.tempo)
+
+        app_rewrite.rewrite_ui(gen, entry, index, settings, keep, sound)

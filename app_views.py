@@ -1,6 +1,6 @@
 """The output side of the app's page (``app.py`` draws the sidebar and imports this): the tune shown, its
 player and sheet music, badges, downloads and permalink, the workbench under it (``app_tools.py``), the
-session's history, and the model panel.
+session's history, the model panel, and the choice of the page's mode (compose, or look inside the model).
 
 Widgets only, in small ``*_ui()`` functions; what they show is computed in :mod:`musicgen.app`. Every text
 from the model, a primer or the address bar goes through :func:`musicgen.app.text.plain` (or ``st.code``),
@@ -37,6 +37,31 @@ from musicgen.judge.quality import ends_with_bar_line
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
+MODES = {"compose": "Compose", "inside": "Inside the model"}  # the page's two modes
+# The other mode's widgets whose values wait while the composer is shown (app_inside.py's keys, less its prefix)
+INSIDE_KEPT = ("seed", "temperature", "key", "meter", "constrained", "view", "source", "paste")
+
+
+def mode_ui() -> str:
+    """The page's mode: the composer (with its tune and workbench), or the classroom's views of the model."""
+    st.session_state.setdefault("mode", "compose")
+    with st.container(key="noprint_mode"):
+        mode = st.segmented_control(
+            "Mode",
+            list(MODES),
+            key="mode",
+            format_func=MODES.get,
+            required=True,
+            label_visibility="collapsed",
+            help="Compose a tune, or watch the model write, choose, learn and keep the rules (for a class).",
+        )
+    if mode != "inside":  # a widget not drawn in a run loses its value, unless the run sets it
+        for key in (f"inside_{k}" for k in INSIDE_KEPT):
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
+    return mode or "compose"
+
+
 def token() -> str:
     """A mark not used before in this session: the sheet's player acts once on each (play, close the sidebar)."""
     ss = st.session_state
@@ -55,17 +80,16 @@ def show_entry(i: int, play: bool = False) -> None:
         ss.loop_on = False
 
 
-def play_edit(index: int) -> None:
-    """Put the text being edited beside the tune it came from in the history, and play it."""
+def keep_version(index: int, text: str, how: str = "") -> None:
+    """Put a new version of a tune (an edit, a transposition, a rewrite: ``how`` says which) beside the tune it
+    came from in the history, and play it; the same text of the same tune already there is shown again."""
     ss = st.session_state
     of = ss.history[index]
-    text = tools.draft_of(of)
     same = (of.batch, of.candidate)
     found = next((i for i, e in enumerate(ss.history) if e.abc == text and (e.batch, e.candidate) == same), None)
     if found is None:
-        ss.history, ss.current = keep_recent([*ss.history, edited(ss.history, of, text)], ss.current)
+        ss.history, ss.current = keep_recent([*ss.history, edited(ss.history, of, text, how)], ss.current)
         found = len(ss.history) - 1
-    ss[tools.draft_key(of)] = of.abc  # the tune itself, when it is shown again
     show_entry(found, play=True)
 
 
@@ -161,7 +185,12 @@ def candidates_ui(entry: Entry) -> None:
         return
     key = f"cand_{entry.batch}"
     st.radio(
-        "Candidates", list(same), key=key, horizontal=True, on_change=lambda: show_entry(same[st.session_state[key]])
+        "Candidates",
+        list(same),
+        key=key,
+        horizontal=True,
+        on_change=lambda: show_entry(same[st.session_state[key]]),
+        persist_state="page",  # kept while the page shows its other mode
     )
 
 
@@ -198,7 +227,7 @@ def player_notes_ui(sound: render.Sound) -> None:
         st.caption(plain(note))
 
 
-def output_ui(settings: Settings) -> None:
+def output_ui(settings: Settings, gen: Generator) -> None:
     ss = st.session_state
     if ss.current is None:
         st.info(
@@ -251,7 +280,7 @@ def output_ui(settings: Settings) -> None:
     if sound.repairs:
         repairs_slot.caption(plain("To read this tune, the converter " + "; ".join(sound.repairs) + "."))
     with st.container(key="noprint_tools"):
-        tools.tools_ui(entry, index, bars, problem, play_edit)
+        tools.tools_ui(entry, index, bars, problem, keep_version, gen, settings)
         with st.expander("ABC text", expanded=True), st.container(key="abc_text"):
             st.code(entry.abc, language=None)
         permalink_ui(entry, settings)

@@ -33,6 +33,7 @@ class Entry:
     batch: int  # which Compose made it
     tune: Tune  # as the model wrote it (an edit keeps the tune it was made from)
     edit: int = 0  # 0: as composed; 1, 2, ...: the listener's edits of that tune, in order
+    how: str = ""  # what made this version, in words ("in Bb major", "bars 2–3 rewritten"); "" for an edit
 
     @property
     def ident(self) -> str:
@@ -40,18 +41,18 @@ class Entry:
         return f"{self.batch}.{self.candidate}.{self.edit}"
 
 
-def edited(history: Sequence[Entry], of: Entry, abc: str) -> Entry:
+def edited(history: Sequence[Entry], of: Entry, abc: str, how: str = "") -> Entry:
     r"""A new entry for ``abc``, an edit of ``of``'s tune: the same settings, candidate and batch, the next
-    edit number among that tune's entries in ``history``.
+    edit number among that tune's entries in ``history``; ``how`` says what made it (a transposition, a rewrite).
 
     >>> e = Entry("X:1\nK:G\nGAB|", Settings(seed=3), 0, 1, Tune("X:1\nK:G\nGAB|", 1.0, 1, True))
     >>> first = edited([e], e, "X:1\nK:G\nGAc|"); first.edit, first.abc, first.tune is e.tune
     (1, 'X:1\nK:G\nGAc|', True)
-    >>> edited([e, first], first, "X:1\nK:G\nGGc|").edit
-    2
+    >>> second = edited([e, first], first, "X:1\nK:A\nABc|", "in A major"); second.edit, second.how
+    (2, 'in A major')
     """
     same = [h.edit for h in history if (h.batch, h.candidate) == (of.batch, of.candidate)]
-    return dataclasses.replace(of, abc=abc, edit=max(same, default=0) + 1)
+    return dataclasses.replace(of, abc=abc, edit=max(same, default=0) + 1, how=how)
 
 
 def keep_recent(history: list[Entry], current: int | None, bound: int | None = None) -> tuple[list[Entry], int | None]:
@@ -107,12 +108,16 @@ def history_line(number: int, e: Entry, showing: bool) -> str:
     >>> s = Settings(seed=3, key="[x](y)")
     >>> print(history_line(2, Entry("X:1\nT:**Reel**\nK:G\n", s, 0, 1, Tune("", 1.0, 1, True)), showing=True))
     **2\. \*\*Reel\*\*** · seed 3, candidate 1 · K\:\[x\]\(y\) · *now showing*
+    >>> e = Entry("X:1\nT:Reel\nK:Bb\n", Settings(seed=3), 0, 1, Tune("", 1.0, 1, True), edit=2, how="in Bb major")
+    >>> print(history_line(3, e, showing=False))
+    **3\. Reel** · seed 3, candidate 1 · *in Bb major*
     """
     s = e.settings
     what = ", ".join(x for x in (s.key and f"K:{s.key}", s.meter and f"M:{s.meter}", s.tune_type) if x)
     title = title_of(e.abc) or "Untitled"
+    version = f" · *{plain(e.how or f'my edit {e.edit}')}*" if e.edit else ""
     return (
         f"**{number}\\. {plain(title)}** · seed {s.seed}, candidate {e.candidate + 1}"
-        f"{f' · *my edit {e.edit}*' if e.edit else ''}"
+        f"{version}"
         f"{' · ' + plain(what) if what else ''}{' · *now showing*' if showing else ''}"
     )
