@@ -24,7 +24,16 @@ from conftest import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "requirements.txt", "musicgen", "weights")
-PAGE = ("app.py", "app_views.py", ".streamlit", "assets")  # the app's page: data files of the wheel
+PAGE = (  # the app's page: data files of the wheel
+    "app.py",
+    "app_views.py",
+    "app_tools.py",
+    "app_inside.py",
+    "app_transpose.py",
+    "app_rewrite.py",
+    ".streamlit",
+    "assets",
+)
 SHIPPED = REPO_ROOT / "weights" / "nottingham"
 
 
