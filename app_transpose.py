@@ -84,11 +84,11 @@ def transpose_ui(entry: Entry, index: int, keep: Keep) -> None:
     except TransposeError as e:
         st.error(f"This tune cannot be transposed: {plain(str(e))}.")
         return
-    words, shift = tr.range_words(moved, inst)
+    words, fits, shift = tr.range_words(moved, inst)
     how = tr.version_words(key, octaves, pc != now.pitch_class)
     if how:  # said of the tune as it would be
         words = f"{how[0].upper()}{how[1:]}: {words[0].lower()}{words[1:]}"
-    if shift is None:
+    if fits:
         st.success(plain(words), icon=":material/check:")
     else:
         st.warning(plain(words), icon=":material/warning:")

@@ -46,12 +46,12 @@ def mode_ui() -> str:
     """The page's mode: the composer (with its tune and workbench), or the classroom's views of the model."""
     st.session_state.setdefault("mode", "compose")
     with st.container(key="noprint_mode"):
-        mode = st.segmented_control(
+        mode = st.radio(  # radio buttons: the page's Compose buttons stay the only buttons of that name
             "Mode",
             list(MODES),
             key="mode",
             format_func=MODES.get,
-            required=True,
+            horizontal=True,
             label_visibility="collapsed",
             help="Compose a tune, or watch the model write, choose, learn and keep the rules (for a class).",
         )

@@ -203,7 +203,7 @@ def test_candidates_are_all_kept_and_can_be_switched(app: AppTest, weights: Path
     expected = alone(weights, settings_of(app))
     assert [e.abc.rstrip("\n") for e in app.session_state["history"]] == expected
     assert shown_abc(app) == expected[best(seed)]
-    (radio,) = app.radio
+    radio = app.radio(key=f"cand_{app.session_state['history'][0].batch}")
     assert len(radio.options) == 3
     other = next(i for i in range(3) if radio.options[i] != radio.value)
     radio.set_value(radio.options[other]).run()
@@ -470,7 +470,7 @@ def test_inside_the_model_is_a_mode_beside_the_composer_and_the_tune_waits_for_i
     abc, entry = shown_abc(app), app.session_state["history"][0]
     draft = f"draft_{entry.ident}"
     app.text_area(key=draft).set_value(abc + "\n% not played yet").run()  # an edit being made
-    app.segmented_control(key="mode").set_value("inside").run()
+    app.radio(key="mode").set_value("inside").run()
     assert not app.exception, app.exception
     assert "Inside the model" in [s.value for s in app.subheader]
     assert app.radio(key="inside_view").value == "Step by step"
@@ -478,17 +478,17 @@ def test_inside_the_model_is_a_mode_beside_the_composer_and_the_tune_waits_for_i
     assert not app.get("download_button") and not any(b.key == "show_0" for b in app.button)  # no composer
     app.radio(key="inside_view").set_value("Surprise map").run()
     assert not app.exception and any("surprise" in c.value.lower() for c in app.caption)
-    app.segmented_control(key="mode").set_value("compose").run()
+    app.radio(key="mode").set_value("compose").run()
     assert shown_abc(app) == abc and len(app.session_state["history"]) == 1  # the tune, as it was
     assert app.text_area(key=draft).value == abc + "\n% not played yet"  # and the edit being made
-    app.segmented_control(key="mode").set_value("inside").run()
+    app.radio(key="mode").set_value("inside").run()
     assert app.radio(key="inside_view").value == "Surprise map"  # the view chosen, kept too
 
 
 def test_compose_pressed_inside_the_model_composes_and_shows_the_tune(app: AppTest, weights: Path) -> None:
     app.checkbox(key="opt_reseed").set_value(False)
     set_options(app, seed=6)
-    app.segmented_control(key="mode").set_value("inside").run()
+    app.radio(key="mode").set_value("inside").run()
     next(b for b in app.button if b.label == "Compose").click().run()
-    assert not app.exception and app.segmented_control(key="mode").value == "compose"
+    assert not app.exception and app.radio(key="mode").value == "compose"
     assert shown_abc(app) == alone(weights, settings_of(app))[0]

@@ -83,16 +83,16 @@ def candidate_line(candidate: Candidate, found: Rewrite) -> str:
 
     >>> c = Candidate(1, "", "", 1.0821, True, True, 2)
     >>> candidate_line(c, Rewrite((c,), 2, 3, 2, 8, None))
-    "1. The model's favourite · 2 bars · surprise of the kept bars after it 1.08 (lower: likelier)"
+    "1. The model's favourite · 2 bars · surprise of the kept bars after it 1.082 (lower: likelier)"
     >>> candidate_line(Candidate(2, "", "", 0.91, False, False, 5), Rewrite((), 3, None, 6, 8, None))
-    '2. 5 bars, cut off before its end · surprise 0.91 (lower: likelier) · written freely'
+    '2. 5 bars, cut off before its end · surprise 0.910 (lower: likelier) · written freely'
     """
     head = "The model's favourite" if candidate.rank == 1 else ""
     bars = f"{candidate.bars} bar{'s' * (candidate.bars != 1)}" + (
         "" if candidate.ended else ", cut off before its end"
     )
     score = "surprise of the kept bars after it" if found.last is not None else "surprise"
-    parts = [p for p in (head, bars, f"{score} {candidate.score:.2f} (lower: likelier)") if p]
+    parts = [p for p in (head, bars, f"{score} {candidate.score:.3f} (lower: likelier)") if p]
     if not candidate.meter_aware:
         parts.append("written freely")
     return f"{candidate.rank}. " + " · ".join(parts)

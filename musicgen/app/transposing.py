@@ -123,20 +123,22 @@ def version_words(key: Key, octaves: int, moved_key: bool) -> str:
     return ", ".join(w for w in (f"in {key.words}" if moved_key else "", shift) if w)
 
 
-def range_words(abc: str, inst: Instrument) -> tuple[str, int | None]:
-    r"""The notes of the tune that ``inst`` cannot play, in words (or that every note lies in its range), and the
-    move of whole octaves that puts every note in range (None when none is needed or none does).
+def range_words(abc: str, inst: Instrument) -> tuple[str, bool, int | None]:
+    r"""The notes of the tune that ``inst`` cannot play, in words (or that every note lies in its range); whether
+    every note does; and the move of whole octaves that puts every note in range (None: none needed, or none does).
 
     >>> from musicgen.abcnotation.instruments import instrument
     >>> range_words("X:1\nK:D\nDFA|A,2 d|", instrument("flute"))
-    ("One note below the flute's low D (ABC D): A, in bar 2. Up an octave puts every note in range.", 1)
+    ("One note below the flute's low D (ABC D): A, in bar 2. Up an octave puts every note in range.", False, 1)
     >>> range_words("X:1\nK:D\nDFA d2|", instrument("whistle"))
-    ("Every note lies in the D whistle's range.", None)
+    ("Every note lies in the D whistle's range.", True, None)
+    >>> range_words("X:1\nK:D\nA,2 b2|", instrument("whistle"))[1:]
+    (False, None)
     """
     report = range_report(abc, inst)
     if not report:
-        return f"Every note lies in the {inst.label}'s range.", None
-    return report[:1].upper() + report[1:], octave_shift(abc, inst) or None
+        return f"Every note lies in the {inst.label}'s range.", True, None
+    return report[:1].upper() + report[1:], False, octave_shift(abc, inst) or None
 
 
 def sound_of_instrument(name: str) -> str | None:
