@@ -17,16 +17,8 @@ and top-p. When the length cap nears (the way to the end plus :data:`WRAP`
 characters), the tracker turns to finishing: the next bar line that can end the
 tune does, and the blank line follows.
 
-Cost: what a character allows depends only on the tracker's state
-(:meth:`~musicgen.compose.tracker.Tracker.state_key`: the text under way, pitch letters and
-words blurred, and a summary of the tune so far), so the answer is worked out once
-per state and kept in a :class:`Table` shared by every stream and call on the same
-vocabulary: a step costs a dictionary look-up (the mask is ready made) and the
-tracker's step. Working a state out tries one character of each kind no rule tells
-apart on a copy of the tracker; a character that completes the text under way
-reads the table of the completed state instead. Tunes repeat their states, so a
-few thousand tables serve hundreds of tunes; ``benchmarks/bench_generate.py``
-measures the speed with and without constraints.
+Cost: the answers are worked out once per tracker state and kept in rule tables shared by every
+stream and call (:mod:`musicgen.compose.rules`).
 
 In form-aware writing (``MeterConstraint(..., form="AABB")``, the default of ``constrained=True``:
 :attr:`~musicgen.config.SampleConfig.written_form`) a table's costs are counted from the way's
@@ -43,27 +35,33 @@ so far already broke the rules, to no constraint at all; ``fallbacks`` counts bo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
-from typing import NamedTuple
+from collections.abc import Mapping
 
 import numpy as np
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.forms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
-from musicgen.compose.finish import finish_cost, way_offset
-from musicgen.compose.pending import feed, mirrored
-from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
+from musicgen.compose.finish import way_offset
+from musicgen.compose.rules import MAX_STATES, MUSIC, NEVER, RULES, Rules, Table, rules_for
+from musicgen.compose.state import BODY, ENDED
 from musicgen.compose.tracker import Tracker
 from musicgen.data.vocab import Vocab
-from musicgen.memo import Memo
+
+__all__ = [  # (the rule tables live in compose.rules; importable from here as before)
+    "FREE_WRITING",
+    "MAX_STATES",
+    "MUSIC",
+    "NEVER",
+    "RETRIES",
+    "RETRY_MASS",
+    "RULES",
+    "WRAP",
+    "MeterConstraint",
+    "Rules",
+    "Table",
+    "rules_for",
+]
 
 WRAP = 40  # characters of slack before the cap at which a tune turns to finishing: about two bars
-NEVER = np.iinfo(np.int32).max  # table entry of a character that breaks the rules
-MUSIC = frozenset("ABCDEFGabcdefgz^_=0123456789/,'[]|:\" \n()-><~")  # what music (not a field line) is made of
-_ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^", strict=True))  # pitch letters, accidentals: one for all
-MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their costs; a tune set meets a few thousand
-MAX_VOCABULARIES = 8  # vocabularies whose rules are kept (one per model a process loads)
 RETRIES = 4  # times a bar may be written again, for a constraint made with retries (musicgen.compose.retry)
 RETRY_MASS = 0.05  # ... when the characters allowed hold less than this of the draw's probability
 
@@ -74,167 +72,6 @@ FREE_WRITING = (
     "checker does not follow (slurs, broken rhythm such as A>B, grace notes, no M: line), so the "
     "model wrote freely and the bars may not add up."
 )
-
-
-class Table(NamedTuple):
-    """What each character allows from one tracker state."""
-
-    costs: np.ndarray  # per character: characters of the way to the end after it (less way_offset), or NEVER
-    valid: np.ndarray  # costs < NEVER: the characters that keep the rules
-    least: int  # the smallest cost (NEVER: none keeps the rules)
-    most: int  # the largest cost below NEVER
-
-
-class Rules:
-    """What each character allows from each tracker state, for one vocabulary; shared between threads."""
-
-    def __init__(self, chars: Sequence[str]) -> None:
-        self.chars = list(chars)
-        self.everything = np.ones(len(self.chars), dtype=bool)
-        self.index = {c: i for i, c in enumerate(self.chars)}
-        # each state's table and its mirror image's, filled in pairs (so both fill up and start again together)
-        self._tables: Memo[StateKey, Table] = Memo(MAX_STATES)
-        self._mirrors: Memo[StateKey, Table] = Memo(MAX_STATES)
-        self._swap = [self.index[","], self.index["'"]] if "," in self.index and "'" in self.index else None
-
-    def __len__(self) -> int:
-        return len(self._tables)  # states worked out (each also serves its mirror image)
-
-    def table(self, t: Tracker) -> Table:
-        """The :class:`Table` of ``t``'s state (worked out on first sight, then kept).
-
-        Where the tune may end on its tonic (form-aware writing), a state's key reads pitches against the
-        tonic, and its table is kept turned to a tonic of C: the tonic's letter and its own accidental
-        trade places with ``C`` and ``=`` (:meth:`_turn`), so tunes in every key share it.
-        """
-        key = t.state_key()
-        flipped = mirrored(t.tok)
-        turn = self._turn(t)
-        table = (self._mirrors if flipped else self._tables).get(key)
-        if table is None:
-            same, other = (self._mirrors, self._tables) if flipped else (self._tables, self._mirrors)
-            mine = self._table(t)
-            table = same.set(key, mine if turn is None else _turned(mine, turn))
-            other.set(key, self._mirror(table))
-            return mine
-        return table if turn is None else _turned(table, turn)
-
-    def _turn(self, t: Tracker) -> np.ndarray | None:
-        """The columns that trade places to turn ``t``'s table to a tonic of C (None: no turning)."""
-        tonic = t.pitch_tonic()
-        if tonic is None:
-            return None
-        if t.tok.pending[:1] == '"':
-            return None  # a chord symbol's root is read as written, the tonic in its key
-        return self._turns(tonic.letter, tonic.mark)
-
-    @lru_cache(maxsize=64)  # noqa: B019 (one Rules per vocabulary, kept for the process)
-    def _turns(self, letter: str, mark: str) -> np.ndarray:
-        order = np.arange(len(self.chars))
-        for a, b in ((letter, "C"), (letter.lower(), "c"), (mark, "=")):
-            if a != b:
-                i, j = self.index[a], self.index[b]
-                order[i], order[j] = j, i
-        return order
-
-    def _mirror(self, table: Table) -> Table:
-        """The table of the mirror-image state: the octave marks , and ' trade places."""
-        if self._swap is None:
-            return table
-        costs = table.costs.copy()
-        costs[self._swap] = costs[self._swap[::-1]]
-        valid = costs < NEVER
-        costs.setflags(write=False)
-        valid.setflags(write=False)
-        return Table(costs, valid, table.least, table.most)
-
-    def _table(self, t: Tracker) -> Table:
-        costs = np.full(len(self.chars), NEVER, dtype=np.int32)
-        alike = _classes(t)
-        flushed = t.tok.copy().flush()  # the tokens the text under way makes if it is complete as it stands
-        done: dict[str, int] = {}
-        after: tuple[Table, int] | None | bool = False  # the table once the text under way is complete, its shift
-        base = way_offset(t)
-        for i, ch in enumerate(self.chars):
-            rep = alike(ch)
-            if rep is None:
-                continue
-            if rep not in done:
-                if flushed and feed(t.tok, rep)[0][: len(flushed)] == flushed:
-                    # ch completes the text under way as it stands, then starts anew: as from the completed state
-                    if after is False:
-                        after = self._completed(t, base)
-                    cost = None if after is None else int(after[0].costs[self.index[rep]])
-                    done[rep] = NEVER if cost is None or cost == NEVER else cost + after[1]  # type: ignore[index]
-                else:
-                    twin = t.fork()
-                    cost = finish_cost(twin) if twin.step(rep) else None
-                    done[rep] = NEVER if cost is None else cost - base
-            costs[i] = done[rep]
-        valid = costs < NEVER
-        costs.setflags(write=False)
-        valid.setflags(write=False)
-        return Table(costs, valid, int(costs.min()), int(costs[valid].max()) if valid.any() else NEVER)
-
-    def _completed(self, t: Tracker, base: int) -> tuple[Table, int] | None:
-        """The table of ``t`` once its text under way is taken as complete, and what to add to its costs to count
-        them from ``t``'s offset ``base``; None if that breaks a rule."""
-        twin = t.fork()
-        line_start = twin.tok.at_line_start
-        for tok in twin.tok.flush():
-            if not twin.take(tok, line_start):
-                return None
-            line_start = tok.kind == T.NEWLINE
-        return self.table(twin), way_offset(twin) - base
-
-
-def _turned(table: Table, turn: np.ndarray) -> Table:
-    """``table`` with the columns ``turn`` names traded (its own inverse: a pair of swaps)."""
-    costs = table.costs[turn]
-    costs.setflags(write=False)
-    valid = table.valid[turn]
-    valid.setflags(write=False)
-    return Table(costs, valid, table.least, table.most)
-
-
-def _classes(t: Tracker) -> Callable[[str], str | None]:
-    """Which character stands for ``ch`` in ``t``'s state (no rule tells them apart), or None: it breaks a rule.
-
-    In music, pitch letters stand for each other, and so do accidentals; what music is never made of is
-    refused. In a chord symbol or a free-text header value, only a few kinds of character differ.
-    """
-    p = t.tok.pending
-    tonic = t.pitch_tonic()
-    if t.phase == BODY and p[:1] != '"' and not t.tok.at_line_start:
-        alike = _ALIKE if tonic is None else _tonic_alike(tonic.letter, tonic.mark)
-        return lambda ch: alike.get(ch, ch) if ch in MUSIC else None
-    if p[:1] == '"' and tonic is not None:  # where the tune may end: the chord symbol's root counts
-        return lambda ch: ch if ch in SYMBOL_CHARS or ch == '"' else None
-    if p[:1] == '"' and t.plan is not None:  # form-aware writing: a symbol with a root and one without differ
-        return lambda ch: ch if ch in '"(' else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
-    if p[:1] == '"':
-        return lambda ch: ch if ch == '"' else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
-    if t.phase == HEADER and p[1:2] == ":" and p[0] in FREE_TEXT:
-        return lambda ch: ch if ch in " \n%\\" else "x"
-    return lambda ch: ch
-
-
-@lru_cache(maxsize=64)
-def _tonic_alike(letter: str, mark: str) -> dict[str, str]:
-    """Pitch letters and accidentals where the tune may end on its tonic: the tonic's letter and its own
-    accidental stand apart (see :func:`musicgen.compose.pending.key_text`)."""
-    other = next(c for c in "CD" if c != letter)
-    alike = {c: other if c.isupper() else other.lower() for c in "ABCDEFG" + "abcdefg" if c.upper() != letter}
-    return alike | {c: next(a for a in "^_=" if a != mark) for c in "^_=" if c != mark}
-
-
-RULES: Memo[tuple[str, ...], Rules] = Memo(MAX_VOCABULARIES)  # by vocabulary: shared by every call and thread
-
-
-def rules_for(vocab: Vocab) -> Rules:
-    """The shared :class:`Rules` of a vocabulary (made on first use)."""
-    key = tuple(vocab.chars)
-    return RULES.compute(key, lambda: Rules(key))
 
 
 class MeterConstraint:

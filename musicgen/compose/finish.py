@@ -59,6 +59,7 @@ from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
 from musicgen.compose.tracker import Tracker
 from musicgen.memo import Memo
 
+PLAIN_BARS = frozenset(b for b in BAR_LINES if not any(c.isdigit() or c == "[" for c in b))  # no ending marks
 AFTER_NOTE = 4  # fewest characters of any ending after a note: a bar line "|]" and the blank line
 MAX_MEMO = 150_000  # states remembered (a few hundred bytes each); cleared when full
 MEMO: Memo[StateKey, int | None] = Memo(MAX_MEMO)  # ways to the end by state, shared by every tracker
@@ -145,8 +146,9 @@ def _closings(t: Tracker, p: str) -> list[str]:
     c0 = p[0]
     if t.tok.at_line_start and c0 in BODY_FIELDS:
         return [(":" if len(p) == 1 else "") + (value_completion(c0, p[2:]) or "") + "\n"]
-    if c0 in "|:":
-        return [b[len(p) :] for b in BAR_LINES if b.startswith(p)]
+    if c0 in "|:":  # (form-aware writing writes no endings: |1, :|2, |[1 ...)
+        bars = BAR_LINES if t.plan is None else PLAIN_BARS
+        return [b[len(p) :] for b in bars if b.startswith(p)]
     if c0 == '"':  # (form-aware writing: or the tonic chord, which the tune's end may need)
         if t.plan is None or t.tonic is None:
             return ['"' if len(p) > 1 else 'C"']
@@ -159,7 +161,7 @@ def _closings(t: Tracker, p: str) -> list[str]:
         return ["3" if p == "(" else ""]
     if c0 == "[":  # a chord under way; a "[" alone may also start an ending
         if p == "[":
-            return ["1", "C]"]
+            return ["1", "C]"] if t.plan is None else ["C]"]
         if p[1].isdigit():
             return [""]
         notes = CHORD_NOTE.findall(p[1:])

@@ -64,6 +64,12 @@ def feed(tok: T.Tokenizer, ch: str) -> tuple[list[T.Token], T.Tokenizer]:
     return known[0], known[1].copy()
 
 
+def feed_tokens(tok: T.Tokenizer, ch: str) -> list[T.Token]:
+    """The tokens ``ch`` completes after ``tok``'s text under way (as :func:`feed`, without a tokenizer to keep)."""
+    known = FEEDS.get((tok.pending, tok.at_line_start, ch))
+    return feed(tok, ch)[0] if known is None else known[0]
+
+
 def key_text(tok: T.Tokenizer, tonic: Tonic | None = None, form: bool = False) -> str:
     """The text under way with what no rule reads blurred: pitch letters, accidentals, the words of a
     title or chord symbol (only their length counts). States with equal key text and core behave alike,

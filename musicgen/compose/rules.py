@@ -1,0 +1,240 @@
+"""What each character allows from each tracker state: the rule tables meter-aware decoding reads.
+
+Cost: what a character allows depends only on the tracker's state
+(:meth:`~musicgen.compose.tracker.Tracker.state_key`: the text under way, pitch letters and
+words blurred, and a summary of the tune so far), so the answer is worked out once
+per state and kept in a :class:`Table` shared by every stream and call on the same
+vocabulary (:func:`rules_for`): a step of :class:`~musicgen.compose.constrain.MeterConstraint`
+costs a dictionary look-up (the mask is ready made) and the tracker's step. Working a state out
+tries one character of each kind no rule tells apart (:func:`_classes`) on a copy of the tracker
+(a character that only makes the text under way longer is checked on the tracker itself first);
+a character that completes the text under way reads the table of the completed state instead.
+Tunes repeat their states, so a few thousand tables serve hundreds of tunes;
+``benchmarks/bench_generate.py`` measures the speed with and without constraints.
+
+In form-aware writing a table's costs are counted from the way's length at the start of the bar
+(:func:`~musicgen.compose.finish.way_offset`): the bars of a part share their tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from musicgen.abcnotation import tokens as T
+from musicgen.abcnotation.forms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
+from musicgen.compose.finish import finish_cost, way_offset
+from musicgen.compose.pending import feed, feed_tokens, mirrored, pending_ok
+from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
+from musicgen.compose.tracker import Tracker
+from musicgen.data.vocab import Vocab
+from musicgen.memo import Memo
+
+NEVER = np.iinfo(np.int32).max  # table entry of a character that breaks the rules
+MUSIC = frozenset("ABCDEFGabcdefgz^_=0123456789/,'[]|:\" \n()-><~")  # what music (not a field line) is made of
+NEVER_FIRST = frozenset("0123456789/,')<>]")  # between tokens, these begin no token the rules allow
+_ALIKE = dict(zip("ABDEFGabdefg_=", "CCCCCCcccccc^^", strict=True))  # pitch letters, accidentals: one for all
+MAX_STATES = 20_000  # states kept per vocabulary: about 4 kB each with their costs; a tune set meets a few thousand
+MAX_VOCABULARIES = 8  # vocabularies whose rules are kept (one per model a process loads)
+
+
+class Table(NamedTuple):
+    """What each character allows from one tracker state."""
+
+    costs: np.ndarray  # per character: characters of the way to the end after it (less way_offset), or NEVER
+    valid: np.ndarray  # costs < NEVER: the characters that keep the rules
+    least: int  # the smallest cost (NEVER: none keeps the rules)
+    most: int  # the largest cost below NEVER
+
+
+class Rules:
+    """What each character allows from each tracker state, for one vocabulary; shared between threads."""
+
+    def __init__(self, chars: Sequence[str]) -> None:
+        self.chars = list(chars)
+        self.everything = np.ones(len(self.chars), dtype=bool)
+        self.index = {c: i for i, c in enumerate(self.chars)}
+        # each state's table and its mirror image's, filled in pairs (so both fill up and start again together)
+        self._tables: Memo[StateKey, Table] = Memo(MAX_STATES)
+        self._mirrors: Memo[StateKey, Table] = Memo(MAX_STATES)
+        self._swap = [self.index[","], self.index["'"]] if "," in self.index and "'" in self.index else None
+
+    def __len__(self) -> int:
+        return len(self._tables)  # states worked out (each also serves its mirror image)
+
+    def table(self, t: Tracker) -> Table:
+        """The :class:`Table` of ``t``'s state (worked out on first sight, then kept).
+
+        Where the tune may end on its tonic (form-aware writing), a state's key reads pitches against the
+        tonic, and its table is kept turned to a tonic of C: the tonic's letter and its own accidental
+        trade places with ``C`` and ``=`` (:meth:`_turn`), so tunes in every key share it.
+        """
+        key = t.state_key()
+        flipped = mirrored(t.tok)
+        turn = self._turn(t)
+        table = (self._mirrors if flipped else self._tables).get(key)
+        if table is None:
+            same, other = (self._mirrors, self._tables) if flipped else (self._tables, self._mirrors)
+            mine = self._table(t)
+            table = same.set(key, mine if turn is None else _turned(mine, turn))
+            other.set(key, self._mirror(table))
+            return mine
+        return table if turn is None else _turned(table, turn)
+
+    def _turn(self, t: Tracker) -> np.ndarray | None:
+        """The columns that trade places to turn ``t``'s table to a tonic of C (None: no turning)."""
+        tonic = t.pitch_tonic()
+        if tonic is None:
+            return None
+        if t.tok.pending[:1] == '"':
+            return None  # a chord symbol's root is read as written, the tonic in its key
+        return self._turns(tonic.letter, tonic.mark)
+
+    @lru_cache(maxsize=64)  # noqa: B019 (one Rules per vocabulary, kept for the process)
+    def _turns(self, letter: str, mark: str) -> np.ndarray:
+        order = np.arange(len(self.chars))
+        for a, b in ((letter, "C"), (letter.lower(), "c"), (mark, "=")):
+            if a != b:
+                i, j = self.index[a], self.index[b]
+                order[i], order[j] = j, i
+        return order
+
+    def _mirror(self, table: Table) -> Table:
+        """The table of the mirror-image state: the octave marks , and ' trade places."""
+        if self._swap is None:
+            return table
+        costs = table.costs.copy()
+        costs[self._swap] = costs[self._swap[::-1]]
+        valid = costs < NEVER
+        costs.setflags(write=False)
+        valid.setflags(write=False)
+        return Table(costs, valid, table.least, table.most)
+
+    def _table(self, t: Tracker) -> Table:
+        reps, index = self._reps(_kind(t))
+        flushed = t.tok.copy().flush()  # the tokens the text under way makes if it is complete as it stands
+        after: tuple[Table, int] | None | bool = False  # the table once the text under way is complete, its shift
+        base = way_offset(t)
+        found = [NEVER] * (len(reps) + 1)  # by representative; the last: characters that break a rule
+        for j, rep in enumerate(reps):
+            if flushed and feed_tokens(t.tok, rep)[: len(flushed)] == flushed:
+                # rep completes the text under way as it stands, then starts anew: as from the completed state
+                if after is False:
+                    after = self._completed(t, base)
+                cost = None if after is None else int(after[0].costs[self.index[rep]])
+                found[j] = NEVER if cost is None or cost == NEVER else cost + after[1]  # type: ignore[index]
+            else:
+                twin = self._after(t, rep)
+                cost = None if twin is None else finish_cost(twin)
+                found[j] = NEVER if cost is None else cost - base
+        costs = np.array(found, dtype=np.int32)[index]
+        valid = costs < NEVER
+        costs.setflags(write=False)
+        valid.setflags(write=False)
+        return Table(costs, valid, int(costs.min()), int(costs[valid].max()) if valid.any() else NEVER)
+
+    @lru_cache(maxsize=64)  # noqa: B019 (one Rules per vocabulary, kept for the process)
+    def _reps(self, kind: tuple) -> tuple[tuple[str, ...], np.ndarray]:
+        """The characters that stand for the others in states of this kind (:func:`_kind`), and for each
+        character of the vocabulary the position of its representative (past the last: it breaks a rule)."""
+        alike = _classes(kind)
+        reps = tuple(dict.fromkeys(r for r in map(alike, self.chars) if r is not None))
+        where = {r: j for j, r in enumerate(reps)}
+        return reps, np.array([where.get(alike(ch), len(reps)) for ch in self.chars], dtype=np.intp)
+
+    @staticmethod
+    def _after(t: Tracker, ch: str) -> Tracker | None:
+        """A copy of ``t`` after ``ch``, or None where ``ch`` breaks a rule. A character that only makes the text
+        under way longer is checked on ``t`` itself before anything is copied (most that break a rule do)."""
+        tokens, tok = feed(t.tok, ch)
+        if not tokens and ch != "\n":
+            if t.sections.must_end or not t.ok or t.phase == ENDED:
+                return None
+            mine, t.tok = t.tok, tok
+            try:
+                ok = pending_ok(t)
+            finally:
+                t.tok = mine
+            if not ok:
+                return None
+            twin = t.fork()
+            twin.tok = tok  # (what lies below the text under way is unchanged: so is the core)
+            return twin
+        twin = t.fork()
+        return twin if twin.step(ch) else None
+
+    def _completed(self, t: Tracker, base: int) -> tuple[Table, int] | None:
+        """The table of ``t`` once its text under way is taken as complete, and what to add to its costs to count
+        them from ``t``'s offset ``base``; None if that breaks a rule."""
+        twin = t.fork()
+        line_start = twin.tok.at_line_start
+        for tok in twin.tok.flush():
+            if not twin.take(tok, line_start):
+                return None
+            line_start = tok.kind == T.NEWLINE
+        return self.table(twin), way_offset(twin) - base
+
+
+def _turned(table: Table, turn: np.ndarray) -> Table:
+    """``table`` with the columns ``turn`` names traded (its own inverse: a pair of swaps)."""
+    costs = table.costs[turn]
+    costs.setflags(write=False)
+    valid = table.valid[turn]
+    valid.setflags(write=False)
+    return Table(costs, valid, table.least, table.most)
+
+
+def _kind(t: Tracker) -> tuple:
+    """What kind of state ``t`` is in for :func:`_classes` (which characters no rule tells apart there)."""
+    p = t.tok.pending
+    tonic = t.pitch_tonic()
+    if t.phase == BODY and p[:1] != '"' and not t.tok.at_line_start:
+        return ("music", None if tonic is None else (tonic.letter, tonic.mark), not p, t.plan is not None)
+    if p[:1] == '"':
+        return ("symbol", tonic is not None, t.plan is not None)
+    return ("free",) if t.phase == HEADER and p[1:2] == ":" and p[0] in FREE_TEXT else ("all",)
+
+
+def _classes(kind: tuple) -> Callable[[str], str | None]:
+    """Which character stands for ``ch`` in a state of this kind (no rule tells them apart), or None: it breaks a
+    rule.
+
+    In music, pitch letters stand for each other, and so do accidentals; what music is never made of is
+    refused, and so is what begins no token the rules allow, between tokens. In a chord symbol or a free-text
+    header value, only a few kinds of character differ.
+    """
+    if kind[0] == "music":
+        _, tonic, between, form = kind
+        alike = _ALIKE if tonic is None else _tonic_alike(*tonic)
+        never = (NEVER_FIRST | {"~"} if form else NEVER_FIRST) if between else frozenset()
+        return lambda ch: alike.get(ch, ch) if ch in MUSIC and ch not in never else None
+    if kind[0] == "symbol":
+        _, rooted, form = kind
+        if rooted:  # where the tune may end: the chord symbol's root counts
+            return lambda ch: ch if ch in SYMBOL_CHARS or ch == '"' else None
+        start = '"(' if form else '"'  # form-aware writing: a symbol with a root and one without differ
+        return lambda ch: ch if ch in start else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
+    if kind[0] == "free":
+        return lambda ch: ch if ch in " \n%\\" else "x"
+    return lambda ch: ch
+
+
+@lru_cache(maxsize=64)
+def _tonic_alike(letter: str, mark: str) -> dict[str, str]:
+    """Pitch letters and accidentals where the tune may end on its tonic: the tonic's letter and its own
+    accidental stand apart (see :func:`musicgen.compose.pending.key_text`)."""
+    other = next(c for c in "CD" if c != letter)
+    alike = {c: other if c.isupper() else other.lower() for c in "ABCDEFG" + "abcdefg" if c.upper() != letter}
+    return alike | {c: next(a for a in "^_=" if a != mark) for c in "^_=" if c != mark}
+
+
+RULES: Memo[tuple[str, ...], Rules] = Memo(MAX_VOCABULARIES)  # by vocabulary: shared by every call and thread
+
+
+def rules_for(vocab: Vocab) -> Rules:
+    """The shared :class:`Rules` of a vocabulary (made on first use)."""
+    key = tuple(vocab.chars)
+    return RULES.compute(key, lambda: Rules(key))
