@@ -3,6 +3,8 @@ forced character or a sampled one), where it stops, and the tune it makes.
 
 :class:`Run` steps the engine once a character for every stream still writing and draws with
 :func:`~musicgen.compose.draw.sample_next`, masked by the call's :class:`Constraint` if it has one.
+A constraint that offers retries (:mod:`musicgen.compose.retry`) may send a stream back to the start of
+a bar to write it again; ``Run`` keeps what that needs.
 """
 
 from __future__ import annotations
