@@ -6,10 +6,15 @@ writes so). The candidates come ranked, each as sheet music with its new notes c
 sound under it) and a Use button that makes it the tune shown, kept in the history beside the original. What
 this shows is computed by :mod:`musicgen.app.rewriting`; every widget key starts ``rw_``. The candidates of
 the last rewrite are kept in ``st.session_state.rw_found`` (one rewrite a session: a few kilobytes of ABC).
+
+A click on a note in the sheet music chooses its bar (:func:`choice`, from the sheet component's value):
+just under the sheet, :func:`clicked_ui` says which and offers "Rewrite from bar N" and "Rewrite bars N to
+N+1"; those set this tab's controls to match and show their candidates right there, under the sheet.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +45,7 @@ class Found:
     rewrite: Rewrite | None
     error: str | None
     start: int = 0  # where the new music starts in every candidate
+    near_sheet: bool = False  # asked for from a bar clicked in the sheet music: its candidates are shown there
 
 
 def _bars_ui(entry: Entry, bars: int, kind: str) -> tuple[int, int | None]:
@@ -111,6 +117,13 @@ def rewrite_ui(gen: Generator, entry: Entry, index: int, settings: Settings, kee
     found: Found | None = ss.get("rw_found")
     if found is None or found.ident != entry.ident or found.abc != entry.abc:
         return
+    if found.near_sheet:
+        st.caption("The candidates are under the sheet music, where its bar was chosen.")
+        return
+    found_ui(found, index, keep, sound_of)
+
+
+def found_ui(found: Found, index: int, keep: Keep, sound_of: SoundOf) -> None:
     if found.error or found.rewrite is None:
         st.error(plain(found.error or "No rewrite."), icon=":material/error:")
         return
@@ -150,3 +163,94 @@ def candidates_ui(found: Found, result: Rewrite, index: int, keep: Keep, sound_o
                     st.audio(sound.audio, format=sound.audio_mime, autoplay=True)
                 else:
                     st.caption(plain(sound.parse_error or sound.audio_error or "No sound could be made of it."))
+
+
+# ---------------------------------------------------------------- a bar chosen in the sheet music
+
+
+def choice(entry: Entry, text: str, value: object) -> rw.Chosen | None:
+    """The bar chosen by the last click on a note of ``text`` (the sheet drawn for ``entry``), or None.
+
+    ``value`` is the sheet component's (``{"at", "length", "token"}``): each token is acted on once, so a later
+    run (another tune, an edit) never takes an old click for a new one, and a click on an older drawing
+    (``length`` another text's) is let go."""
+    ss = st.session_state
+    if isinstance(value, dict) and value.get("token") and value.get("token") != ss.get("rw_click_seen"):
+        ss.rw_click_seen = value["token"]
+        at, length = value.get("at"), value.get("length")
+        if isinstance(at, int) and length == rw.js_length(text):
+            ss.rw_click = (entry.ident, text, at)
+    click = ss.get("rw_click")
+    if not click or click[0] != entry.ident or click[1] != text:
+        return None
+    return rw.clicked_bar(text, click[2])
+
+
+def marks(chosen: rw.Chosen | None) -> list[int] | None:
+    """The characters of the bar chosen, for the sheet to mark (None: no bar)."""
+    return [chosen.start, chosen.end] if chosen is not None and chosen.number is not None else None
+
+
+def _ask(entry: Entry, first: int, last: int | None) -> None:
+    """A button under the sheet: this tab's controls say the same bars, and the rewrite runs in this run."""
+    ss = st.session_state
+    ss.rw_kind = "rest" if last is None else "range"
+    if last is None:
+        ss[f"rw_from_{entry.ident}"] = first
+    else:
+        ss[f"rw_bars_{entry.ident}"] = (first, last)
+    ss.rw_ask = (entry.ident, entry.abc, first, last)
+
+
+def clicked_ui(
+    gen: Generator,
+    entry: Entry,
+    index: int,
+    chosen: rw.Chosen | None,
+    editing: bool,
+    settings: Settings,
+    keep: Keep,
+    sound: Callable[[str, str, bool, float], Sound],
+) -> None:
+    """Under the sheet: the bar chosen by a click, its two rewrites, and the candidates of one asked for here
+    (``sound(abc, instrument, accompaniment, tempo)`` is a tune's sound)."""
+    ss = st.session_state
+
+    def sound_of(abc: str) -> Sound:
+        return sound(abc, settings.instrument, settings.accompaniment, settings.tempo)
+
+    ask = ss.pop("rw_ask", None)
+    if ask is not None and ask[:2] == (entry.ident, entry.abc):
+        n, seed = int(ss.get("rw_n", DEFAULT_N)), int(ss.get("rw_seed", entry.settings.seed))
+        found = _run(gen, entry, ask[2], ask[3], settings, n, seed)
+        ss.rw_found = dataclasses.replace(found, near_sheet=True)
+        ss.pop("rw_playing", None)
+    if chosen is not None:
+        with st.container(horizontal=True, vertical_alignment="center", key="rw_chosen"):
+            bars, why = rw.rewritable(entry.abc)
+            if chosen.number is None or why or editing:
+                edit = "The sheet shows your edit: press Play my edit to rewrite its bars."
+                st.caption(plain(chosen.words if chosen.number is None else why or edit))
+            else:
+                first, last = chosen.number, rw.range_after(chosen.number, bars)
+                st.markdown(f"**{chosen.words}**")
+                st.button(
+                    f"Rewrite from bar {first}",
+                    key="rw_click_rest",
+                    icon=":material/auto_fix_high:",
+                    on_click=_ask,
+                    args=(entry, first, None),
+                    help=f"Keep bars 1 to {first - 1} and let the model write the rest." if first > 1 else None,
+                )
+                st.button(
+                    f"Rewrite {rw.what_words(first, last)}",
+                    key="rw_click_range",
+                    icon=":material/auto_fix_high:",
+                    on_click=_ask,
+                    args=(entry, first, last),
+                    help="Keep every other bar as it is (the Rewrite tab chooses other bars).",
+                )
+    found: Found | None = ss.get("rw_found")
+    if found is not None and found.near_sheet and (found.ident, found.abc) == (entry.ident, entry.abc):
+        with st.container(key="rw_near_sheet"):
+            found_ui(found, index, keep, sound_of)

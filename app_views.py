@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import streamlit as st
 import streamlit.components.v1 as components
 
+import app_rewrite
 import app_tools as tools
 from musicgen.app import render
 from musicgen.app import support as sup
@@ -103,13 +104,14 @@ def preview_ui(abc: str, title: str) -> None:
     sheet_music()(abc=abc, title=title, audio=None, follows=False, default=None)
 
 
-def sheet_ui(entry: Entry, abc: str, sound: render.Sound, loop: dict | None, marked: list[int] | None) -> None:
-    """The player and the sheet music, one component under one key: it keeps playing through reruns."""
+def sheet_ui(entry: Entry, abc: str, sound: render.Sound, loop: dict | None, marked: list[int] | None) -> object:
+    """The player and the sheet music, one component under one key: it keeps playing through reruns. Returns
+    its value: the last note clicked (``app_rewrite.choice`` reads it)."""
     audio = None
     if sound.audio is not None:
         audio = dict(url=tools.media_url(sound.audio, sound.audio_mime, "musicgen.tune"), music_s=sound.music_seconds)
     ss = st.session_state
-    sheet_music()(
+    return sheet_music()(
         abc=abc,
         title=title_of(entry.abc),  # the sheet is drawn before the tune is parsed: its T: line, as music21 reads it
         audio=audio,
@@ -119,6 +121,7 @@ def sheet_ui(entry: Entry, abc: str, sound: render.Sound, loop: dict | None, mar
         play=ss.get("play", ""),
         compose=ss.get("composed", ""),
         stem=stem_of(entry, sound),
+        choose=True,  # a click on a note chooses its bar
         key="sheet",
         default=None,
     )
@@ -247,7 +250,7 @@ def output_ui(settings: Settings, gen: Generator) -> None:
         if entry.settings.constrained and not entry.tune.meter_aware:  # the settings' meter, or else the primer
             st.info(plain(entry.settings.free_writing() or FREE_WRITING), icon=":material/info:")
         player_slot = st.container()
-    sheet_slot = st.empty()
+    sheet_slot, clicked_slot = st.empty(), st.container(key="noprint_clicked")
     with st.container(key="noprint_files"):
         downloads_slot, repairs_slot = st.container(), st.container()
     tune_text = render.sheet_text(entry.abc)
@@ -265,8 +268,13 @@ def output_ui(settings: Settings, gen: Generator) -> None:
         with player_slot:
             loop, marked, problem = tools.loop_of(tune_text, practice, settings)
     if sound.parses or shown != tune_text:
-        with sheet_slot:
-            sheet_ui(entry, shown, sound, loop, marked)
+        chosen = app_rewrite.choice(entry, shown, st.session_state.get("sheet"))  # the sheet's value, before it
+        with sheet_slot:  # a passage to practise is marked, or else the bar chosen
+            sheet_ui(entry, shown, sound, loop, marked or app_rewrite.marks(chosen))
+        with clicked_slot:
+            app_rewrite.clicked_ui(
+                gen, entry, index, chosen, shown != tune_text, settings, keep_version, tools.sound_of
+            )
     else:
         sheet_slot.empty()
     if (sound.title or title_of(entry.abc)) != title_of(entry.abc):

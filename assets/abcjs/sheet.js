@@ -22,7 +22,7 @@
   const state = {
     abc: null, visual: null, events: [], times: [], byChar: new Map(), charTimes: new Map(),
     audioUrl: null, follows: false, loop: null, loopKey: null, marked: null, now: [], frame: 0,
-    rendered: false, title: "", stem: "tune",
+    rendered: false, title: "", stem: "tune", choose: false,
   };
 
   function send(type, data) {
@@ -162,9 +162,21 @@
     loopAudio.play().catch(() => {});
   });
 
+  // A click on a note also tells Python which note it was (to choose its bar to rewrite): its first character
+  // in the text drawn (in UTF-16 units, as JavaScript counts), that text's length (a click on an older drawing
+  // is told apart) and a token of this click alone (the same note clicked again is a new choice).
+  let clicks = 0;
+  const tokenBase = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+  function chose(c) {
+    if (!state.choose) return;
+    clicks += 1;
+    const value = { at: c, length: (state.abc || "").length, token: tokenBase + "." + clicks };
+    send("streamlit:setComponentValue", { value: value, dataType: "json" });
+  }
   function clicked(abcElem) {
     const c = abcElem && abcElem.startChar;
     if (typeof c !== "number") return;
+    chose(c);
     const loop = state.loop;
     if (loop && !loopAudio.paused) {
       const i = loop.sources.indexOf(c);
@@ -293,6 +305,7 @@
     state.title = args.title || "";
     state.stem = args.stem || "tune";
     state.follows = Boolean(args.follows);
+    state.choose = Boolean(args.choose); // a click chooses a bar (the tune's sheet, not a sheet alone)
     const audio = args.audio || null;
     const url = audio ? audio.url : null;
     const retimed = !state.audio || !audio || state.audio.music_s !== audio.music_s;

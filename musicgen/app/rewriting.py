@@ -4,6 +4,7 @@ is called, where its new music lies in each candidate (to colour it in the sheet
     bars, why = rewritable(abc)                  # 8, None; or 0 and a sentence why it cannot be rewritten
     what_words(2, 3), what_words(5, None)        # 'bars 2–3', 'from bar 5 to the end'
     values = new_values(abc, found, candidate)   # 1.0 for each character of the new music, None elsewhere
+    chosen = clicked_bar(text, at)               # the bar of a note clicked in the sheet music (drawn from text)
 
 Bars are numbered as :func:`musicgen.compose.rewrite.rewrite` takes them (a pick-up is no bar; first and
 second endings count as written).
@@ -11,6 +12,9 @@ second endings count as written).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from musicgen.abcnotation.bars import bar_at
 from musicgen.compose.rewrite import Candidate, Rewrite, RewriteError, plan
 
 NEW_BINS: tuple[tuple[float | None, str | None, str], ...] = ((0.5, None, ""), (None, "#1f6feb", "the new music"))
@@ -96,3 +100,64 @@ def candidate_line(candidate: Candidate, found: Rewrite) -> str:
     if not candidate.meter_aware:
         parts.append("written freely")
     return f"{candidate.rank}. " + " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The bar of a note clicked in the sheet music: its number (None: no bar to rewrite) and what to say."""
+
+    number: int | None  # as Rewrite and Practise count bars; None for a pick-up or a character outside the bars
+    start: int  # its music's characters in the text drawn, to mark in the sheet (0, 0 where none)
+    end: int
+    words: str  # "Bar 9 chosen", or why no bar is
+
+
+def python_offset(text: str, at: int) -> int:
+    r"""The index in ``text`` of JavaScript's character ``at`` (abcjs counts UTF-16 units: a character beyond
+    the Basic Multilingual Plane, an emoji in a title, is two of them).
+
+    >>> python_offset("T:\U0001f3bb\nK:D\nAB|", 6), python_offset("K:D\nAB|", 5)
+    (5, 5)
+    """
+    if text.isascii():
+        return at
+    return len(text.encode("utf-16-le")[: 2 * max(0, at)].decode("utf-16-le", errors="ignore"))
+
+
+def js_length(text: str) -> int:
+    r"""The length of ``text`` as JavaScript counts it (UTF-16 units).
+
+    >>> js_length("T:\U0001f3bb\n"), js_length("T:é\n")
+    (5, 4)
+    """
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clicked_bar(text: str, at: int) -> Chosen:
+    r"""The bar holding JavaScript's character ``at`` of ``text`` (the sheet music was drawn from ``text``;
+    abcjs gives a clicked note's first character), numbered as :func:`rewritable` counts bars.
+
+    >>> tune = "X:1\nM:2/4\nL:1/8\nK:D\nA|DE FG|AB c2|d4|]"
+    >>> clicked_bar(tune, tune.index("c2"))
+    Chosen(number=2, start=28, end=33, words='Bar 2 chosen')
+    >>> clicked_bar(tune, tune.index("A|")).words
+    'That note is in a pick-up, which is no bar of its own: click a note of a whole bar.'
+    >>> clicked_bar(tune, 2).words
+    'No bar holds that: click a note.'
+    """
+    span = bar_at(text, python_offset(text, at))
+    if span is None:
+        return Chosen(None, 0, 0, "No bar holds that: click a note.")
+    if span.number is None:
+        words = "That note is in a pick-up, which is no bar of its own: click a note of a whole bar."
+        return Chosen(None, span.start, span.end, words)
+    return Chosen(span.number, span.start, span.end, f"Bar {span.number} chosen")
+
+
+def range_after(first: int, bars: int) -> int:
+    """The last bar "Rewrite bars N to M" offers after a click on bar ``first`` of ``bars``: the next bar, if any.
+
+    >>> range_after(3, 8), range_after(8, 8)
+    (4, 8)
+    """
+    return min(first + 1, bars)
