@@ -58,11 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "the tune to write (without files; the options of musicgen generate)",
         "With files, --constrained replays the rules over them (bars only, or --form) and the rest is ignored.",
     )
-    donor = argparse.ArgumentParser(add_help=False)
-    generate_cli.add_arguments(donor)
-    for action in donor._actions:  # the very options of `musicgen generate`: their help, types and defaults
-        if action.dest in GENERATE_OPTIONS:
-            group._add_action(action)
+    generate_cli.add_writing_options(group, GENERATE_OPTIONS)
 
 
 def run(args: argparse.Namespace) -> int:

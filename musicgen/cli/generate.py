@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any, Protocol
 
 from musicgen.abcnotation.tunetypes import FORMS, NO_FORM
 from musicgen.cli import WEIGHTS_HELP
@@ -28,106 +30,7 @@ _D = SampleConfig()  # the defaults shown in --help
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = "Compose new folk tunes in ABC notation. Every option has a sensible default: try it bare."
-    p.add_argument(
-        "--n",
-        type=int,
-        default=_D.n,
-        metavar="N",
-        help=f"how many tunes to compose at once (1 to {MAX_CANDIDATES}; default {_D.n})",
-    )
-    p.add_argument(
-        "--length",
-        type=int,
-        default=_D.length,
-        metavar="CHARS",
-        help=f"the longest a tune may grow, in characters of ABC (1 to {MAX_LENGTH}; default "
-        f"{_D.length}). A tune usually ends by itself well before: most folk tunes take 300-600. "
-        "A tune that reaches the limit is cut off there",
-    )
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=_D.temperature,
-        metavar="T",
-        help=f"how adventurous the tunes are (above 0, at most {MAX_TEMPERATURE}; default "
-        f"{_D.temperature}). Lower (0.5) gives plainer, safer, more repetitive tunes; 1 plays as "
-        "the model learnt; higher (1.3) is wilder and makes more mistakes",
-    )
-    p.add_argument(
-        "--top-k",
-        type=int,
-        default=_D.top_k,
-        metavar="K",
-        help="at each step, choose only among the K likeliest next characters (0, the default, "
-        "means no limit; 1 always takes the likeliest, giving one tune whatever --rng)",
-    )
-    p.add_argument(
-        "--top-p",
-        type=float,
-        default=_D.top_p,
-        metavar="P",
-        help="at each step, choose only among the likeliest next characters that together "
-        "make up this share of the chances (e.g. 0.9 drops the unlikely tail; 1, the default, keeps all)",
-    )
-    p.add_argument(
-        "--key", help="the key, as an ABC K: field: G, D, Em, F#m, Bb, Ador, Dmix ... (default: the model chooses)"
-    )
-    p.add_argument(
-        "--meter",
-        help="the time signature, as an ABC M: field: 6/8, 4/4, 3/4, 9/8, C, C| ... "
-        "(default: the tune type's usual meter, or the model chooses)",
-    )
-    p.add_argument(
-        "--unit-length",
-        metavar="L",
-        help="the default note length, as an ABC L: field: 1/8, 1/4, 1/16 (default: the model chooses)",
-    )
-    p.add_argument(
-        "--tune-type",
-        metavar="TYPE",
-        help="the kind of tune, written as an R: field: jig, reel, "
-        "hornpipe, waltz, polka, slip jig ... It also sets the usual meter when --meter is not given "
-        "(a jig is in 6/8)",
-    )
-    p.add_argument(
-        "--form",
-        choices=[*FORMS, NO_FORM],
-        help="the shape of the tune's parts (with meter-aware writing): "
-        + "; ".join(f"{f.name}: {f.words}" for f in FORMS.values())
-        + f"; {NO_FORM}: bars only, parts of any length. Every form ends on the tonic of the key. Default: the "
-        "tune type's usual form, else model",
-    )
-    p.add_argument(
-        "--primer",
-        type=Path,
-        metavar="FILE",
-        help=f"an ABC file holding the start of one tune (header lines, first bars, or both; at most "
-        f"{MAX_PRIMER:,} characters) for the model to carry on from. --key/--meter/... add the header "
-        "lines it lacks and must agree with those it has",
-    )
-    p.add_argument(
-        "--seed-char",
-        default=_D.seed_char,
-        metavar="C",
-        help="the very first character of each tune when no header options or primer are given. "
-        "'X' (the default) starts a tune with its header, as tunes are written; any other character "
-        "starts mid-music; 'random' picks one at random for each tune",
-    )
-    p.add_argument(
-        "--rng",
-        type=int,
-        default=_D.rng,
-        metavar="SEED",
-        help=f"the random seed (a whole number, default {_D.rng}): the same seed and options give the "
-        "very same tunes; change it for new ones",
-    )
-    p.add_argument(
-        "--constrained",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="meter-aware writing (the default): every bar adds up to the meter and every tune ends "
-        "with its section finished; --no-constrained lets the model write freely",
-    )
+    add_writing_options(p)
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -142,6 +45,120 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "ogg); 'mid' writes MIDI only, 'none' only the .abc files",
     )
     p.add_argument("--weights", metavar="DIR", help=WEIGHTS_HELP)
+
+
+class Options(Protocol):
+    """A parser or an argument group: what takes options."""
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> Any: ...
+
+
+def add_writing_options(p: Options, only: Collection[str] = ()) -> None:
+    """The options that shape the tunes written (all of them, or those whose names are in ``only``), with
+    their help and defaults: ``musicgen explain`` and ``musicgen rewrite`` take theirs from here."""
+
+    def add(flag: str, **kwargs: Any) -> None:
+        if not only or flag.lstrip("-").replace("-", "_") in only:
+            p.add_argument(flag, **kwargs)
+
+    add(
+        "--n",
+        type=int,
+        default=_D.n,
+        metavar="N",
+        help=f"how many tunes to compose at once (1 to {MAX_CANDIDATES}; default {_D.n})",
+    )
+    add(
+        "--length",
+        type=int,
+        default=_D.length,
+        metavar="CHARS",
+        help=f"the longest a tune may grow, in characters of ABC (1 to {MAX_LENGTH}; default "
+        f"{_D.length}). A tune usually ends by itself well before: most folk tunes take 300-600. "
+        "A tune that reaches the limit is cut off there",
+    )
+    add(
+        "--temperature",
+        type=float,
+        default=_D.temperature,
+        metavar="T",
+        help=f"how adventurous the tunes are (above 0, at most {MAX_TEMPERATURE}; default "
+        f"{_D.temperature}). Lower (0.5) gives plainer, safer, more repetitive tunes; 1 plays as "
+        "the model learnt; higher (1.3) is wilder and makes more mistakes",
+    )
+    add(
+        "--top-k",
+        type=int,
+        default=_D.top_k,
+        metavar="K",
+        help="at each step, choose only among the K likeliest next characters (0, the default, "
+        "means no limit; 1 always takes the likeliest, giving one tune whatever --rng)",
+    )
+    add(
+        "--top-p",
+        type=float,
+        default=_D.top_p,
+        metavar="P",
+        help="at each step, choose only among the likeliest next characters that together "
+        "make up this share of the chances (e.g. 0.9 drops the unlikely tail; 1, the default, keeps all)",
+    )
+    add("--key", help="the key, as an ABC K: field: G, D, Em, F#m, Bb, Ador, Dmix ... (default: the model chooses)")
+    add(
+        "--meter",
+        help="the time signature, as an ABC M: field: 6/8, 4/4, 3/4, 9/8, C, C| ... "
+        "(default: the tune type's usual meter, or the model chooses)",
+    )
+    add(
+        "--unit-length",
+        metavar="L",
+        help="the default note length, as an ABC L: field: 1/8, 1/4, 1/16 (default: the model chooses)",
+    )
+    add(
+        "--tune-type",
+        metavar="TYPE",
+        help="the kind of tune, written as an R: field: jig, reel, "
+        "hornpipe, waltz, polka, slip jig ... It also sets the usual meter when --meter is not given "
+        "(a jig is in 6/8)",
+    )
+    add(
+        "--form",
+        choices=[*FORMS, NO_FORM],
+        help="the shape of the tune's parts (with meter-aware writing): "
+        + "; ".join(f"{f.name}: {f.words}" for f in FORMS.values())
+        + f"; {NO_FORM}: bars only, parts of any length. Every form ends on the tonic of the key. Default: the "
+        "tune type's usual form, else model",
+    )
+    add(
+        "--primer",
+        type=Path,
+        metavar="FILE",
+        help=f"an ABC file holding the start of one tune (header lines, first bars, or both; at most "
+        f"{MAX_PRIMER:,} characters) for the model to carry on from. --key/--meter/... add the header "
+        "lines it lacks and must agree with those it has",
+    )
+    add(
+        "--seed-char",
+        default=_D.seed_char,
+        metavar="C",
+        help="the very first character of each tune when no header options or primer are given. "
+        "'X' (the default) starts a tune with its header, as tunes are written; any other character "
+        "starts mid-music; 'random' picks one at random for each tune",
+    )
+    add(
+        "--rng",
+        type=int,
+        default=_D.rng,
+        metavar="SEED",
+        help=f"the random seed (a whole number, default {_D.rng}): the same seed and options give the "
+        "very same tunes; change it for new ones",
+    )
+    add(
+        "--constrained",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="meter-aware writing (the default): every bar adds up to the meter and every tune ends "
+        "with its section finished; --no-constrained lets the model write freely",
+    )
 
 
 def config_from(args: argparse.Namespace) -> SampleConfig:

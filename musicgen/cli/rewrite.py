@@ -20,13 +20,12 @@ import sys
 from pathlib import Path
 
 from musicgen.cli import WEIGHTS_HELP
+from musicgen.cli import generate as generate_cli
 from musicgen.cli.generate import check_out
 from musicgen.compose.rewrite import MAX_CHOICES, Rewrite, rewrite
 from musicgen.compose.sample import Generator
-from musicgen.config import MAX_TEMPERATURE, SampleConfig
 from musicgen.model.checkpoint import write_atomic
 
-_D = SampleConfig()
 _X_LINE = re.compile(r"(?m)^X:[ \t]*(\S*)")
 MAX_FILE_BYTES = 5_000_000  # a file of tunes read at most (the largest Nottingham file is 117 kB)
 
@@ -46,24 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--n", type=int, default=4, metavar="N", help=f"how many candidates to offer, best first (1 to {MAX_CHOICES})"
     )
-    p.add_argument(
-        "--rng", type=int, default=_D.rng, metavar="SEED", help=f"the random seed (default {_D.rng}): same seed, same"
-    )
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=_D.temperature,
-        metavar="T",
-        help=f"how adventurous the new music is (above 0, at most {MAX_TEMPERATURE}; default {_D.temperature})",
-    )
-    p.add_argument("--top-k", type=int, default=_D.top_k, metavar="K", help="choose among the K likeliest (0: all)")
-    p.add_argument("--top-p", type=float, default=_D.top_p, metavar="P", help="choose among this share (1: all)")
-    p.add_argument(
-        "--constrained",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="meter-aware writing (the default): every new bar adds up to the meter",
-    )
+    generate_cli.add_writing_options(p, ("rng", "temperature", "top_k", "top_p", "constrained"))
     p.add_argument(
         "--out",
         metavar="DIR",
