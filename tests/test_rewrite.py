@@ -81,6 +81,22 @@ def test_a_clicked_character_names_its_bar() -> None:
     assert bar_at(JIG, JIG.index("T:")) is None  # the header
 
 
+def test_a_note_clicked_in_the_sheet_music_names_its_bar_as_javascript_counts_characters() -> None:
+    from musicgen.app.rewriting import clicked_bar, js_length
+
+    # abcjs counts UTF-16 units: the fiddle in the title is two of them, so every later note is one further on
+    tune = JIG.replace("T:The Caf\u00e9 Jig", "T:The \U0001f3bb Jig")
+    assert js_length(tune) == len(tune) + 1
+    for span in numbered(bar_spans(tune)):
+        for k in range(len(span.music)):
+            chosen = clicked_bar(tune, span.start + k + 1)
+            assert (chosen.number, chosen.start, chosen.end) == (span.number, span.start, span.end)
+        assert clicked_bar(tune, span.start + 1).words == f"Bar {span.number} chosen"
+    pickup = clicked_bar(tune, tune.index("A|:") + 1)
+    assert pickup.number is None and "pick-up" in pickup.words  # said, not taken for bar 1
+    assert clicked_bar(tune, tune.index("M:") + 1).number is None  # the header
+
+
 BAR_MUSIC = st.lists(st.sampled_from(["A", "B2", "c/", "z", '"G"', "[CE]", " ", "(3ABc", "!trill!", "d>e"]), max_size=5)
 BAR_LINES = st.sampled_from(["|", "||", ":|", "|:", "::", "|]", "|1", ":|2", "| [2", "|\n", "|\nP:B\n", "|\n% note\n"])
 
