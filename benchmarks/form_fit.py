@@ -1,11 +1,12 @@
 """How faithful form-aware writing is to the model: nats/char beside free writing, and where the gap comes from.
 
     nice .venv/bin/python benchmarks/form_fit.py [--weights DIR] [--n 100] [--calls 4] [--temperature 0.9]
-        [--modes free bars form] [--by 1]
+        [--modes free bars form retry] [--by 1] [--quick]
 
 Measured side by side in one run, ``--n`` tunes a mode (``--calls`` calls, rng 0, 1, ...; every other
 setting at its default): free writing (``constrained=False``), meter-aware writing of bars only
-(``form="none"``) and form-aware writing (the default). For each mode:
+(``form="none"``), form-aware writing without retries (``form``) and with them (``retry``: the default
+since 2026-12-02, bars written again, :mod:`musicgen.compose.retry`). For each mode:
 
 - nats/char of the tunes under the model, unmasked, as ``benchmarks/quality.py`` measures it (each
   tune's text scored after a blank line; the figure of issue 13's target), and the model-written
@@ -113,18 +114,18 @@ class RecordingRun(Run):
         ends = {s: len(stream.ids) for s, stream in enumerate(self.streams)}
         return [step for (s, at), step in sorted(self.by_place.items()) if at < ends[s]]
 
-    def _masked(self, logits: np.ndarray, rows: list[int], st: object = None) -> np.ndarray:
-        masked = super()._masked(logits, rows, st)  # (with retries, a stream sent back has its restart's logits)
-        for r, s in enumerate(rows):
-            self._logits[s] = logits[r].copy()
+    def prepare(self) -> np.ndarray:
+        masked = super().prepare()  # (with retries, a stream sent back has its restart's logits)
+        for r, s in enumerate(self.rows):
+            self._logits[s] = self.st.logits[r].copy()
         return masked
 
-    def _take(self, s: int, sampled_id: int, logp: float) -> int:
+    def _take(self, s: int, sampled_id: int, logp: float, r: int) -> int:
         forced = bool(self.streams[s].forced)
         if not forced:
             mask, where = (None, ("free", "", None, None)) if self.constraint is None else self.constraint.last[s]
             self.by_place[(s, len(self.streams[s].ids))] = (s, sampled_id, -logp, mask, self._logits[s], where)
-        return super()._take(s, sampled_id, logp)
+        return super()._take(s, sampled_id, logp, r)
 
 
 def generate(gen: Generator, mode: str, n: int, calls: int, temperature: float) -> tuple[list[Tune], list, float]:

@@ -212,7 +212,8 @@ def test_the_command_prints_json_a_table_and_no_tensorflow(gen, tmp_path) -> Non
     [ex] = out["tunes"]
     cfg = CONFIGS["jig in D"]
     assert out["abc"] == gen.generate(cfg)[0].abc and out["meter_aware"] is True
-    assert abs(ex["mean_surprise"] - explain_generated(gen, cfg)[1].mean_surprise) < 1e-9
+    # (float32 products round differently with where an engine's weights lie in memory: ~1e-8 between processes)
+    assert abs(ex["mean_surprise"] - explain_generated(gen, cfg)[1].mean_surprise) < 1e-6
     assert len(ex["steps"]) == ex["chars"] and all(len(s["top"]) == 5 for s in ex["steps"])
     path = tmp_path / "tiny.abc"
     path.write_text("".join(t + "\n\n" for t in TINY_TUNES), encoding="utf-8")

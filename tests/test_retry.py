@@ -3,10 +3,12 @@ probability. Run on a random-weight network (no TensorFlow), whose wild choices 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
+from musicgen.app.live import generate_watched
 from musicgen.compose.constrain import RETRIES, MeterConstraint
 from musicgen.compose.prompt import build_prompt
 from musicgen.compose.sample import Generator
@@ -14,7 +16,10 @@ from musicgen.compose.streams import Run
 from musicgen.config import ModelConfig, SampleConfig
 from musicgen.data.corpus import TUNE_END
 from musicgen.data.vocab import Vocab
+from musicgen.judge.explain import explain_generated
 from musicgen.judge.form import tune_form
+from musicgen.judge.score import model_fit
+from musicgen.judge.walk import Walk
 from musicgen.model.engine import random_checkpoint
 
 VOCAB = Vocab.from_text("")
@@ -40,10 +45,23 @@ def written(gen: Generator, retries: int) -> tuple[Run, MeterConstraint]:
     return run, c
 
 
-def test_without_retries_nothing_changes(gen: Generator) -> None:
-    run, _ = written(gen, 0)
-    plain = [(t.abc, t.nats_per_char, t.n_chars) for t in gen.generate(CFG)]
-    assert run.retries is None and [(t.abc, t.nats_per_char, t.n_chars) for t in run.tunes] == plain  # type: ignore[attr-defined]
+def test_retries_are_on_by_default_under_a_form_and_off_without_one(gen: Generator) -> None:
+    assert gen._meter_constraint(CFG).retries == RETRIES
+    assert gen._meter_constraint(dataclasses.replace(CFG, form="none")).retries == 0
+
+
+def test_retries_that_never_fire_change_nothing(gen: Generator) -> None:
+    never = constraint(gen, RETRIES)
+    never.retry_mass = 0.0  # no bar is ever short of probability: the machinery runs, nothing is sent back
+    run = Run(gen.engine, CFG, build_prompt(CFG), never)
+    tunes = run.run()
+    plain, _ = written(gen, 0)
+    assert run.retries is not None and run.retries.count == 0 and plain.retries is None
+    assert [(t.abc, t.nats_per_char, t.n_chars) for t in tunes] == [
+        (t.abc, t.nats_per_char, t.n_chars)
+        for t in plain.tunes  # type: ignore[attr-defined]
+    ]
+    assert tunes != gen.generate(CFG)  # the default retries: other tunes
 
 
 def test_retried_tunes_keep_the_form_and_a_seed_writes_the_same_tunes(gen: Generator) -> None:
@@ -67,3 +85,56 @@ def test_a_retried_tunes_surprise_is_that_of_the_characters_it_kept(gen: Generat
         assert text.startswith(head) and len(text) - len(head) == tune.n_chars
         (whole, _), (prompt, _) = gen.engine.log_likelihood([text, head], context=TUNE_END)
         assert math.isclose(tune.nats_per_char * tune.n_chars, prompt - whole, rel_tol=1e-4), tune.abc
+
+
+# --- every view of a tune steps the same run: a step-by-step tune, explain, the page's live text ------------
+
+ONE = dataclasses.replace(CFG, n=1, rng=11)
+
+
+def test_a_walk_left_alone_takes_back_the_bars_generate_writes_again(gen: Generator) -> None:
+    walk = Walk(gen, ONE)
+    while not walk.done:
+        walk.step()
+    [tune] = gen.generate(ONE)
+    assert walk.taken_back and walk.abc == tune.abc  # bars were written again, and the tune is generate's
+    assert walk.text.endswith("".join(t.char for t in walk.turns))  # the turns are the text's last characters
+    head = len(build_prompt(ONE).head)
+    assert all(head <= at <= len(walk.text) and gone for at, gone in walk.taken_back)
+
+
+def test_a_branch_is_never_taken_back_past_its_choice(gen: Generator) -> None:
+    walk = Walk(gen, ONE)
+    for _ in range(120):
+        walk.step()
+    choice = next(c for c, _ in walk.choices(5) if c != walk.vocab.chars[walk.pick()])
+    branch, at = walk.branch(choice), len(walk.text)
+    while not branch.done:
+        branch.step()
+        assert branch.text[: at + 1] == walk.text + choice  # what was chosen, and all before it, stays
+    again = Walk(gen, ONE)
+    for _ in range(120):
+        again.step()
+    twin = again.branch(choice)
+    while not twin.done:
+        twin.step()
+    assert twin.abc == branch.abc  # a branch is reproducible, its retries too
+    while not walk.done:
+        walk.step()
+    assert walk.abc == gen.generate(ONE)[0].abc  # the line it left carries on as it would have
+
+
+def test_explain_writes_the_tune_generate_writes_and_scores_it_as_musicgen_score(gen: Generator) -> None:
+    tune, ex = explain_generated(gen, ONE)
+    assert tune == gen.generate(ONE)[0] and tune.meter_aware
+    assert abs(ex.mean_surprise - model_fit(gen.engine, [ex.tune]).nats) < 1e-3
+    drawn = [s for s in ex.steps if s.by == "model"]
+    assert drawn and all(s.removed is not None and s.char not in s.removed for s in drawn)  # drawn where allowed
+
+
+def test_the_live_text_is_the_text_generate_writes(gen: Generator) -> None:
+    seen: list[str] = []
+    tunes = generate_watched(gen, CFG, seen.append, every=1, interval_s=0.0)
+    assert tunes == gen.generate(CFG)
+    assert any(len(b) < len(a) for a, b in zip(seen, seen[1:]))  # a bar written again: the text steps back
+    assert tunes[0].abc.startswith(seen[-1].rstrip())  # (the primer's header: the text is the tune as saved)

@@ -147,6 +147,14 @@ class MeterConstraint:
         self.trackers[stream], self._masks[stream] = t.fork(), None
         del self._text[stream][n:]
 
+    def fork(self) -> MeterConstraint:
+        """An independent copy of every stream's state (a step-by-step tune's branch: musicgen.judge.walk)."""
+        twin = object.__new__(MeterConstraint)
+        twin.__dict__.update(self.__dict__)
+        twin.trackers = [t.fork() for t in self.trackers]
+        twin.left, twin._masks, twin._text = list(self.left), list(self._masks), [list(x) for x in self._text]
+        return twin
+
     def held(self, stream: int) -> bool:
         """Whether every character of the stream's tune so far kept the rules (False: it runs free)."""
         return self.trackers[stream].ok

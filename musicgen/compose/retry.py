@@ -42,6 +42,11 @@ class _Saved:
     def __init__(self, at: int, h: np.ndarray, c: np.ndarray, logits: np.ndarray, stream: tuple, rules: object):
         self.at, self.h, self.c, self.logits, self.stream, self.rules, self.tries = at, h, c, logits, stream, rules, 0
 
+    def copy(self) -> _Saved:
+        twin = _Saved(self.at, self.h, self.c, self.logits, self.stream, self.rules)
+        twin.tries = self.tries
+        return twin
+
 
 class Retries:
     """The retries of one call's streams (made by :class:`~musicgen.compose.streams.Run`)."""
@@ -53,6 +58,19 @@ class Retries:
         self.opened = [False] * n  # the stream stood at a bar's start at the last step
         self.left = [budget(length)] * n
         self.count = self.taken = 0  # retries made, characters taken back
+
+    def fork(self, run: Any, constraint: Any) -> Retries:
+        """A copy for ``run``'s fork (:meth:`~musicgen.compose.streams.Run.fork`), over its forked ``constraint``."""
+        twin = object.__new__(Retries)
+        twin.__dict__.update(self.__dict__)
+        twin.run, twin.constraint = run, constraint
+        twin.saved = [[s.copy() for s in saved] for saved in self.saved]
+        twin.opened, twin.left = list(self.opened), list(self.left)
+        return twin
+
+    def forget(self, stream: int) -> None:
+        """Go back to no bar start kept so far for ``stream`` (what was chosen there is not taken back)."""
+        self.saved[stream] = []
 
     def mark(self, st: Any, rows: list[int]) -> None:
         """Keep the state of each stream that has just come to a bar's start."""
@@ -88,7 +106,10 @@ class Retries:
             self.taken += back_by
             self.left[s] -= back_by
             st.h[:, r], st.c[:, :, r], st.logits_t[:, r] = back.h, back.c, back.logits
+            stream.backs.append((back.at, stream.ids[back.at :]))
             del stream.ids[back.at :]
+            if stream.masks is not None:
+                del stream.masks[back.at :]
             stream.sampled, stream.nats, stream.in_title, stream.title_len = back.stream
             self.constraint.restore(s, back.rules)
             self.saved[s] = saved[: saved.index(back) + 1]

@@ -27,9 +27,10 @@ first character to the last; False when it was not asked for, or when the primer
 had something the meter checker does not follow and the tune was written freely).
 
 ``Generator(ckpt)`` / ``Generator.load(path=None)``: ``.vocab``, ``.checkpoint``,
-``.generate(cfg, constraint=None) -> list[Tune]``: ``cfg.n`` tunes in one batched
-pass, in the order generated. The same cfg gives byte-identical tunes. A
-Generator keeps nothing from a call, so one cached instance serves concurrent
+``.generate(cfg, constraint=None, watch=None) -> list[Tune]``: ``cfg.n`` tunes in one batched
+pass, in the order generated; ``.start(cfg, constraint=None, record=False) -> Run``: the same call's
+:class:`~musicgen.compose.streams.Run`, to step it yourself (one stepping for every view of a
+tune). The same cfg gives byte-identical tunes. A Generator keeps nothing from a call, so one cached instance serves concurrent
 callers (each call has its own state, buffers and random generator). The first
 call limits the process's BLAS library to one thread (see
 :func:`musicgen.model.engine.one_blas_thread`).
@@ -63,11 +64,11 @@ here or by anything this imports.
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from musicgen.abcnotation.tunetypes import NO_FORM
-from musicgen.compose.constrain import MeterConstraint
+from musicgen.compose.constrain import RETRIES, MeterConstraint
 from musicgen.compose.draw import ConstraintError, sample_next
 from musicgen.compose.prompt import build_prompt, chosen_fields
 from musicgen.compose.streams import UNTITLED, Constraint, Run, Tune
@@ -93,8 +94,17 @@ class Generator:
         """A generator over the checkpoint folder at ``path`` (default: the shipped weights)."""
         return cls(checkpoint.load(path))
 
-    def generate(self, cfg: SampleConfig, constraint: Constraint | None = None) -> list[Tune]:
-        """``cfg.n`` tunes, generated together; raises ValueError subclasses with a sentence on bad input."""
+    def generate(
+        self, cfg: SampleConfig, constraint: Constraint | None = None, watch: Callable[[Run], None] | None = None
+    ) -> list[Tune]:
+        """``cfg.n`` tunes, generated together; raises ValueError subclasses with a sentence on bad input.
+        ``watch(run)`` is called after each step (the page's live text reads ``run.text(0)``)."""
+        return self.start(cfg, constraint).run(watch)
+
+    def start(self, cfg: SampleConfig, constraint: Constraint | None = None, record: bool = False) -> Run:
+        """The :class:`~musicgen.compose.streams.Run` of ``generate(cfg, constraint)``, primed and not yet stepped:
+        what ``generate``, a step-by-step tune (musicgen.judge.walk) and ``musicgen explain`` all step, so each
+        writes the same tune. ``record``: each stream keeps the masks its characters were drawn under."""
         built = self._meter_constraint(cfg) if self.meter_aware(cfg) and constraint is None else None
         constraint = built if constraint is None else constraint
         for where, text in (
@@ -107,10 +117,7 @@ class Generator:
         prompt = build_prompt(cfg)
         self.vocab.check(prompt.head + prompt.tail)
         one_blas_thread()
-        tunes = Run(self.engine, cfg, prompt, constraint).run()
-        if built is None:
-            return tunes
-        return [dataclasses.replace(t, meter_aware=built.held(s)) for s, t in enumerate(tunes)]
+        return Run(self.engine, cfg, prompt, constraint, record, built)
 
     @staticmethod
     def meter_aware(cfg: SampleConfig) -> bool:
@@ -123,8 +130,10 @@ class Generator:
 
         The key, meter and unit length asked for (a tune type's usual meter among them) hold for the whole
         tune: the prompt writes them, and the constraint keeps the model from changing them later. The
-        tune's parts take the form ``cfg.written_form`` (see :mod:`musicgen.compose.parts`).
+        tune's parts take the form ``cfg.written_form`` (see :mod:`musicgen.compose.parts`); under a form, a bar
+        where the rules would take nearly all of the model's probability is written again, up to
+        :data:`~musicgen.compose.constrain.RETRIES` times (:mod:`musicgen.compose.retry`).
         """
         held = {f: v for f, v in chosen_fields(cfg).items() if f in "KML"}
-        form = cfg.written_form
-        return MeterConstraint(self.vocab, cfg.length, cfg.n, held or None, None if form == NO_FORM else form)
+        form = None if cfg.written_form == NO_FORM else cfg.written_form
+        return MeterConstraint(self.vocab, cfg.length, cfg.n, held or None, form, RETRIES if form else 0)

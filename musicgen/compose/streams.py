@@ -1,16 +1,29 @@
 """The streams of one ``Generator.generate`` call, written together: what each takes next (a prompt's
 forced character or a sampled one), where it stops, and the tune it makes.
 
-:class:`Run` steps the engine once a character for every stream still writing and draws with
-:func:`~musicgen.compose.draw.sample_next`, masked by the call's :class:`Constraint` if it has one.
-A constraint that offers retries (:mod:`musicgen.compose.retry`) may send a stream back to the start of
-a bar to write it again; ``Run`` keeps what that needs.
+:class:`Run` is the one stepping of a call, which ``generate``, the step-by-step writer
+(:mod:`musicgen.judge.walk`), ``musicgen explain`` and the page's live text all drive, so each shows
+exactly the tune ``generate`` writes::
+
+    run = gen.start(cfg)          # (Generator.start) primed: the prompt read, the first logits ready
+    while run.rows:
+        masked = run.prepare()    # the rows' logits, the rules' masks applied (retries done)
+        run.take(sample_next(masked, cfg.temperature, cfg.top_k, cfg.top_p, run.rng))
+    run.tunes()
+
+``prepare`` steps no engine and draws nothing: a caller may look at ``run.logits`` and ``run.allowed``
+before it chooses. A constraint that offers retries (:mod:`musicgen.compose.retry`) may, in ``prepare``,
+send a stream back to the start of a bar to write it again; what was taken back is in the stream's
+``backs``, and ``Run`` keeps what a retry needs. With ``record``, each stream keeps the mask each of its
+drawn characters was drawn under (``masks``, by place in ``ids``; ``False`` where the character was not
+drawn).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,13 +59,23 @@ class Tune:
 class _Stream:
     """One tune being written: its characters so far and how it is going."""
 
-    __slots__ = ("ids", "forced", "in_title", "title_len", "sampled", "nats", "ended")
+    __slots__ = ("ids", "forced", "in_title", "title_len", "sampled", "nats", "ended", "masks", "backs")
 
-    def __init__(self, ids: list[int], forced: list[int], in_title: bool) -> None:
+    def __init__(self, ids: list[int], forced: list[int], in_title: bool, record: bool) -> None:
         self.ids = ids  # the context, then the tune's characters
         self.forced = forced  # characters to take next instead of sampling, last first
         self.in_title, self.title_len = in_title, 0
         self.sampled, self.nats, self.ended = 0, 0.0, False
+        self.masks: list[Any] | None = [False] * len(ids) if record else None  # by place in ids (record)
+        self.backs: list[tuple[int, list[int]]] = []  # retries: (the place gone back to, the ids taken back)
+
+    def copy(self) -> _Stream:
+        twin = object.__new__(_Stream)
+        for name in self.__slots__:
+            setattr(twin, name, getattr(self, name))
+        twin.ids, twin.forced, twin.backs = list(self.ids), list(self.forced), list(self.backs)
+        twin.masks = None if self.masks is None else list(self.masks)
+        return twin
 
 
 class Run:
@@ -60,10 +83,19 @@ class Run:
 
     The per-character bookkeeping is plain Python over the active streams: for
     the few streams of one call that is faster than a dozen small NumPy calls.
+    ``meter``: the meter-aware constraint the generator built for the call (its ``held`` marks the tunes).
     """
 
-    def __init__(self, engine: Engine, cfg: SampleConfig, prompt: Prompt, constraint: Constraint | None) -> None:
-        self.engine, self.cfg, self.prompt, self.constraint = engine, cfg, prompt, constraint
+    def __init__(
+        self,
+        engine: Engine,
+        cfg: SampleConfig,
+        prompt: Prompt,
+        constraint: Constraint | None,
+        record: bool = False,
+        meter: Any = None,
+    ) -> None:
+        self.engine, self.cfg, self.prompt, self.constraint, self.meter = engine, cfg, prompt, constraint, meter
         self.vocab = vocab = engine.vocab
         self.rng = np.random.default_rng(cfg.rng)
         if prompt.random_start:
@@ -73,7 +105,9 @@ class Run:
         self.shared = starts[0] if len(set(starts)) == 1 else ""
         self.context = vocab.encode(TUNE_END + self.shared).tolist()
         self.streams = [
-            _Stream(list(self.context), vocab.encode(start[len(self.shared) :]).tolist()[::-1], prompt.title_slot)
+            _Stream(
+                list(self.context), vocab.encode(start[len(self.shared) :]).tolist()[::-1], prompt.title_slot, record
+            )
             for start in starts
         ]
         self.tail = vocab.encode(prompt.tail).tolist()[::-1]
@@ -87,9 +121,15 @@ class Run:
         )
         if self.retries is not None:
             self.bound += budget(cfg.length)
+        self.record = record
+        self.rows: list[int] = []  # the stream of each stepper row: the streams still writing
+        self.st: Any = None  # the engine's stepper over those rows
+        self.allowed: np.ndarray | None = None  # the rows' masks at the last prepare (None: no constraint)
+        self._drawn: list[Any] = []  # with record: the mask each row's draw is made under (None: no rules)
+        self._start()
 
-    def run(self) -> list[Tune]:
-        cfg, n = self.cfg, self.cfg.n
+    def _start(self) -> None:
+        n = self.cfg.n
         if self.constraint is not None:
             for s in range(n):
                 for ch in self.shared:
@@ -97,35 +137,38 @@ class Run:
         st = self.engine.stepper(1)
         for i in self.context:
             st.step(np.array([i]))
-        st = st.select(np.zeros(n, dtype=np.int64))
-        rows = list(range(n))  # the stream of each stepper row
-        for _ in range(self.bound):
-            logits = st.logits
-            if self.retries is not None:
-                self.retries.mark(st, rows)
-            ids = sample_next(self._masked(logits, rows, st), cfg.temperature, cfg.top_k, cfg.top_p, self.rng)
-            logp = log_prob_of(logits, ids).tolist()
-            keep, next_ids = [], []
-            for r, (s, sampled_id) in enumerate(zip(rows, ids.tolist())):
-                ch = self._take(s, sampled_id, logp[r])
-                if not self.streams[s].ended and self.streams[s].sampled < cfg.length or self.streams[s].forced:
-                    keep.append(r)
-                    next_ids.append(ch)
-            if len(keep) < len(rows):
-                if not keep:
-                    break
-                rows = [rows[r] for r in keep]
-                st = st.select(keep)
-            st.step(np.array(next_ids))
-        else:
-            raise AssertionError("generation ran past its bound")  # each stream stops within bound steps
-        return [self._tune(s) for s in range(n)]
+        self.st = st.select(np.zeros(n, dtype=np.int64))
+        self.rows = list(range(n))
 
-    def _masked(self, logits: np.ndarray, rows: list[int], st: object = None) -> np.ndarray:
-        """The logits with the constraint's disallowed characters at -inf (rows taking a forced character aside);
-        with retries, a stream sent back to a bar's start (``st``, the engine's state) gets its restart's."""
+    @property
+    def logits(self) -> np.ndarray:
+        """The model's logits for the next character of each row (a view of the engine's buffer)."""
+        return self.st.logits
+
+    def run(self, watch: Callable[[Run], None] | None = None) -> list[Tune]:
+        """Step until every stream is done (``watch(self)`` after each step); the tunes."""
+        cfg = self.cfg
+        for _ in range(self.bound):
+            if not self.rows:
+                break
+            self.take(sample_next(self.prepare(), cfg.temperature, cfg.top_k, cfg.top_p, self.rng))
+            if watch is not None:
+                watch(self)
+        if self.rows:
+            raise AssertionError("generation ran past its bound")  # each stream stops within bound steps
+        return self.tunes()
+
+    def prepare(self) -> np.ndarray:
+        """The rows' logits with the constraint's disallowed characters at -inf (rows taking a forced character
+        aside); with retries, a stream sent back to a bar's start gets its restart's (logits, mask, state)."""
+        logits, rows, st = self.st.logits, self.rows, self.st
         if self.constraint is None:
+            self.allowed = None
+            if self.record:
+                self._drawn = [None] * len(rows)
             return logits
+        if self.retries is not None:
+            self.retries.mark(st, rows)
         masks = [self.everything if self.streams[s].forced else self.constraint.allowed(s) for s in rows]
         try:
             allowed = np.array(masks, dtype=bool)  # the rows' masks as one array: one call, not a few per row
@@ -136,12 +179,36 @@ class Run:
             raise ConstraintError(f"allowed() gave shape(s) {shapes}; expected ({len(self.vocab)},)")
         if self.retries is not None:
             self.retries.check(st, rows, logits, allowed)
+        self.allowed = allowed
+        if self.record:
+            held = getattr(self.constraint, "held", lambda s: True)
+            self._drawn = [allowed[r].copy() if held(s) else None for r, s in enumerate(rows)]
         return np.where(allowed, logits, -np.inf)
 
-    def _take(self, s: int, sampled_id: int, logp: float) -> int:
-        """Stream ``s`` takes its next character (forced, or the sampled one); return it."""
+    def take(self, ids: np.ndarray) -> None:
+        """Each row takes its next character (forced, or its id of ``ids``); the engine steps the rows still
+        writing."""
+        logp = log_prob_of(self.st.logits, ids).tolist()
+        length, keep, next_ids = self.cfg.length, [], []
+        for r, (s, sampled_id) in enumerate(zip(self.rows, ids.tolist())):
+            stream = self.streams[s]
+            ch = self._take(s, sampled_id, logp[r], r)
+            if not stream.ended and stream.sampled < length or stream.forced:
+                keep.append(r)
+                next_ids.append(ch)
+        if len(keep) < len(self.rows):
+            self.rows = [self.rows[r] for r in keep]
+            if not keep:
+                return
+            self.st = self.st.select(keep)
+        self.st.step(np.array(next_ids))
+
+    def _take(self, s: int, sampled_id: int, logp: float, r: int) -> int:
+        """Stream ``s`` (row ``r``) takes its next character (forced, or the sampled one); return it."""
         stream = self.streams[s]
         ids = stream.ids
+        if stream.masks is not None:
+            stream.masks.append(False if stream.forced else self._drawn[r])
         if stream.forced:
             ch = stream.forced.pop()
         else:
@@ -162,6 +229,34 @@ class Run:
         if self.constraint is not None:
             self.constraint.advance(s, self.vocab.chars[ch])
         return ch
+
+    def text(self, s: int) -> str:
+        """Stream ``s``'s text so far (the tune as written, before :func:`tidy`)."""
+        return self.vocab.decode(self.streams[s].ids[len(TUNE_END) :])
+
+    def tunes(self) -> list[Tune]:
+        """The streams' tunes (marked meter-aware where the generator's constraint held)."""
+        tunes = [self._tune(s) for s in range(self.cfg.n)]
+        if self.meter is None:
+            return tunes
+        return [replace(t, meter_aware=self.meter.held(s)) for s, t in enumerate(tunes)]
+
+    def fork(self, rng: np.random.Generator) -> Run:
+        """A copy of this run (its constraint forked: it needs ``fork()``) that draws from ``rng``; the two share
+        nothing that changes."""
+        twin = object.__new__(Run)
+        twin.__dict__.update(self.__dict__)
+        twin.rng, twin.rows, twin.st = rng, list(self.rows), self.st.select(list(range(len(self.rows))))
+        twin.streams = [stream.copy() for stream in self.streams]
+        if self.constraint is not None:
+            twin.constraint = self.constraint.fork()  # type: ignore[attr-defined]
+            if self.meter is self.constraint:
+                twin.meter = twin.constraint
+        if self.retries is not None:
+            twin.retries = self.retries.fork(twin, twin.constraint)
+        twin.allowed = None if self.allowed is None else self.allowed.copy()
+        twin._drawn = list(self._drawn)
+        return twin
 
     def _tune(self, s: int) -> Tune:
         stream = self.streams[s]

@@ -213,58 +213,38 @@ def explain_abc(engine: Engine, tune: str, k: int = TOP_K, rules: bool = True, f
     return dataclasses.replace(ex, let_go=at)
 
 
-class _Recorder:
-    """A constraint that answers as ``inner`` does (None: every character allowed) and records each answer
-    by the position in the stream's text of the character it was asked for, and every character taken."""
-
-    def __init__(self, inner: MeterConstraint | None, vocab_size: int) -> None:
-        self.inner = inner
-        self.everything = np.ones(vocab_size, dtype=bool)
-        self.chars: list[str] = []
-        self.masks: dict[int, np.ndarray | None] = {}  # position -> the mask (None: no rules), for drawn characters
-
-    def allowed(self, stream: int) -> np.ndarray:
-        mask = self.everything if self.inner is None else self.inner.allowed(stream)
-        self.masks[len(self.chars)] = None if self.inner is None or not self.inner.held(stream) else mask
-        return mask
-
-    def advance(self, stream: int, char: str) -> None:
-        if self.inner is not None:
-            self.inner.advance(stream, char)
-        self.chars.append(char)
-
-
 def explain_generated(gen: Generator, cfg: SampleConfig, k: int = TOP_K) -> tuple[Tune, Explanation]:
     """Write the tune ``cfg`` gives (one: ``cfg.n == 1``) and explain it, with the masks its writing used.
 
-    The tune is the very one ``gen.generate(cfg)`` writes: the recording constraint answers as the
-    generator's own would.
+    The tune is the very one ``gen.generate(cfg)`` writes: the same run (``gen.start``) is stepped, recording
+    the mask each character was drawn under; bars the rules wrote again (retries) are gone from it as from
+    the tune.
     """
     if cfg.n != 1:
         raise ValueError(f"explain writes one tune at a time: n must be 1 (got {cfg.n})")
-    built = gen._meter_constraint(cfg) if gen.meter_aware(cfg) else None  # the one the generator would build
-    record = _Recorder(built, len(gen.vocab))
-    [tune] = gen.generate(cfg, record)
-    meter_aware = built is not None and built.held(0)
-    tune = Tune(tune.abc, tune.nats_per_char, tune.n_chars, tune.ended, meter_aware)
+    run = gen.start(cfg, record=True)
+    [tune] = run.run()
+    stream = run.streams[0]
+    n_ctx = len(TUNE_END)
+    drawn = {i - n_ctx: m for i, m in enumerate(stream.masks) if i >= n_ctx and m is not False}  # type: ignore[arg-type]
     scored = normalise_tune(tune.abc)
-    by, masks = _aligned(record, "".join(record.chars), scored + TUNE_END)
+    by, masks = _aligned(drawn, run.text(0), scored + TUNE_END)
     note = None
-    if built is not None and not meter_aware:
+    if run.meter is not None and not tune.meter_aware:
         note = "The rules let go of this tune partway (its primer has something they do not follow)."
-    rules = "meter-aware writing" if built is not None else "none"
+    rules = "meter-aware writing" if run.meter is not None else "none"
     return tune, explain_tune(gen.engine, scored, k, masks, by, rules, note)
 
 
-def _aligned(record: _Recorder, raw: str, text: str) -> tuple[list[str], list[np.ndarray | None]]:
-    """Who wrote each character of ``text`` (the saved tune and its end) and the rules' mask before it,
-    from the writing's record of ``raw``; characters saving added (a ``T:`` line, an end) are "added"."""
+def _aligned(drawn: dict[int, np.ndarray | None], raw: str, text: str) -> tuple[list[str], list[np.ndarray | None]]:
+    """Who wrote each character of ``text`` (the saved tune and its end) and the rules' mask before it, from
+    the writing's ``raw`` text and the masks of its drawn characters by place (``drawn``); characters saving
+    added (a ``T:`` line, an end) are "added"."""
     by, masks = ["added"] * len(text), [None] * len(text)
     for a, b, size in difflib.SequenceMatcher(None, raw, text, autojunk=False).get_matching_blocks():
         for j in range(size):
-            drawn = a + j in record.masks
-            by[b + j] = "model" if drawn else "prompt"
-            masks[b + j] = record.masks.get(a + j)
+            by[b + j] = "model" if a + j in drawn else "prompt"
+            masks[b + j] = drawn.get(a + j)
     return by, masks  # type: ignore[return-value]
 
 
