@@ -59,7 +59,9 @@ SEED_MAX = int(RANGES["seed"][1])  # seeds a person can read and type
 @st.cache_resource(show_spinner="Loading the model…")
 def load_generator(path: str | None) -> Generator:
     render.limit_malloc_arenas()  # once per process, before the sessions' threads fill their own heaps
-    return Generator.load(path)
+    gen = Generator.load(path)
+    render.settle()  # music21 warmed, and what lives as long as the server left out of each run's garbage collection
+    return gen
 
 
 @st.cache_resource(show_spinner=False)
@@ -212,6 +214,7 @@ def compose(gen: Generator, settings: Settings, place: st.delta_generator.DeltaG
         cfg = settings.sample_config()
         with st.spinner("Composing…"):
             tunes = generate_watched(gen, cfg, lambda text: live.code(text, language=None))
+        render.freeze_alive()  # the generator's new tables: out of the collection after every run
     except ValueError as e:  # bad settings or primer (UnknownCharacterError is a ValueError)
         live.empty()
         st.error(f"Nothing was composed: {plain(str(e))}. Change that setting and press Compose again.")

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_app.py [--clicks 10] [--generations 50] [--length 512] [--sessions 1]
     .venv/bin/python benchmarks/bench_app.py --clicks 0 --generations 100 --length 1000 --sessions 4  # memory
+    .venv/bin/python benchmarks/bench_app.py --against HEAD~3   # that commit's page beside this one, in turn
 
 Starts ``streamlit run app.py`` (the shipped weights) on a free local port, opens it
 in Debian's headless Chromium, and
@@ -18,9 +19,14 @@ in Debian's headless Chromium, and
    its duration is printed); each figure is printed with its target, median and spread;
 3. after the timed clicks, keeps clicking up to ``--generations`` compositions, shared in turn by ``--sessions``
    browser sessions, and prints the server process's resident memory after 1, 5, 10,
-   20, ... of them, with the 400 MB target and the growth after the first five; then
+   20, ... of them, with the 400 MB target and the growth after the tenth; then
    closes the sessions and prints it again once the server has let them go (started
    with a short ``server.disconnectedSessionTTL``: Streamlit keeps a closed session 120 s).
+
+With ``--against REV`` the files of commit REV (``git archive``) are served too, from a temporary folder with
+their own ``musicgen`` first on the path, and every measurement is made on both in turn (the same seeds, the
+same moment's load): a machine shared with other work slows both alike. Every figure is printed with the load
+average while it was measured, and ``uptime`` at the start and the end.
 
 Figures are from one run on a shared machine: compare them with each other, not
 across runs. Needs /usr/bin/chromium and the python playwright package.
@@ -29,15 +35,31 @@ across runs. Needs /usr/bin/chromium and the python playwright package.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from browser_harness import CHROMIUM, SHEET, launch_chromium, rss_mb, serve_app, wait_for_app, wait_idle  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_harness import (  # noqa: E402
+    CHROMIUM,
+    SHEET,
+    free_port,
+    launch_chromium,
+    rss_mb,
+    serve_app,
+    wait_for_app,
+    wait_idle,
+)
 
 TARGET_S = 1.0  # click to playable audio
 TARGETS_S = {  # the other timings: (target seconds)
@@ -167,16 +189,6 @@ def page_load(browser, url: str) -> float:  # type: ignore[no-untyped-def]
     return elapsed
 
 
-def spread(name: str, values: list[float], target: float, unit: str = "s") -> str:
-    """One line: a figure's median against its target, and its spread."""
-    median = statistics.median(values)
-    verdict = "met" if median < target else "NOT met"
-    return (
-        f"{name}: median {median:.2f} {unit} (target < {target:g} {unit}, {verdict}; "
-        f"min {min(values):.2f}, max {max(values):.2f}, n={len(values)})"
-    )
-
-
 def pipeline_seconds(seeds: list[int], length: int) -> dict[str, list[float]]:
     """Time what the server does for each tune, here without Streamlit or a browser: the app's floor."""
     from musicgen.app.render import make_sound
@@ -196,6 +208,69 @@ def pipeline_seconds(seeds: list[int], length: int) -> dict[str, list[float]]:
     return stages
 
 
+@dataclasses.dataclass
+class Side:
+    """One server under test (the working tree, or the tree of ``--against``) and what was measured on it."""
+
+    name: str
+    url: str
+    proc: subprocess.Popen
+    pages: list = dataclasses.field(default_factory=list)
+    times: list[float] = dataclasses.field(default_factory=list)  # click to playable audio
+    seeds: list[int] = dataclasses.field(default_factory=list)
+    figures: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {n: [] for n in TARGETS_S})
+    loads: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # the 1-minute load average at each
+    per_minute: list[float] = dataclasses.field(default_factory=list)  # MB of the page's audio a minute of music
+    memory: dict[int, float] = dataclasses.field(default_factory=dict)
+    silent: int = 0
+    closed: float = 0.0
+
+    def add(self, figure: str, value: float) -> None:
+        self.figures.setdefault(figure, []).append(value)
+        self.loads.setdefault(figure, []).append(os.getloadavg()[0])
+
+
+@contextlib.contextmanager
+def tree_of(rev: str) -> Iterator[Path]:
+    """The files of commit ``rev`` (``git archive``: tracked files, the shipped weights among them) in a folder."""
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as folder:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        yield Path(folder)
+
+
+@contextlib.contextmanager
+def serve_tree(root: Path, options: list[str]) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``streamlit run`` of ``root``'s app.py, its own ``musicgen`` first on the path; the working tree's is
+    :func:`browser_harness.serve_app`."""
+    if root == ROOT:
+        with serve_app(options=options) as served:
+            yield served
+        return
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.address", "127.0.0.1"]
+    cmd += ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd += ["--server.fileWatcherType", "none", *options]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the app of {root} did not start") from None
+                time.sleep(0.3)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clicks", type=int, default=10, help="timed clicks (default 10)")
@@ -203,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--length", type=int, default=512, help="most characters per tune (default 512)")
     p.add_argument("--sessions", type=int, default=1, help="browser sessions composing in turn (default 1)")
     p.add_argument("--repeats", type=int, default=3, help="instrument changes, permalinks, page loads (default 3)")
+    p.add_argument("--against", metavar="REV", help="also serve this commit's page, measured in turn with this one")
     args = p.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is absent: apt-get install chromium", file=sys.stderr)
@@ -212,102 +288,132 @@ def main(argv: list[str] | None = None) -> int:
     total = max(args.clicks, args.generations)
     readings = {1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, total}
     options = ["--server.disconnectedSessionTTL", str(SESSION_TTL_S)]
-    with serve_app(options=options) as (url, proc), sync_playwright() as pw:
+    print(f"uptime: {uptime()}")
+    with contextlib.ExitStack() as stack, sync_playwright() as pw:
+        trees = [(f"before ({args.against})", stack.enter_context(tree_of(args.against)))] if args.against else []
+        trees.append(("now", ROOT))
+        sides = [Side(name, *stack.enter_context(serve_tree(root, options))) for name, root in trees]
         browser = launch_chromium(pw)
-        pages = []
-        for _ in range(args.sessions):  # each its own browser context: its own Streamlit session
-            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-            page.goto(f"{url}/?{urlencode({'seed': 1, 'length': args.length})}")  # a permalink composes once
-            wait_for_app(page)
-            page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
-            pages.append(page)
-        print(
-            f"server memory after the first tune of {args.sessions} session(s): {rss_mb(proc.pid):.0f} MB; "
-            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-        )
-
-        times: list[float] = []
-        timed_seeds: list[int] = []
-        figures: dict[str, list[float]] = {name: [] for name in TARGETS_S}
-        per_minute: list[float] = []  # MB of the page's audio per minute of music
-        memory: dict[int, float] = {}
-        silent = 0
+        for side in sides:
+            for _ in range(args.sessions):  # each its own browser context: its own Streamlit session
+                page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+                page.goto(f"{side.url}/?{urlencode({'seed': 1, 'length': args.length})}")  # a permalink composes
+                wait_for_app(page)
+                page.locator(".st-key-abc_text code").wait_for(timeout=90_000)
+                side.pages.append(page)
+            print(
+                f"[{side.name}] server memory after the first tune of {args.sessions} session(s): "
+                f"{rss_mb(side.proc.pid):.0f} MB; uptime: {uptime()}"
+            )
         for i in range(1, total + 1):
-            result = compose_once(pages[i % len(pages)], seed=1000 + i)  # the same tunes in every run
-            if result is None:
-                silent += 1
-                print(f"composition {i:2d}: no audio (the page says why)")
-            elif len(times) < args.clicks:
-                elapsed, duration, chars, first, size = result
-                times.append(elapsed)
-                timed_seeds.append(1000 + i)
-                figures["first notes on screen"].append(first)
-                per_minute.append(size / 1e6 / duration * 60)
-                print(
-                    f"click {len(times):2d}: {elapsed:5.2f} s to playable audio, first notes at {first:4.2f} s "
-                    f"({duration:5.1f} s of sound, {chars} chars, {size / 1e6:.2f} MB)"
-                )
-            if i in readings:
-                memory[i] = rss_mb(proc.pid)
-        extras(browser, url, pages[0], args.repeats, figures)
+            for side in sides:  # in turn: both sides meet the same load
+                compose_on(side, i, args.clicks)
+                if i in readings:
+                    side.memory[i] = rss_mb(side.proc.pid)
+        extras(browser, sides, args.repeats)
         browser.close()
-        time.sleep(SESSION_TTL_S + 5)  # the server lets the closed sessions go
-        closed = rss_mb(proc.pid)
-
-    print(
-        f"compositions without audio: {silent} of {total}; "
-        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    )
-    if times:
-        report_times(times, pipeline_seconds(timed_seeds, args.length))
-    for name, values in figures.items():
-        if values:
-            print(spread(name, values, TARGETS_S[name]))
-    if per_minute:
-        print(spread("audio sent to the page per minute of music", per_minute, TARGET_MB_PER_MINUTE, "MB"))
-    print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
-    last_n = max(memory)
-    grown = memory[last_n] - memory.get(5, memory[min(memory)])
-    print(
-        f"after {last_n}: {memory[last_n]:.0f} MB (target {TARGET_MB:.0f} MB: {memory[last_n] / TARGET_MB:.2f} x "
-        f"target); growth since composition 5: {grown:+.0f} MB; {closed:.0f} MB once the sessions closed"
-    )
+        time.sleep(SESSION_TTL_S + 5)  # the servers let the closed sessions go
+        for side in sides:
+            side.closed = rss_mb(side.proc.pid)
+    print(f"\nuptime: {uptime()}")
+    stages = pipeline_seconds(sides[-1].seeds, args.length) if sides[-1].times else None
+    for side in sides:
+        report(side, total, stages)
     return 0
 
 
-def extras(browser, url: str, page, repeats: int, figures: dict[str, list[float]]) -> None:  # type: ignore[no-untyped-def]
-    """Instrument changes on ``page``, permalinks (600 characters), page loads, then tunes at 50 beats a minute
-    (about two minutes; the durations are printed), ``repeats`` each."""
-    for instrument in ["fiddle", "flute", "harp", "accordion", "banjo", "organ"][:repeats]:
-        figures["instrument change"].append(instrument_change(page, instrument))
-    for k in range(repeats):
-        usable, playable, duration = open_link(browser, url, {"seed": 2001 + k, "length": 600})
-        figures["permalink (open to playable audio)"].append(playable)
+def compose_on(side: Side, i: int, clicks: int) -> None:
+    result = compose_once(side.pages[i % len(side.pages)], seed=1000 + i)  # the same tunes in every run
+    if result is None:
+        side.silent += 1
+        print(f"[{side.name}] composition {i:2d}: no audio (the page says why)")
+    elif len(side.times) < clicks:
+        elapsed, duration, chars, first, size = result
+        side.times.append(elapsed)
+        side.seeds.append(1000 + i)
+        side.add("click to playable audio", elapsed)
+        side.add("first notes on screen", first)
+        side.per_minute.append(size / 1e6 / duration * 60)
         print(
-            f"permalink {k + 1}: Compose usable at {usable:.2f} s, audio playable at {playable:.2f} s ({duration:.0f} s)"
+            f"[{side.name}] click {len(side.times):2d}: {elapsed:5.2f} s to playable audio, first notes at "
+            f"{first:4.2f} s ({duration:5.1f} s of sound, {chars} chars, {size / 1e6:.2f} MB; "
+            f"load {os.getloadavg()[0]:.1f})"
         )
-    for _ in range(repeats):
-        figures["page load to a usable Compose button"].append(page_load(browser, url))
-    tempo = page.get_by_role("slider", name="Tempo (beats per minute)")
-    tempo.focus()
-    tempo.press("Home")  # the tune's own tempo, then 40, then 50 beats a minute: about two minutes of a 600-char tune
-    tempo.press("ArrowRight")
-    tempo.press("ArrowRight")
-    wait_idle(page)
+
+
+def uptime() -> str:
+    """The machine's load, as ``uptime`` says it."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def spread(name: str, values: list[float], target: float, unit: str = "s", loads: list[float] | None = None) -> str:
+    """One line: a figure's median against its target, its spread, and the load average while it was measured."""
+    median = statistics.median(values)
+    verdict = "met" if median < target else "NOT met"
+    load = f"; load {statistics.median(loads):.1f}" if loads else ""
+    return (
+        f"{name}: median {median:.2f} {unit} (target < {target:g} {unit}, {verdict}; "
+        f"min {min(values):.2f}, max {max(values):.2f}, n={len(values)}{load})"
+    )
+
+
+def extras(browser, sides: list[Side], repeats: int) -> None:  # type: ignore[no-untyped-def]
+    """In turn on each side, ``repeats`` each: instrument changes, permalinks (600 characters), page loads, then
+    tunes at 50 beats a minute (about two minutes; the durations are printed)."""
+    for instrument in ["fiddle", "flute", "harp", "accordion", "banjo", "organ"][:repeats]:
+        for side in sides:
+            side.add("instrument change", instrument_change(side.pages[0], instrument))
     for k in range(repeats):
-        result = compose_once(page, 3001 + k)
-        if result is not None:
-            figures["2-minute tune"].append(result[0])
-            print(f"2-minute tune {k + 1}: {result[0]:.2f} s to playable audio ({result[1]:.0f} s of sound)")
+        for side in sides:
+            usable, playable, duration = open_link(browser, side.url, {"seed": 2001 + k, "length": 600})
+            side.add("permalink (open to playable audio)", playable)
+            print(
+                f"[{side.name}] permalink {k + 1}: Compose usable at {usable:.2f} s, audio playable at "
+                f"{playable:.2f} s ({duration:.0f} s; load {os.getloadavg()[0]:.1f})"
+            )
+    for _ in range(repeats):
+        for side in sides:
+            side.add("page load to a usable Compose button", page_load(browser, side.url))
+    for side in sides:
+        tempo = side.pages[0].get_by_role("slider", name="Tempo (beats per minute)")
+        tempo.focus()
+        tempo.press("Home")  # the tune's own tempo, then 40, then 50 beats a minute: two minutes of a 600-char tune
+        tempo.press("ArrowRight")
+        tempo.press("ArrowRight")
+        wait_idle(side.pages[0])
+    for k in range(repeats):
+        for side in sides:
+            result = compose_once(side.pages[0], 3001 + k)
+            if result is not None:
+                side.add("2-minute tune", result[0])
+                print(
+                    f"[{side.name}] 2-minute tune {k + 1}: {result[0]:.2f} s to playable audio "
+                    f"({result[1]:.0f} s of sound; load {os.getloadavg()[0]:.1f})"
+                )
+
+
+def report(side: Side, total: int, stages: dict[str, list[float]] | None) -> None:
+    print(f"\n== {side.name}: compositions without audio: {side.silent} of {total}")
+    if side.times and stages and side.name == "now":
+        report_times(side.times, stages)
+    targets = {"click to playable audio": TARGET_S, **TARGETS_S}
+    for name, values in side.figures.items():
+        if values:
+            print(spread(name, values, targets[name], loads=side.loads.get(name)))
+    if side.per_minute:
+        print(spread("audio sent to the page per minute of music", side.per_minute, TARGET_MB_PER_MINUTE, "MB"))
+    memory = side.memory
+    print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
+    last_n = max(memory)
+    grown = memory[last_n] - memory.get(10, memory.get(5, memory[min(memory)]))
+    print(
+        f"after {last_n}: {memory[last_n]:.0f} MB (target {TARGET_MB:.0f} MB: {memory[last_n] / TARGET_MB:.2f} x "
+        f"target); growth since composition 10: {grown:+.0f} MB; {side.closed:.0f} MB once the sessions closed"
+    )
 
 
 def report_times(times: list[float], stages: dict[str, list[float]]) -> None:
     median = statistics.median(times)
-    print(
-        f"\nclick to playable audio, median of {len(times)}: {median:.2f} s "
-        f"(target < {TARGET_S} s, {'met' if median < TARGET_S else 'NOT met'}: {median / TARGET_S:.2f} x target; "
-        f"min {min(times):.2f}, max {max(times):.2f})"
-    )
     for name, secs in stages.items():
         print(f"  the same tunes in this process, median {name}: {statistics.median(secs):.2f} s")
     pipeline = statistics.median([g + s for g, s in zip(stages["generate"], stages["sound (parse, MIDI, WAV)"])])

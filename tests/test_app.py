@@ -492,3 +492,31 @@ def test_compose_pressed_inside_the_model_composes_and_shows_the_tune(app: AppTe
     next(b for b in app.button if b.label == "Compose").click().run()
     assert not app.exception and app.radio(key="mode").value == "compose"
     assert shown_abc(app) == alone(weights, settings_of(app))[0]
+
+
+def test_the_servers_long_lived_objects_are_frozen_and_dead_cycles_collected_in_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """After a composition what is alive is frozen (Streamlit's collection after each run passes it by); a frozen
+    cycle that dies is collected at the full collection every FREEZE_EVERY compositions."""
+    import gc
+    import time
+    import weakref
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(render, "FULL_AFTER_S", 0.0)
+    monkeypatch.setattr(render, "_frozen", [0])
+    node = Node()
+    node.me = node  # a cycle: only the collector frees it
+    alive = weakref.ref(node)
+    render.freeze_alive()  # the first of FREEZE_EVERY: no full collection
+    frozen = gc.get_freeze_count()
+    del node
+    gc.collect()
+    assert frozen > 0 and alive() is not None  # frozen: the collections after each run leave it
+    for _ in range(render.FREEZE_EVERY - 1):
+        render.freeze_alive()
+    deadline = time.monotonic() + 10
+    while (alive() is not None or not gc.get_freeze_count()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alive() is None and gc.get_freeze_count() > 0  # collected, and what lives frozen again

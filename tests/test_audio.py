@@ -119,6 +119,31 @@ def test_lower_sample_rates_keep_length_and_pitch() -> None:
     assert midi_number(np.argmax(spectrum) * rate / len(first_note)) == 67
 
 
+def test_the_pages_24_khz_mono_is_the_stereo_mix_as_the_fft_resampled_it() -> None:
+    """The page's render (halfband filter) against the mean of the 48 kHz stereo render resampled by FFT (the
+    page's way before): the same samples within -60 dB, as loud, as long, at 2 bytes a sample."""
+    midi = export.to_midi(JIG, "fiddle")
+    stereo = audio.render_samples(midi)
+    fft = audio.resample(stereo.mean(axis=1, keepdims=True), audio.NATIVE_RATE, 24_000)
+    page, rate = wav_samples(audio.render(midi, sample_rate=24_000, channels=1))
+    assert rate == 24_000 and page.shape == fft.shape == (round(len(stereo) / 2), 1)
+    difference = np.sqrt(np.mean((page - fft) ** 2) / np.mean(fft**2))
+    assert 20 * np.log10(difference) < -60
+    assert abs(audio.loudness(np.repeat(audio.resample(page, 24_000, 48_000), 2, axis=1)) - audio.TARGET_LUFS) < 1.0
+
+
+@pytest.mark.parametrize(("freq", "kept"), [(440, True), (5_000, True), (10_000, True), (13_000, False)])
+def test_halving_the_rate_keeps_what_the_lower_rate_holds_and_no_alias(freq: int, kept: bool) -> None:
+    t = np.arange(audio.NATIVE_RATE) / audio.NATIVE_RATE
+    halved = audio.halve(np.sin(2 * np.pi * freq * t).astype(np.float32))[1_000:-1_000]
+    level = float(np.sqrt(np.mean(halved.astype(np.float64) ** 2)) * np.sqrt(2))
+    if kept:  # at its own frequency, at full level
+        spectrum = np.abs(np.fft.rfft(halved * np.hanning(len(halved))))
+        assert abs(np.argmax(spectrum) * 24_000 / len(halved) - freq) < 2 and abs(level - 1) < 0.01
+    else:  # above 12 kHz: filtered out, not folded down to 11 kHz
+        assert level < 1e-3
+
+
 def test_rendering_is_pure() -> None:
     midi = export.to_midi(SCALE)
     assert audio.render(midi) == audio.render(midi)

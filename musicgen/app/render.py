@@ -6,7 +6,8 @@ sheet-music renderer, the bar counts of its badges; and the memory habits of a l
     sound.qpm, sound.music_seconds      # its pace, and when its last note ends (what a cursor follows)
     make_sound(abc, speed=0.7)          # the same music at 70% of its tempo (practising a passage)
 
-Everything here runs under the limits of :mod:`musicgen.sound.budget`: a text past its size is refused
+:func:`limit_malloc_arenas`, :func:`settle`, :func:`freeze_alive` and :func:`release_free_memory` are the server's
+memory habits. Everything here runs under the limits of :mod:`musicgen.sound.budget`: a text past its size is refused
 before anything reads it, one deadline (``TUNE_S``) covers the parse, MIDI and audio of one tune (or
 its parse and MusicXML), and the audio stops at ``MAX_AUDIO_SECONDS``, saying so in ``audio_note``.
 """
@@ -14,6 +15,7 @@ its parse and MusicXML), and the audio stops at ``MAX_AUDIO_SECONDS``, saying so
 from __future__ import annotations
 
 import ctypes
+import gc
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -212,6 +214,55 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> None:
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, arenas)
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
+WARM_TUNE = 'X:1\nT:Warm\nM:4/4\nL:1/8\nK:D\n|:"D"A2FA dAFA|"A"BcdB "D"A2D2:|\n'  # read and sounded once
+
+
+def settle() -> None:
+    """Read and sound a small tune once (music21's imports and caches, the SoundFont: the first tune pays none of
+    it), then leave every object alive out of the garbage collector's passes (``gc.freeze``). Call it once, early.
+
+    Streamlit runs ``gc.collect(2)`` after every run of the page, holding the interpreter meanwhile: over the
+    model, music21 and Streamlit that took 0.2-0.3 s a run, which the browser waited for (its audio, the run's
+    end); with them frozen, 0.02-0.1 s. Only what exists now is frozen: a tune read later is collected as before.
+    """
+    make_sound(WARM_TUNE)
+    with _parsed_lock:
+        _parsed.pop(WARM_TUNE, None)
+    gc.collect()
+    gc.freeze()
+
+
+FREEZE_EVERY = 10  # compositions between two full collections (in a thread, FULL_AFTER_S after the last one)
+FULL_AFTER_S = 3.0  # by then the page has its audio: the collection (0.2-0.8 s) holds no listener up
+_frozen = [0]  # compositions since the last full collection
+_frozen_lock = threading.Lock()
+
+
+def freeze_alive() -> None:
+    """After a composition: collect the young objects and freeze all that is alive (the generator's new tables,
+    10,000-15,000 objects a tune). Streamlit's collection after the run then passes over 5,000 objects, not 50,000
+    to 300,000 (0.003 s, not 0.2-0.6 s, 60 tunes in one process). A frozen object that dies in a cycle waits for the
+    next full collection, made every :data:`FREEZE_EVERY` compositions: memory stays as without freezing (166 MB
+    against 161 MB after 60 tunes; 196 MB and climbing without the full collections)."""
+    with _frozen_lock:
+        _frozen[0] += 1
+        full = _frozen[0] >= FREEZE_EVERY
+        if full:
+            _frozen[0] = 0
+    gc.collect(1)
+    gc.freeze()
+    if full:
+        timer = threading.Timer(FULL_AFTER_S, _collect_all)
+        timer.daemon = True
+        timer.start()
+
+
+def _collect_all() -> None:
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def release_free_memory() -> None:

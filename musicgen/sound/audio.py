@@ -10,24 +10,19 @@ requirements.txt`` alone: ``midirenderer`` is a Rust wheel (a SoundFont synthesi
 ``pretty_midi``'s wheel carries ``TimGM6mb.sf2`` (6 MB, every GM program). Set ``MUSICGEN_SOUNDFONT`` to the path of
 another ``.sf2`` to use a bigger, better one; a GM program a SoundFont cannot play in full (the shipped one's tin
 whistle) plays as its nearest one (:func:`musicgen.sound.soundfont.playable`). Evidence for the choice, measured
-here (2 shared cores, another process training):
+here (2 shared cores, another process training): midirenderer renders 30 s of a melody and a four-note
+accompaniment at 48 kHz stereo in 0.36-0.60 s, and a fixed 0.02 s a call, tempo and GM programs faithfully (an A4
+flute note peaks at 443 Hz); ``tinysoundfont`` 0.3.7 cannot be installed (it requires pyaudio, which does not build
+without PortAudio's C headers), ``pyfluidsynth`` needs the system libfluidsynth; ``symusic`` 0.6.0's synthesizer
+fails with NumPy 2.4 ("Unable to convert function return value to a Python type"); midirenderer's own Opus output
+took 1.4 s for 15 s of audio (480 kB), and ``soundfile`` (its wheel bundles libsndfile 1.2) encodes its WAV as
+OGG/Vorbis or MP3 several times faster and smaller, so compressed formats go through soundfile.
 
-- midirenderer renders 30 s of a melody and a four-note accompaniment at 48 kHz
-  stereo in 0.36-0.60 s, and a fixed 0.02 s a call; it renders tempo and GM programs
-  faithfully (an A4 flute note peaks at 443 Hz);
-- ``tinysoundfont`` 0.3.7 cannot be installed: it requires pyaudio, which does not
-  build without PortAudio's C headers; ``pyfluidsynth`` needs the system libfluidsynth;
-- ``symusic`` 0.6.0's synthesizer fails with NumPy 2.4 ("Unable to convert function
-  return value to a Python type", an Eigen array);
-- midirenderer's own Opus output took 1.4 s for 15 s of audio (480 kB); encoding its
-  WAV with ``soundfile`` (whose wheel bundles libsndfile 1.2) as OGG/Vorbis or MP3 is
-  several times faster and smaller, so compressed formats go through soundfile.
-
-**Loudness.** The rendered audio is scaled to :data:`TARGET_LUFS` integrated
-loudness (ITU-R BS.1770: K-weighting, 400 ms blocks, absolute and relative gates; the
-K-weighting filter is applied in the frequency domain on 100 ms blocks, which needs
-no SciPy), with the sample peak kept under :data:`PEAK_DBFS`. The GM SoundFont renders
-very quietly (peaks near -18 dBFS), so without this every tune would sound faint.
+**Loudness.** The rendered audio is scaled to :data:`TARGET_LUFS` integrated loudness (ITU-R BS.1770: K-weighting,
+400 ms blocks, absolute and relative gates; the K-weighting filter is applied in the frequency domain on 100 ms
+blocks, which needs no SciPy), with the sample peak kept under :data:`PEAK_DBFS`. The GM SoundFont renders very
+quietly (peaks near -18 dBFS), so without this every tune would sound faint. Mono is the mean of the normalised
+stereo; 24 kHz (the page's player) is made by a halfband filter (:func:`halve`), other rates by FFT (:func:`resample`).
 
 **Bounds.** MIDI longer than :data:`MAX_SECONDS` is refused before rendering (one minute of 48 kHz stereo float
 audio is 23 MB), and so is MIDI with no notes. With ``max_seconds`` (the page:
@@ -49,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from musicgen.sound.budget import MAX_MIDI_SECONDS
+from musicgen.sound.budget import MAX_MIDI_SECONDS, cut_midi_file
 from musicgen.sound.soundfont import playable
 
 NATIVE_RATE = 48_000  # Hz: what midirenderer produces
@@ -94,66 +89,25 @@ def _soundfont(path: Path) -> bytes:
         raise AudioError(f"cannot read the SoundFont {path}: {e.strerror or e}") from None
 
 
-def midi_seconds(midi_bytes: bytes) -> float:
-    """How long a MIDI file plays, in seconds (tempo changes included)."""
+def _midi_file(midi_bytes: bytes) -> Any:
     import mido
 
     try:
-        return float(mido.MidiFile(file=io.BytesIO(midi_bytes)).length)
+        return mido.MidiFile(file=io.BytesIO(midi_bytes))
     except Exception as e:  # mido raises OSError, EOFError, KeyError, ValueError... for bad bytes
         raise AudioError(f"not a playable MIDI file ({type(e).__name__}: {e})") from None
+
+
+def midi_seconds(midi_bytes: bytes) -> float:
+    """How long a MIDI file plays, in seconds (tempo changes included)."""
+    return float(_midi_file(midi_bytes).length)
 
 
 def cut_midi(midi_bytes: bytes, seconds: float) -> bytes:
     """The MIDI file up to ``seconds`` (tempo changes included): later events left out, notes still
     sounding then ended there, so a synthesizer renders no more than that. A shorter file is returned as it is."""
-    import mido
-
-    try:
-        mid = mido.MidiFile(file=io.BytesIO(midi_bytes))
-    except Exception as e:  # as in midi_seconds
-        raise AudioError(f"not a playable MIDI file ({type(e).__name__}: {e})") from None
-    if mid.length <= seconds:
-        return midi_bytes
-    cut = _tick_at(mid, seconds)
-    out = mido.MidiFile(type=mid.type, ticks_per_beat=mid.ticks_per_beat)
-    for track in mid.tracks:
-        kept, now, last = mido.MidiTrack(), 0, 0
-        sounding: dict[tuple[int, int], int] = {}  # (channel, note) -> how many note-ons are not yet ended
-        for msg in track:
-            now += msg.time
-            if now >= cut or msg.type == "end_of_track":
-                break
-            kept.append(msg.copy(time=now - last))
-            last = now
-            if msg.type in ("note_on", "note_off"):
-                key, on = (msg.channel, msg.note), msg.type == "note_on" and msg.velocity > 0
-                sounding[key] = max(0, sounding.get(key, 0) + (1 if on else -1))
-        for (channel, note), count in sorted(sounding.items()):
-            for _ in range(count):
-                kept.append(mido.Message("note_off", channel=channel, note=note, time=cut - last))
-                last = cut
-        kept.append(mido.MetaMessage("end_of_track", time=max(0, cut - last)))
-        out.tracks.append(kept)
-    buffer = io.BytesIO()
-    out.save(file=buffer)
-    return buffer.getvalue()
-
-
-def _tick_at(mid: Any, seconds: float) -> int:
-    """The tick at which a MIDI file (a ``mido.MidiFile``) has played ``seconds``, through its tempo map."""
-    import mido
-
-    tempo, tick, elapsed = 500_000, 0, 0.0  # the MIDI default tempo: 120 quarter notes a minute
-    resolution = mid.ticks_per_beat
-    for msg in mido.merge_tracks(mid.tracks):
-        step = mido.tick2second(msg.time, resolution, tempo)
-        if elapsed + step >= seconds:
-            break
-        elapsed, tick = elapsed + step, tick + msg.time
-        if msg.type == "set_tempo":
-            tempo = msg.tempo
-    return tick + int(mido.second2tick(seconds - elapsed, resolution, tempo))
+    mid = _midi_file(midi_bytes)
+    return midi_bytes if mid.length <= seconds else cut_midi_file(mid, seconds)
 
 
 def ceiling_seconds(max_seconds: float, max_bytes: int, sample_rate: int = NATIVE_RATE) -> float:
@@ -201,9 +155,13 @@ def render_samples(
         raise AudioError("the MIDI holds no notes to play")
     if cut:
         samples = _fade_out(samples[: round(float(max_seconds) * NATIVE_RATE)])  # type: ignore[arg-type]
-    samples = normalise(samples, NATIVE_RATE)
-    if channels == 1:  # normalised in stereo first: mono keeps the loudness a listener heard in stereo
-        samples = samples.mean(axis=1, keepdims=True, dtype=np.float32)
+    gain = normal_gain(samples, NATIVE_RATE)  # measured in stereo: mono plays as loud as the stereo mix
+    if channels == 1:  # the mean of the two channels, scaled in one pass (no stereo copy)
+        samples = ((samples[:, 0] + samples[:, 1]) * np.float32(gain / 2))[:, None]
+    else:
+        samples *= np.float32(gain)
+    if sample_rate * 2 == NATIVE_RATE:  # the page's 24 kHz: a halfband filter, 10x faster than the FFT
+        return np.stack([halve(samples[:, c]) for c in range(samples.shape[1])], axis=1)
     return samples if sample_rate == NATIVE_RATE else resample(samples, NATIVE_RATE, sample_rate)
 
 
@@ -243,11 +201,18 @@ def _fade_out(samples: np.ndarray) -> np.ndarray:
 
 
 def _read_wav(data: bytes) -> np.ndarray:
+    """The synthesizer's WAV as float32 samples: its header read by the wave module, its samples in place."""
     with wave.open(io.BytesIO(data)) as w:
         if w.getsampwidth() != 2 or w.getframerate() != NATIVE_RATE:
             raise AudioError(f"unexpected synthesizer output: {w.getsampwidth() * 8}-bit, {w.getframerate()} Hz")
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, w.getnchannels())
-    return pcm.astype(np.float32) / 32768.0
+        channels, frames = w.getnchannels(), w.getnframes()
+    at = 12  # the RIFF chunks after "RIFF", its size and "WAVE": the samples are the "data" chunk's
+    while data[at : at + 4] != b"data":
+        at += 8 + int.from_bytes(data[at + 4 : at + 8], "little") + (data[at + 4] & 1)
+    pcm = np.frombuffer(data, dtype="<i2", count=frames * channels, offset=at + 8).reshape(-1, channels)
+    samples = pcm.astype(np.float32)
+    samples *= np.float32(1 / 32768)
+    return samples
 
 
 def _write_wav(samples: np.ndarray, rate: int) -> bytes:
@@ -307,12 +272,40 @@ def loudness(samples: np.ndarray, rate: int = NATIVE_RATE) -> float:
 
 def normalise(samples: np.ndarray, rate: int = NATIVE_RATE) -> np.ndarray:
     """Scale to TARGET_LUFS, keeping the sample peak under PEAK_DBFS; silence stays silent."""
+    return (samples * normal_gain(samples, rate)).astype(np.float32)
+
+
+def normal_gain(samples: np.ndarray, rate: int = NATIVE_RATE) -> float:
+    """The factor :func:`normalise` scales by (1.0 for silence)."""
     level = loudness(samples, rate)
-    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0  # no |x| copy
     if not np.isfinite(level) or peak == 0.0:
-        return samples.astype(np.float32)
-    gain = min(10 ** ((TARGET_LUFS - level) / 20), 10 ** (PEAK_DBFS / 20) / peak)
-    return (samples * gain).astype(np.float32)
+        return 1.0
+    return min(10 ** ((TARGET_LUFS - level) / 20), 10 ** (PEAK_DBFS / 20) / peak)
+
+
+HALFBAND_PAIRS, HALFBAND_BETA = 32, 8.0  # 128 taps (Kaiser): flat to 11 kHz, -6 dB at 12, -83 dB from 13 kHz
+
+
+@functools.lru_cache(maxsize=1)
+def _halfband() -> np.ndarray:
+    """The odd taps h[1], h[3], ... of a windowed-sinc halfband low-pass (h[0] = 1/2, the other even ones 0)."""
+    k = np.arange(HALFBAND_PAIRS) * 2 + 1
+    taps = 0.5 * np.sinc(k / 2) * np.kaiser(4 * HALFBAND_PAIRS + 1, HALFBAND_BETA)[2 * HALFBAND_PAIRS + k]
+    return np.concatenate([taps[::-1], taps]).astype(np.float32)
+
+
+def halve(x: np.ndarray) -> np.ndarray:
+    """One channel at half its rate through a halfband low-pass: 40 ms for 3 minutes at 48 kHz (resample: 0.4 s).
+
+    >>> x = np.sin(2 * np.pi * 440 * np.arange(48_000) / 48_000).astype(np.float32)
+    >>> y = halve(x)
+    >>> y.shape, int(np.argmax(np.abs(np.fft.rfft(y)))), round(float(np.abs(y[500:-500]).max()), 3)
+    ((24000,), 440, 1.0)
+    """
+    even = x[0::2][: round(len(x) / 2)]  # as many samples as resample gives
+    near = np.convolve(x[1::2], _halfband())[HALFBAND_PAIRS - 1 : HALFBAND_PAIRS - 1 + len(even)]
+    return (0.5 * even + near).astype(np.float32)
 
 
 def resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:

@@ -12,7 +12,7 @@ Every limit here was met by a hostile but realistic input (issue 15), and what i
 - MusicXML of more than :data:`MAX_SLURS` slurs or :data:`MAX_VOICES` voices is refused before
   music21 builds it (5,000 nested slurs took 81 s; 500 voices still ran after 300 s at 1.5 GB);
 - audio for the page stops at :data:`MAX_AUDIO_SECONDS` and :data:`MAX_AUDIO_BYTES`
-  (a slow air of 98 bars was 591 s of audio, a 113 MB WAV);
+  (a slow air of 98 bars was 591 s of audio, a 113 MB WAV): its MIDI is cut there (:func:`cut_midi_file`);
 - whatever is left is bounded in time: one :class:`Budget` for all the steps of one conversion.
   Bar counts (:mod:`musicgen.abcnotation.rhythm`) need no deadline: under the size limit they take
   under 0.1 s, so they are bounded by size alone.
@@ -51,6 +51,7 @@ __all__ = [
     "Budget",
     "Timeout",
     "call_before",
+    "cut_midi_file",
 ]
 
 # Size: checked before music21 sees the tune. MAX_CHARS (abcnotation.check, 20,000: the longest Nottingham
@@ -159,3 +160,67 @@ def _stop(worker: threading.Thread) -> None:
             return
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(Timeout))
         worker.join(STOP_EVERY_S)
+
+
+def cut_midi_file(mid: Any, seconds: float) -> bytes:
+    """A ``mido.MidiFile`` up to ``seconds`` as MIDI bytes (the audio ceiling): events from then on left out, notes
+    still sounding then ended there (:func:`musicgen.sound.audio.cut_midi` reads the bytes)."""
+    import io
+
+    import mido
+
+    cut = _tick_at(mid, seconds)
+    out = mido.MidiFile(type=mid.type, ticks_per_beat=mid.ticks_per_beat)
+    for track in mid.tracks:
+        kept, now, last = mido.MidiTrack(), 0, 0
+        sounding: dict[tuple[int, int], int] = {}  # (channel, note) -> how many note-ons are not yet ended
+        for msg in track:
+            now += msg.time
+            if now >= cut or msg.type == "end_of_track":
+                break
+            kept.append(msg.copy(time=now - last))
+            last = now
+            if msg.type in ("note_on", "note_off"):
+                key, on = (msg.channel, msg.note), msg.type == "note_on" and msg.velocity > 0
+                sounding[key] = max(0, sounding.get(key, 0) + (1 if on else -1))
+        for (channel, note), count in sorted(sounding.items()):
+            for _ in range(count):
+                kept.append(mido.Message("note_off", channel=channel, note=note, time=cut - last))
+                last = cut
+        kept.append(mido.MetaMessage("end_of_track", time=max(0, cut - last)))
+        out.tracks.append(kept)
+    buffer = io.BytesIO()
+    out.save(file=buffer)
+    return buffer.getvalue()
+
+
+def _tick_at(mid: Any, seconds: float) -> int:
+    """The tick at which a MIDI file (a ``mido.MidiFile``) has played ``seconds``, through its tempo map."""
+    import mido
+
+    tempo, tick, elapsed = 500_000, 0, 0.0  # the MIDI default tempo: 120 quarter notes a minute
+    resolution = mid.ticks_per_beat
+    for msg in mido.merge_tracks(mid.tracks):
+        step = mido.tick2second(msg.time, resolution, tempo)
+        if elapsed + step >= seconds:
+            break
+        elapsed, tick = elapsed + step, tick + msg.time
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
+    return tick + int(mido.second2tick(seconds - elapsed, resolution, tempo))
+
+
+def _tick_at(mid: Any, seconds: float) -> int:
+    """The tick at which a MIDI file (a ``mido.MidiFile``) has played ``seconds``, through its tempo map."""
+    import mido
+
+    tempo, tick, elapsed = 500_000, 0, 0.0  # the MIDI default tempo: 120 quarter notes a minute
+    resolution = mid.ticks_per_beat
+    for msg in mido.merge_tracks(mid.tracks):
+        step = mido.tick2second(msg.time, resolution, tempo)
+        if elapsed + step >= seconds:
+            break
+        elapsed, tick = elapsed + step, tick + msg.time
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
+    return tick + int(mido.second2tick(seconds - elapsed, resolution, tempo))
