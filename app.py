@@ -76,9 +76,8 @@ def init_state(gen: Generator) -> None:
         return
     settings, pick, problems = from_query(st.query_params.to_dict(), sup.seed_chars(gen.vocab.chars))
     if problems:
-        st.warning(
-            plain("The link had settings this app cannot read, so defaults were used for: " + "; ".join(problems))
-        )
+        text = "The link had settings this app cannot read, so defaults were used for: " + "; ".join(problems)
+        say("warning", plain(text), "link")
     if "seed" not in st.query_params:
         settings = dataclasses.replace(settings, seed=secrets.randbelow(SEED_MAX + 1))
     for f in dataclasses.fields(Settings):
@@ -88,6 +87,21 @@ def init_state(gen: Generator) -> None:
     ss.current = None
     ss.compose = "seed" in st.query_params  # a permalink plays its tune at once
     ss.pick = pick
+
+
+def say(kind: str, text: str, where: str) -> None:
+    """A sentence a run shows once (``st.warning``, ``st.error``: ``kind``), kept for the run that hands the player
+    its sound: a run stopped there (``app_views.output_ui``) is followed at once by one that says it again."""
+    getattr(st, kind)(text)
+    st.session_state.said[where] = (kind, text)
+
+
+def said_before() -> dict[str, tuple[str, str]]:
+    """What the run before said (:func:`say`), when this run only hands the player its sound; else nothing."""
+    ss = st.session_state
+    again = ss.get("said", {}) if ss.pop("handover", False) else {}
+    ss.said = {}
+    return again
 
 
 def request_compose() -> None:
@@ -217,7 +231,7 @@ def compose(gen: Generator, settings: Settings, place: st.delta_generator.DeltaG
         render.freeze_alive()  # the generator's new tables: out of the collection after every run
     except ValueError as e:  # bad settings or primer (UnknownCharacterError is a ValueError)
         live.empty()
-        st.error(f"Nothing was composed: {plain(str(e))}. Change that setting and press Compose again.")
+        say("error", f"Nothing was composed: {plain(str(e))}. Change that setting and press Compose again.", "compose")
         return
     live.empty()  # the tune's own view follows at once: its text and sheet first, its sound after
     batch = 1 + max((e.batch for e in ss.history), default=0)
@@ -245,8 +259,11 @@ def main() -> None:
         st.stop()
     ckpt = gen.checkpoint
     subtitle.caption(plain(sup.model_subtitle(ckpt.path.name if ckpt.path else "in memory", ckpt.metrics)))
+    again = said_before()
     with st.container():  # on every run: a permalink's warning, once, keeps the parts below in their places
         init_state(gen)
+        if "link" in again:
+            say(*again["link"], "link")
     with st.container(key="compose_here"):  # a phone's Compose: its sidebar starts closed (the page's style)
         st.button("Compose", type="primary", on_click=request_compose, icon=":material/music_note:", key="compose_main")
     mode = views.mode_ui()
@@ -259,6 +276,8 @@ def main() -> None:
     if st.session_state.compose:
         st.session_state.compose = False
         compose(gen, settings, live)
+    elif "compose" in again:
+        say(*again["compose"], "compose")
     views.output_ui(settings, gen)
     views.history_ui()
     views.model_ui(gen)

@@ -10,8 +10,9 @@ are sent before its sound is made: the sound's parts (player, badges, downloads)
 
 The player and the sheet music are one component (``assets/abcjs``: the sheet follows the sound, a click on a
 note moves it): its sounds reach it as addresses of Streamlit's media files, as ``st.audio``'s do, so a rerun
-sends the address, never the bytes. It is drawn once a run under one key, so it keeps playing through reruns;
-only a tune whose sound is not made yet is first drawn as a sheet alone.
+sends the address, never the bytes. It is drawn once a run under one key, so it keeps playing through reruns and
+its frame is never loaded again: a tune whose sound is not made yet is drawn in it without sound, and once the
+sound is on the shelf a rerun hands it over (a new frame would load and draw abcjs again: 0.3-0.5 s a click).
 """
 
 from __future__ import annotations
@@ -99,12 +100,9 @@ def sheet_music():  # type: ignore[no-untyped-def]
     return components.declare_component("sheet_music", path=str(ASSETS / "abcjs"))
 
 
-def preview_ui(abc: str, title: str) -> None:
-    """The sheet alone, before the sound is made (a component of its own: the player replaces it)."""
-    sheet_music()(abc=abc, title=title, audio=None, follows=False, default=None)
-
-
-def sheet_ui(entry: Entry, abc: str, sound: render.Sound, loop: dict | None, marked: list[int] | None) -> object:
+def sheet_ui(
+    entry: Entry, abc: str, sound: render.Sound, loop: dict | None, marked: list[int] | None, key: str = "sheet"
+) -> object:
     """The player and the sheet music, one component under one key: it keeps playing through reruns. Returns
     its value: the last note clicked (``app_rewrite.choice`` reads it)."""
     audio = None
@@ -122,7 +120,7 @@ def sheet_ui(entry: Entry, abc: str, sound: render.Sound, loop: dict | None, mar
         compose=ss.get("composed", ""),
         stem=stem_of(entry, sound),
         choose=True,  # a click on a note chooses its bar
-        key="sheet",
+        key=key,
         default=None,
     )
 
@@ -255,12 +253,17 @@ def output_ui(settings: Settings, gen: Generator) -> None:
         downloads_slot, repairs_slot = st.container(), st.container()
     tune_text = render.sheet_text(entry.abc)
     shown = render.sheet_text(tools.draft_of(entry))  # the sheet follows an edit being made
-    sound = tools.sound_shelf().peek((entry.abc, settings.instrument, settings.accompaniment, settings.tempo, 1.0))
-    if sound is None:
+    kept = (entry.abc, settings.instrument, settings.accompaniment, settings.tempo, 1.0)
+    sound, sheet_key = tools.sound_shelf().peek(kept), "sheet"
+    if sound is None:  # the player's own frame draws the new tune at once (no new frame to load), without sound
         with sheet_slot:
-            preview_ui(shown, title_of(entry.abc))
+            sheet_ui(entry, shown, render.Sound(), None, None)
         with player_slot, st.spinner("Making the sound…"):
             sound = tools.sound_of(entry.abc, settings.instrument, settings.accompaniment, settings.tempo)
+        if tools.sound_shelf().peek(kept) is sound:
+            st.session_state.handover = True  # the next run says again what this one said (app.say)
+            st.rerun()  # one draw a run under one key: the next run hands that frame its sound (from the shelf)
+        sheet_key = "sheet_unkept"  # a sound too big to keep: this run draws its player in a frame of its own
     bars = tools.wb.bar_count(tune_text)
     practice = tools.practice_choice(entry, bars)
     loop, marked, problem = None, None, None
@@ -270,7 +273,7 @@ def output_ui(settings: Settings, gen: Generator) -> None:
     if sound.parses or shown != tune_text:
         chosen = app_rewrite.choice(entry, shown, st.session_state.get("sheet"))  # the sheet's value, before it
         with sheet_slot:  # a passage to practise is marked, or else the bar chosen
-            sheet_ui(entry, shown, sound, loop, marked or app_rewrite.marks(chosen))
+            sheet_ui(entry, shown, sound, loop, marked or app_rewrite.marks(chosen), sheet_key)
         with clicked_slot:
             app_rewrite.clicked_ui(
                 gen, entry, index, chosen, shown != tune_text, settings, keep_version, tools.sound_of

@@ -148,6 +148,31 @@ def test_compose_reads_plays_and_downloads(app_url: str, browser, seed: int) -> 
     page.close()
 
 
+def test_a_new_tune_is_drawn_and_played_in_the_players_own_frame(app_url: str, browser, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """Compose draws the new tune in the frame already there and hands it its sound: no new frame loads abcjs."""
+    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    page.goto(f"{app_url}/?{urlencode({'seed': seed})}")  # a permalink composes its tune at once
+    first = player_frame(page, longer_than_s=1, timeout_s=90)
+    wait_idle(page)
+    old_src = first.evaluate("() => document.getElementById('tune').src")
+    first.evaluate("() => { window.sameFrame = 'the first'; }")
+    box = page.get_by_label("Random seed", exact=True)
+    box.fill(str(seed + 1))
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Compose").click()
+    src = "() => document.getElementById('tune').src"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and first.evaluate(src) in ("", old_src):  # none while its sound is made
+        time.sleep(0.1)
+    wait_idle(page)
+    assert f"seed={seed + 1}" in page.locator(".st-key-permalink code").inner_text()
+    now = player_frame(page, longer_than_s=1, timeout_s=30)
+    assert now.evaluate("() => window.sameFrame") == "the first"  # the frame that played the tune before
+    assert now.evaluate(src) not in ("", old_src)
+    page.context.close()
+
+
 def test_four_sessions_at_once_each_get_their_seeds_tune(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
     from musicgen.app.settings import Settings
     from musicgen.compose.sample import Generator
