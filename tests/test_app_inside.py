@@ -301,3 +301,20 @@ def test_random_epoch_checkpoints_load_as_float32(tmp_path: Path) -> None:
     ckpt = checkpoint.load(folder)
     assert all(w.dtype.name == "float32" for w in ckpt.weights.values())
     assert ckpt.train is None
+
+
+def test_the_shipped_model_ships_the_checkpoints_of_its_own_training() -> None:
+    shipped = checkpoint.load(REPO_ROOT / "weights" / "nottingham")
+    stages = inside.learning_stages(shipped.path, shipped.metrics)
+    assert [label.split(" (")[0] for label, _ in stages] == [
+        "After epoch 1",
+        "After epoch 3",
+        "After epoch 10",
+        "Final model",
+    ]
+    losses = [float(label.split("loss ")[1].rstrip(")")) for label, _ in stages]
+    assert losses == sorted(losses, reverse=True)  # it learnt: each later model is less surprised
+    for _, folder in stages[:-1]:
+        kept = checkpoint.load(folder)  # float16 on disk, float32 once loaded, the final model's vocabulary
+        assert kept.vocab.chars == shipped.vocab.chars and kept.model == shipped.model
+        assert (folder / "weights.npz").stat().st_size < 5_000_000

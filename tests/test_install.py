@@ -91,7 +91,7 @@ def test_the_wheel_holds_every_module_and_the_shipped_weights(wheel: Path) -> No
         names = set(z.namelist())
         modules = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "musicgen").rglob("*.py")}
         assert modules - names == set(), "modules missing from the wheel: list new subpackages in pyproject.toml"
-        shipped = {f.name: sha256(f.read_bytes()) for f in SHIPPED.iterdir() if f.is_file()}
+        shipped = {f.relative_to(SHIPPED).as_posix(): sha256(f.read_bytes()) for f in SHIPPED.rglob("*") if f.is_file()}
         prefix = "musicgen/weights/nottingham/"
         in_wheel = {n.removeprefix(prefix): sha256(z.read(n)) for n in names if n.startswith(prefix)}
     assert {"weights.npz", "vocab.json", "config.json"} <= set(shipped)

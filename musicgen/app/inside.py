@@ -297,23 +297,38 @@ def learning_stages(folder: Path | None, metrics: Mapping[str, Any]) -> list[tup
         return f"{label} (held-out loss {loss:.2f})" if _number(loss) else label  # type: ignore[str-format]
 
     stages = [(named(f"After epoch {e}", val.get(e)), p) for e, p in epoch_checkpoints(folder)]
-    return [*stages, (named("Final model", metrics.get("best_val_loss")), None)]
+    final = metrics.get("best_val_score" if _scored(_rows(metrics)) else "best_val_loss")
+    return [*stages, (named("Final model", final), None)]
 
 
 def loss_history(metrics: Mapping[str, Any]) -> dict[str, list[float]] | None:
-    """The loss per epoch from a checkpoint's metrics (``history``), as chart columns; None without one.
+    """The loss per epoch from a checkpoint's metrics (``history``), as chart columns; None without one. The
+    held-out loss is each held-out tune's from a fresh state (``val_score``, ``musicgen score``'s figure) where
+    every epoch records it, else the loss as trained.
 
     >>> loss_history({"history": [{"epoch": 1, "train_loss": 2.5, "val_loss": 1.8}, {"epoch": 2, "train_loss": 1.6}]})
     {'epoch': [1, 2], 'training tunes': [2.5, 1.6], 'held-out tunes': [1.8, None]}
+    >>> loss_history({"history": [{"epoch": 1, "train_loss": 2.5, "val_loss": 1.8, "val_score": 1.7}]})["held-out tunes"]
+    [1.7]
     """
-    rows = [h for h in metrics.get("history") or [] if isinstance(h, Mapping) and _number(h.get("epoch"))]
+    rows = _rows(metrics)
     if not rows:
         return None
 
     def column(name: str) -> list[float]:
         return [h[name] if _number(h.get(name)) else None for h in rows]  # type: ignore[misc]
 
-    return {"epoch": column("epoch"), "training tunes": column("train_loss"), "held-out tunes": column("val_loss")}
+    held_out = "val_score" if _scored(rows) else "val_loss"
+    return {"epoch": column("epoch"), "training tunes": column("train_loss"), "held-out tunes": column(held_out)}
+
+
+def _rows(metrics: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [h for h in metrics.get("history") or [] if isinstance(h, Mapping) and _number(h.get("epoch"))]
+
+
+def _scored(rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether every epoch records its held-out tunes' loss from a fresh state."""
+    return bool(rows) and all(_number(h.get("val_score")) for h in rows)
 
 
 def _number(v: object) -> bool:
