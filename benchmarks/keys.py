@@ -66,7 +66,7 @@ def main() -> int:
     rows.update(key_rows(tunes_of, args.keys, summary))
     common = rows.get("G", {}).get("in_scale")
     lines = [
-        "# Tunes in every key",
+        "## Tunes in every key",
         "",
         f"`benchmarks/keys.py --n {args.n}` on `{ckpt.path.name if ckpt.path else args.weights}`: for each key, "
         f"{args.n} tunes written with that key asked for (meter-aware writing, the default settings, rng 0), "

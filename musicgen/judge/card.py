@@ -1,11 +1,11 @@
 """Write a checkpoint's model card (MODEL_CARD.md) and its loss plot (loss.png).
 
-    musicgen card --weights weights/nottingham [--notes NOTES.md]   (the command: musicgen.cli.card)
+    musicgen card --weights weights/nottingham [--notes NOTES.md ...]   (the command: musicgen.cli.card)
 
 Everything in the card is read from the checkpoint (config.json, metrics.json)
 or measured here: the val tunes are re-derived from the recorded data and split,
 scored by the model and by the 5-gram baseline trained on the same train tunes.
-``--notes`` appends a hand-written section (what was tried, and why).
+``--notes`` appends hand-written sections (what was tried, and why) and tables such as benchmarks/keys.md.
 """
 
 from __future__ import annotations
