@@ -99,6 +99,7 @@ FORMED = [  # (what it shows, form, text that keeps the rules, a continuation th
     ("a note shorter than a sixteenth", "model", REEL_HEAD + "d8|d", "/4 "),
     ("two chord symbols for one note", "model", REEL_HEAD + 'd8|"G"', '"D"'),
     ("a meter change", "model", REEL_HEAD + "d8|\n", "M:6/8\n"),
+    ("a tie across the tune's last bar line", "AABB", LAST_BAR + "d8-", ":|\n"),
 ]
 
 
@@ -108,6 +109,13 @@ def test_what_the_form_forbids_is_refused(what: str, form: str, good: str, bad: 
     assert all(t.step(ch) for ch in good), what
     assert not all(t.step(ch) for ch in bad), what
     assert finish_cost(t) is None
+
+
+def test_near_the_cap_a_tie_leads_to_no_bar_line() -> None:
+    t = Tracker(None, "model")  # (one did: its last part closed on a tie, then its form was dropped)
+    assert all(t.step(ch) for ch in REEL_HEAD + "|:" + BAR8 + ":|\n|:" + "d8|" * 7 + "d8-")
+    t.set_wrap()  # near the cap the next bar line that can end the tune must, and a tie does not end one
+    assert t.step(":") and finish_cost(t) is None
 
 
 @pytest.mark.parametrize(

@@ -308,6 +308,8 @@ class Tracker(TuneState):
                 must = True
             if must and text not in END_BARS:
                 return False
+        if must and self.notes.tied:
+            return False  # the tune must end at this bar line, and a tie leads on to a note
         r.feed(T.Token(T.BAR, text))
         if d:
             bars = r.bars
