@@ -99,7 +99,8 @@ def say(kind: str, text: str, where: str) -> None:
 def said_before() -> dict[str, tuple[str, str]]:
     """What the run before said (:func:`say`), when this run only hands the player its sound; else nothing."""
     ss = st.session_state
-    again = ss.get("said", {}) if ss.pop("handover", False) else {}
+    ss.handed_over = ss.pop("handover", False)  # this run follows one stopped to hand the player its sound
+    again = ss.get("said", {}) if ss.handed_over else {}
     ss.said = {}
     return again
 

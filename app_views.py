@@ -260,10 +260,10 @@ def output_ui(settings: Settings, gen: Generator) -> None:
             sheet_ui(entry, shown, render.Sound(), None, None)
         with player_slot, st.spinner("Making the sound…"):
             sound = tools.sound_of(entry.abc, settings.instrument, settings.accompaniment, settings.tempo)
-        if tools.sound_shelf().peek(kept) is sound:
+        if tools.sound_shelf().peek(kept) is sound and not st.session_state.get("handed_over"):  # once: no loop
             st.session_state.handover = True  # the next run says again what this one said (app.say)
             st.rerun()  # one draw a run under one key: the next run hands that frame its sound (from the shelf)
-        sheet_key = "sheet_unkept"  # a sound too big to keep: this run draws its player in a frame of its own
+        sheet_key = "sheet_unkept"  # a sound not kept (too big, or gone again): its player in a frame of its own
     bars = tools.wb.bar_count(tune_text)
     practice = tools.practice_choice(entry, bars)
     loop, marked, problem = None, None, None
