@@ -405,10 +405,11 @@ def report(side: Side, total: int, stages: dict[str, list[float]] | None) -> Non
     memory = side.memory
     print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
     last_n = max(memory)
-    grown = memory[last_n] - memory.get(10, memory.get(5, memory[min(memory)]))
+    since = 10 if 10 in memory else min(memory)
+    grown = memory[last_n] - memory[since]
     print(
         f"after {last_n}: {memory[last_n]:.0f} MB (target {TARGET_MB:.0f} MB: {memory[last_n] / TARGET_MB:.2f} x "
-        f"target); growth since composition 10: {grown:+.0f} MB; {side.closed:.0f} MB once the sessions closed"
+        f"target); growth since composition {since}: {grown:+.0f} MB; {side.closed:.0f} MB once the sessions closed"
     )
 
 
