@@ -380,6 +380,9 @@ def extras(browser, sides: list[Side], repeats: int) -> None:  # type: ignore[no
         tempo.press("Home")  # the tune's own tempo, then 40, then 50 beats a minute: two minutes of a 600-char tune
         tempo.press("ArrowRight")
         tempo.press("ArrowRight")
+        for _ in range(2):  # the sound at the new tempo is made, then handed to the player by a second run
+            wait_idle(side.pages[0])
+            side.pages[0].wait_for_timeout(300)
         wait_idle(side.pages[0])
     for k in range(repeats):
         for side in sides:
