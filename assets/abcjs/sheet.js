@@ -311,14 +311,20 @@
     const retimed = !state.audio || !audio || state.audio.music_s !== audio.music_s;
     state.audio = audio;
     state.marked = args.marked || null;
-    if (abc !== state.abc) {
-      state.abc = abc;
-      draw(abc, args.title);
-      state.loopKey = null; // the passage's notes are found again in the new drawing
-    } else if (retimed) {
-      retime();
-    } else {
-      mark();
+    try { // abcjs throws on some tunes it cannot lay out or time: the sound and the rest still follow
+      if (abc !== state.abc) {
+        state.abc = abc;
+        state.loopKey = null; // the passage's notes are found again in the new drawing
+        draw(abc, args.title);
+      } else if (retimed) {
+        retime();
+      } else {
+        mark();
+      }
+    } catch (e) {
+      state.events = [];
+      state.times = [];
+      $("warnings").textContent = "The sheet music could not be drawn in full (abcjs: " + e.message + "); the sound is the whole tune.";
     }
     if (url !== state.audioUrl) {
       state.audioUrl = url;
