@@ -115,14 +115,14 @@ CLICK = """async () => {
 
 def browser_clicks(clicks: int) -> tuple[list[float], list[float]]:
     """(until the new character is on the page, until the frame after it) for each click, in seconds."""
-    from browser_harness import launch_chromium, wait_idle
+    from browser_harness import launch_chromium, serve_app, wait_idle
     from playwright.sync_api import sync_playwright
-    from test_browser_inside import PAGE, serve
+    from test_browser_inside import PAGE
 
     script = Path(tempfile.mkdtemp()) / "inside_page.py"
     script.write_text(PAGE.format(repo=str(ROOT)), encoding="utf-8")
     shown, painted, lost = [], [], 0
-    with serve(script) as url, sync_playwright() as p:
+    with serve_app(script=script) as (url, _proc), sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)

@@ -39,11 +39,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve_app(
-    env: dict[str, str] | None = None, options: Sequence[str] = ()
+    env: dict[str, str] | None = None, options: Sequence[str] = (), script: Path = REPO_ROOT / "app.py"
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run the app headless on a free local port; yield (its URL, the server process); stop it after.
+    """Run the app (or another page, ``script``) headless on a free local port, from the repository (its
+    .streamlit settings); yield (its URL, the server process); stop it after.
 
-    ``options``: more ``streamlit run`` options, e.g. ``["--server.disconnectedSessionTTL", "2"]``.
+    ``env``: more environment (the shipped weights unless it names others: a ``MUSICGEN_WEIGHTS`` of the
+    caller's is not passed on). ``options``: more ``streamlit run`` options, e.g.
+    ``["--server.disconnectedSessionTTL", "2"]``.
     """
     port = free_port()
     cmd = [
@@ -51,7 +54,7 @@ def serve_app(
         "-m",
         "streamlit",
         "run",
-        str(REPO_ROOT / "app.py"),
+        str(script),
         "--server.address",
         "127.0.0.1",
         "--server.port",
@@ -65,7 +68,8 @@ def serve_app(
         *options,
     ]
     log = open(os.devnull, "wb")
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
+    inherited = {k: v for k, v in os.environ.items() if k != "MUSICGEN_WEIGHTS"}
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**inherited, **(env or {})}, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)

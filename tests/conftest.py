@@ -8,7 +8,9 @@ Data, in order of preference:
 - ``tiny_checkpoint``: a random-weight checkpoint of a tiny network (no TensorFlow, milliseconds).
 
 Helpers: ``write_abc`` writes ABC text into a file under ``tmp_path``; ``run_musicgen`` runs the
-real ``musicgen`` command in a subprocess and returns its exit code, stdout and stderr.
+real ``musicgen`` command in a subprocess and returns its exit code, stdout and stderr. For the browser
+tests (``tests/browser_harness.py`` holds their helpers): ``app_url``, the app served on 127.0.0.1 for a
+test module, and ``browser``, headless Chromium.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -137,3 +140,24 @@ def run_musicgen() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """The app served headless on 127.0.0.1 (a free port, the shipped weights) for one test module."""
+    from browser_harness import serve_app  # the browser tests' helpers: imported only where they run
+
+    with serve_app() as (url, _proc):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium (browser_harness.launch_chromium) for one test module."""
+    from browser_harness import launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()

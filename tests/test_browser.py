@@ -18,7 +18,6 @@ from browser_harness import (
     CHROMIUM,
     REPO_ROOT,
     audio_duration,
-    launch_chromium,
     player_frame,
     rss_mb,
     serve_app,
@@ -34,20 +33,6 @@ pytestmark = [
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 SCREENSHOT = REPO_ROOT / "assets" / "screenshot.png"
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with serve_app() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,11 @@ is absent.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_harness import CHROMIUM, REPO_ROOT, _wait_healthy, free_port, launch_chromium, wait_idle
+from browser_harness import CHROMIUM, REPO_ROOT, launch_chromium, serve_app, wait_idle
 
 from musicgen.app import inside
 
@@ -52,29 +47,6 @@ app_inside.render(load(), Settings(seed=7))
 SHEET = "iframe[title*='inside_sheet']"
 
 
-@contextlib.contextmanager
-def serve(script: Path) -> Iterator[str]:
-    """``streamlit run script`` headless on a free local port, from the repository (its .streamlit settings)."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1"]
-    cmd += ["--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"]
-    cmd += ["--browser.gatherUsageStats", "false"]
-    env = {k: v for k, v in os.environ.items() if k != "MUSICGEN_WEIGHTS"}
-    with open(os.devnull, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-
-
 def code_text(page) -> str:  # type: ignore[no-untyped-def]
     return page.locator("[data-testid='stCode'] code").first.inner_text()
 
@@ -103,7 +75,7 @@ def settled(page, quiet_ms: int = 1000) -> int:  # type: ignore[no-untyped-def]
 def test_a_lesson_steps_a_tune_branches_once_and_maps_its_surprise(tmp_path: Path) -> None:
     script = tmp_path / "inside_page.py"
     script.write_text(PAGE.format(repo=str(REPO_ROOT)), encoding="utf-8")
-    with serve(script) as url, playwright_api.sync_playwright() as p:
+    with serve_app(script=script) as (url, _proc), playwright_api.sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         elsewhere: list[str] = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from browser_harness import CHROMIUM, launch_chromium, player_frame, serve_app, wait_idle
+from browser_harness import CHROMIUM, player_frame, wait_idle
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,20 +48,6 @@ def link() -> str:
         if make_sound(gen.generate(settings.sample_config())[0].abc).parses:
             return urlencode({"seed": seed, "primer": REEL, "length": 1, "constrained": 0})
     pytest.fail("no seed below 40 leaves the reel readable")
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with serve_app() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def open_reel(browser, app_url: str, link: str):  # type: ignore[no-untyped-def]
