@@ -115,6 +115,20 @@ def plot_losses(history: list[dict[str, Any]], baseline: Fit, path: Path) -> Non
     plt.close(fig)
 
 
+def best_val(metrics: dict[str, Any]) -> tuple[float, str]:
+    """The shipped weights' val loss (each val tune from a fresh state, else as trained) and which weights
+    they are: (0.933, ", the mean of the weights of epochs 25, 26, 27") or (0.92, ", epoch 24 of 24").
+
+    >>> best_val({"best_val_loss": 0.95, "best_epoch": 9, "epochs_run": 12})
+    (0.95, ', epoch 9 of 12')
+    """
+    best = metrics.get("best_val_score") or metrics.get("best_val_loss") or float("nan")
+    mean = metrics.get("averaged") or {}
+    if mean.get("used"):
+        return best, f", the mean of the weights of epochs {', '.join(map(str, mean['epochs']))}"
+    return best, f", epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}"
+
+
 def write_card(weights: str | Path | None = None, notes: str = "") -> Path:
     """Write MODEL_CARD.md and loss.png into the checkpoint folder (default: the one ``checkpoint.load`` finds)."""
     ckpt = checkpoint.load(weights)
@@ -131,13 +145,7 @@ def write_card(weights: str | Path | None = None, notes: str = "") -> Path:
         for h in history
     )
     m = ckpt.model
-    best = metrics.get("best_val_score") or metrics.get("best_val_loss") or float("nan")
-    mean = metrics.get("averaged") or {}
-    at = (
-        f", the mean of the weights of epochs {', '.join(map(str, mean['epochs']))}"
-        if mean.get("used")
-        else f", epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}"
-    )
+    best, at = best_val(metrics)
     text = f"""# Model card: {ckpt.path.name}
 
 A character-level LSTM that writes folk tunes in ABC notation, one character at a time.
