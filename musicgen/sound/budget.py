@@ -208,19 +208,3 @@ def _tick_at(mid: Any, seconds: float) -> int:
         if msg.type == "set_tempo":
             tempo = msg.tempo
     return tick + int(mido.second2tick(seconds - elapsed, resolution, tempo))
-
-
-def _tick_at(mid: Any, seconds: float) -> int:
-    """The tick at which a MIDI file (a ``mido.MidiFile``) has played ``seconds``, through its tempo map."""
-    import mido
-
-    tempo, tick, elapsed = 500_000, 0, 0.0  # the MIDI default tempo: 120 quarter notes a minute
-    resolution = mid.ticks_per_beat
-    for msg in mido.merge_tracks(mid.tracks):
-        step = mido.tick2second(msg.time, resolution, tempo)
-        if elapsed + step >= seconds:
-            break
-        elapsed, tick = elapsed + step, tick + msg.time
-        if msg.type == "set_tempo":
-            tempo = msg.tempo
-    return tick + int(mido.second2tick(seconds - elapsed, resolution, tempo))
