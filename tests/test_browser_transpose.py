@@ -75,7 +75,8 @@ def test_transposing_draws_the_sheet_in_the_new_key_and_plays_it(browser, app_ur
     frame.wait_for_function(f"() => document.getElementById('tune').src !== {old!r}", timeout=30_000)
     frame.wait_for_function(f"() => ({KEY})()[0] === 3", timeout=30_000)  # E flat major: three flats
     assert frame.evaluate(KEY) == [3, notes]
-    assert "K:Eb" in page.locator(".st-key-abc_text code").inner_text()
+    # the text below the sheet is sent later in the same rerun than the player's frame: wait for it
+    page.locator(".st-key-abc_text code", has_text="K:Eb").wait_for(timeout=30_000)
     page.context.close()
 
 
