@@ -260,7 +260,7 @@ class Run:
 
     def _tune(self, s: int) -> Tune:
         stream = self.streams[s]
-        text = self.vocab.decode(stream.ids[len(TUNE_END) :])
+        text = self.text(s)
         if stream.ended and text.endswith("X:"):
             text = text[:-2]
         n = stream.sampled
