@@ -49,7 +49,9 @@ LOOP_START, LOOP_END, LOOP_START_COARSE, LOOP_END_COARSE = 2, 3, 45, 50
 COARSE_TUNE, FINE_TUNE, ROOT_KEY, ATTENUATION, SAMPLE_MODES, SCALE_TUNING = 51, 52, 58, 48, 54, 56
 # Record sizes of the pdta chunks read: preset headers, bags (zones), generators, instruments, samples.
 _SIZES = {b"phdr": 38, b"pbag": 4, b"pgen": 4, b"inst": 22, b"ibag": 4, b"igen": 4, b"shdr": 46}
-TUNED = (21,)  # programs whose flat single-cycle loops are bent back in tune where audio is made: the accordion
+# Programs whose flat single-cycle loops are bent back in tune where audio is made: the accordion, the harmonica
+# and the bandoneon (TimGM6mb: up to 68, 36 and 69 cents flat).
+TUNED = (21, 22, 23)
 IN_TUNE_CENTS = 1.0  # a key sounding less than this off is left as it is
 # A program that does not play -> the programs that stand in for it, nearest first (then the piano, 0).
 NEAREST: dict[int, tuple[int, ...]] = {
