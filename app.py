@@ -11,24 +11,26 @@ rewrite), and ``app_inside.py`` the page's other mode, "Inside the model" (views
 by every session and never changed), sounds are kept on one shared shelf within a budget of bytes, and
 each user's tunes (their ABC, never their audio) live in ``st.session_state``. Text from the model, a
 primer or the address bar is shown as text (:func:`musicgen.app.text.plain`), never as Markdown.
-Sheet music is drawn by abcjs, served from ``assets/abcjs`` (works offline). The tune's text is shown
-while the model writes it (:mod:`musicgen.app.live`); its text and sheet come before its sound, which the
+Sheet music is drawn by abcjs, served from ``assets/abcjs`` (works offline). The tune's sheet music and text
+grow on the page while the model writes it (:mod:`musicgen.app.live`); its text and sheet come before its sound, which the
 player gets as a 24 kHz mono WAV (the download is rendered at 48 kHz stereo when asked for).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from musicgen.app import render, transposing
 from musicgen.app import support as sup
-from musicgen.app.live import generate_watched
+from musicgen.app.live import generate_watched, sheet_html
 from musicgen.app.session import Entry, first_shown, keep_recent
 from musicgen.app.settings import (
     FORM_HELP,
@@ -221,14 +223,28 @@ def controls_ui(gen: Generator, meter_aware_absence: str | None) -> Settings:
         return Settings(**tune, **sampling, **sound_ui())  # type: ignore[arg-type]
 
 
+def writing_ui(slot: st.delta_generator.DeltaGenerator) -> Callable[[str], None]:
+    """What shows the first candidate as the model writes it, in ``slot``: its sheet music so far, drawn in the page
+    (:func:`musicgen.app.live.sheet_html`, with the abcjs the sheet-music component serves), and its text."""
+    abcjs = f"component/{views.sheet_music().name}/abcjs-basic-min.js"  # relative: under any base address
+    drawn = itertools.count()
+
+    def show(text: str) -> None:
+        with slot.container():
+            st.html(sheet_html(text, next(drawn), abcjs), unsafe_allow_javascript=True)
+            st.code(text, language=None)
+
+    return show
+
+
 def compose(gen: Generator, settings: Settings, place: st.delta_generator.DeltaGenerator) -> None:
     """Write new tunes into the history and show the best-formed (or the permalink's) one."""
     ss = st.session_state
-    live = place.empty()  # the first candidate's text as the model writes it
+    live = place.empty()  # the first candidate, sheet and text, as the model writes it
     try:
         cfg = settings.sample_config()
         with st.spinner("Composing…"):
-            tunes = generate_watched(gen, cfg, lambda text: live.code(text, language=None))
+            tunes = generate_watched(gen, cfg, writing_ui(live))
         render.freeze_alive()  # the generator's new tables: out of the collection after every run
     except ValueError as e:  # bad settings or primer (UnknownCharacterError is a ValueError)
         live.empty()

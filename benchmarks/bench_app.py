@@ -64,6 +64,7 @@ from browser_harness import (  # noqa: E402
 TARGET_S = 1.0  # click to playable audio
 TARGETS_S = {  # the other timings: (target seconds)
     "first notes on screen": 0.3,
+    "first notes in the sheet music": 0.3,
     "2-minute tune": 1.5,
     "instrument change": 1.5,
     "permalink (open to playable audio)": 1.5,
@@ -113,12 +114,25 @@ _FIRST_NOTES = """(seed) => {
   const abc = document.querySelector('.st-key-abc_text code');
   return !!(link && abc && new RegExp('[?&]seed=' + seed + '(&|$)').test(link.textContent) && notes(abc.textContent));
 }"""
+# Notes in the sheet music: the sheet drawn in the page while the model writes, or the finished tune's in the
+# player's frame once this seed's tune is shown
+_FIRST_SHEET_NOTES = (
+    """(seed) => {
+  if (document.querySelector('.st-key-abc_live .live-sheet svg .abcjs-note')) return true;
+  const link = document.querySelector('.st-key-permalink code');
+  if (!link || !new RegExp('[?&]seed=' + seed + '(&|$)').test(link.textContent)) return false;
+  for (const f of document.querySelectorAll(\""""
+    + SHEET
+    + """\")) if (f.contentDocument && f.contentDocument.querySelector('svg .abcjs-note')) return true;
+  return false;
+}"""
+)
 _AUDIO_BYTES = _js("async () => (await (await fetch(PLAYER_AUDIO.src)).arrayBuffer()).byteLength")
 
 
-def compose_once(page, seed: int) -> tuple[float, float, int, float, int] | None:  # type: ignore[no-untyped-def]
+def compose_once(page, seed: int) -> tuple[float, float, int, float, float, int] | None:  # type: ignore[no-untyped-def]
     """Compose with ``seed``; return (seconds from the click until its audio is playable, duration, characters,
-    seconds until its first notes were on screen, bytes of the page's audio).
+    seconds until its first notes were on screen, and in the sheet music, bytes of the page's audio).
 
     None when the tune has no audio (the page says why, e.g. a tune music21 cannot read).
     """
@@ -136,13 +150,15 @@ def compose_once(page, seed: int) -> tuple[float, float, int, float, int] | None
     page.get_by_role("button", name="Compose").click()
     page.wait_for_function(_FIRST_NOTES, arg=seed, timeout=60_000, polling=5)
     first = time.perf_counter() - start
+    page.wait_for_function(_FIRST_SHEET_NOTES, arg=seed, timeout=60_000, polling=5)
+    sheet = time.perf_counter() - start
     outcome = page.wait_for_function(_OUTCOME, arg=[seed, old], timeout=60_000, polling=10).json_value()
     elapsed = time.perf_counter() - start
     if outcome != "audio":
         return None
     duration = float(page.evaluate(_js("() => PLAYER_AUDIO.duration")))
     chars = len(page.locator(".st-key-abc_text code").inner_text())
-    return elapsed, duration, chars, first, int(page.evaluate(_AUDIO_BYTES))
+    return elapsed, duration, chars, first, sheet, int(page.evaluate(_AUDIO_BYTES))
 
 
 _SRC_CHANGED = _js("""(old) => {
@@ -328,15 +344,16 @@ def compose_on(side: Side, i: int, clicks: int) -> None:
         side.silent += 1
         print(f"[{side.name}] composition {i:2d}: no audio (the page says why)")
     elif len(side.times) < clicks:
-        elapsed, duration, chars, first, size = result
+        elapsed, duration, chars, first, sheet, size = result
         side.times.append(elapsed)
         side.seeds.append(1000 + i)
         side.add("click to playable audio", elapsed)
         side.add("first notes on screen", first)
+        side.add("first notes in the sheet music", sheet)
         side.per_minute.append(size / 1e6 / duration * 60)
         print(
             f"[{side.name}] click {len(side.times):2d}: {elapsed:5.2f} s to playable audio, first notes at "
-            f"{first:4.2f} s ({duration:5.1f} s of sound, {chars} chars, {size / 1e6:.2f} MB; "
+            f"{first:4.2f} s, in the sheet at {sheet:4.2f} s ({duration:5.1f} s of sound, {chars} chars, {size / 1e6:.2f} MB; "
             f"load {os.getloadavg()[0]:.1f})"
         )
 

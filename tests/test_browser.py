@@ -158,6 +158,43 @@ def test_a_new_tune_is_drawn_and_played_in_the_players_own_frame(app_url: str, b
     page.context.close()
 
 
+# Records each note count of the sheet music drawn in the page while the model writes (a new count, a new drawing).
+WATCH_LIVE_SHEET = """() => {
+  window.liveNotes = [];
+  new MutationObserver(() => {
+    const n = document.querySelectorAll('.st-key-abc_live .live-sheet svg .abcjs-note').length;
+    if (n && n !== window.liveNotes[window.liveNotes.length - 1]) window.liveNotes.push(n);
+  }).observe(document.body, {subtree: true, childList: true});
+}"""
+
+
+def test_the_sheet_music_grows_while_the_model_writes(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """The first candidate's sheet music is drawn in the page as its text grows, from the app's own abcjs, then
+    replaced by the finished (best-formed) tune's sheet in the player's frame."""
+    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((app_url, "data:", "blob:")) else elsewhere.append(r.url))
+    page.goto(f"{app_url}/?{urlencode({'seed': 11, 'length': 1500, 'n': 4})}")  # long tunes: many drawings
+    player_frame(page, longer_than_s=1, timeout_s=90)  # the permalink's tune: abcjs is in the page after it
+    wait_idle(page)
+    page.evaluate(WATCH_LIVE_SHEET)
+    box = page.get_by_label("Random seed", exact=True)
+    box.fill("12")
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Compose").click()
+    page.wait_for_function("() => document.querySelector('.st-key-permalink code')?.textContent.includes('seed=12')")
+    wait_idle(page)
+    grown = page.evaluate("() => window.liveNotes")
+    # drawn again and again as it grows (a bar written again is drawn shorter: retries take it back)
+    assert len(grown) >= 3 and grown[-1] > 2 * grown[0], grown
+    assert page.locator(".st-key-abc_live .live-sheet").count() == 0  # gone once the tune is finished
+    frame = page.frame_locator("iframe[title*='sheet_music']")
+    assert frame.locator("svg .abcjs-note").count() > 10  # the best-formed candidate, finished, in the player
+    assert elsewhere == []
+    page.context.close()
+
+
 def test_four_sessions_at_once_each_get_their_seeds_tune(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
     from musicgen.app.settings import Settings
     from musicgen.compose.sample import Generator
