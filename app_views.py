@@ -329,7 +329,11 @@ def history_ui() -> None:
 
 def model_ui(gen: Generator) -> None:
     ckpt = gen.checkpoint
-    with st.container(key="noprint_model"), st.expander("About the model", icon=":material/info:"):
+    with st.container(key="noprint_model"):
+        about = st.expander("About the model", icon=":material/info:", key="about_model", on_change="rerun")
+    if not about.open:  # drawn once opened: every run before sends none of the card, and a page loads faster
+        return
+    with about:
         val = ckpt.metrics.get("best_val_loss")
         cols = st.columns(4)
         cols[0].metric("Weights", ckpt.path.name if ckpt.path else "in memory")

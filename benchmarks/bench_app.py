@@ -107,7 +107,10 @@ _SRC = _js("() => { const a = PLAYER_AUDIO; return a ? a.src : ''; }")
 
 # Notes on screen: the text being written (a K: line, then a line of music), or the finished tune of this seed
 _FIRST_NOTES = """(seed) => {
-  const notes = (t) => /\\nK:[^\\n]*\\n[^\\n]*[A-Ga-g]/.test(t);
+  const notes = (t) => {  // a line of music (not a field line such as P:) after the K: line
+    const m = /\\nK:[^\\n]*\\n([\\s\\S]*)/.exec(t);
+    return !!m && m[1].split('\\n').some((line) => !/^[A-Za-z]:/.test(line) && /[A-Ga-g]/.test(line));
+  };
   const live = document.querySelector('.st-key-abc_live code');
   if (live && notes(live.textContent)) return true;
   const link = document.querySelector('.st-key-permalink code');

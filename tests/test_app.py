@@ -118,6 +118,9 @@ def alone(weights: Path, settings: Settings) -> list[str]:
 
 def test_first_page_invites_to_compose_and_describes_the_model(app: AppTest, tiny_checkpoint) -> None:  # type: ignore[no-untyped-def]
     assert any("Compose" in i.value for i in app.info)
+    assert [e.label for e in app.expander] == ["About the model"] and not app.metric  # drawn once opened
+    app.session_state["about_model"] = True  # the reader opens it
+    app.run()
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Vocabulary"] == f"{len(tiny_checkpoint.vocab)} chars"
     assert metrics["Parameters"] == f"{tiny_checkpoint.n_params:,}"
@@ -130,7 +133,9 @@ def test_model_panel_shows_the_model_card_and_its_plot(weights: Path) -> None:
 
     (weights / "MODEL_CARD.md").write_text("# Model card: tiny\n\n![loss per epoch](loss.png)\n\nVal loss 4.6\n")
     Image.new("RGB", (40, 20), "white").save(weights / "loss.png")
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["about_model"] = True  # the panel opened
+    at.run()
     assert not at.exception
     texts = [m.value for m in at.markdown]
     assert "# Model card: tiny" in texts and "Val loss 4.6" in texts
