@@ -87,18 +87,23 @@ def fin_of(t: Tracker) -> Fin:
 
 def fin_after(t: Tracker, pending: str) -> Fin:
     """What the tune's end reads once the note, chord or rest under way (``pending``) is done."""
-    fin, tonic = fin_of(t), t.tonic
-    if tonic is None or fin is NO_FIN:
-        return fin
-    fin = fin._replace(waiting=False)
-    if pending[:1] == "z":
-        return fin
-    if pending[:1] == "[":
-        return fin._replace(tonic=False, touched=chord_touches(pending, tonic, fin.touched))
+    p, tonic = t.progress, t.tonic
+    if tonic is None or t.core().form[5] is None:  # type: ignore[index]
+        return NO_FIN
+    # (as fin_of(t), nothing waiting: a Fin made as a tuple, fields tonic, touched, debt, symbol, waiting)
+    symbol, c0 = 2 + len(tonic.root), pending[:1]
+    if c0 == "z":
+        return _fin((p.tonic, p.touched, p.debt, symbol, False))
+    if c0 == "[":
+        return _fin((False, chord_touches(pending, tonic, p.touched), p.debt, symbol, False))
     acc, letter = NOTE.fullmatch(pending).group(1, 2)  # type: ignore[union-attr]
     if not letter:  # an accidental alone: the way writes the tonic's letter after its own accidental, else another
-        return fin._replace(tonic=acc == tonic.mark)
-    return fin._replace(**dict(zip(("tonic", "touched"), sounds_tonic(pending, tonic, fin.touched))))
+        return _fin((acc == tonic.mark, p.touched, p.debt, symbol, False))
+    return _fin(sounds_tonic(pending, tonic, p.touched) + (p.debt, symbol, False))
+
+
+def _fin(values: tuple) -> Fin:
+    return tuple.__new__(Fin, values)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -55,6 +55,7 @@ from musicgen.abcnotation.forms import (
 )
 from musicgen.abcnotation.header import parse_meter, parse_unit
 from musicgen.compose.ending import Between, Fin, fin_after, fin_of, form_bound, form_tail
+from musicgen.compose.pending import flushed
 from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
 from musicgen.compose.tracker import Tracker
 from musicgen.memo import Memo
@@ -181,7 +182,8 @@ def _after(t: Tracker, text: str) -> int | None:
     closed_chord = pending[:1] == "[" and "]" in pending and not pending[1:2].isdigit()  # its length may grow
     if pending and pending == t.tok.pending + text and not closed_chord:
         line_start = twin.tok.at_line_start
-        for tok in twin.tok.flush():  # the token is complete as it stands
+        tokens, twin.tok = flushed(twin.tok)
+        for tok in tokens:  # the token is complete as it stands
             if not twin.take(tok, line_start):
                 return None
             line_start = tok.kind == T.NEWLINE
@@ -205,8 +207,10 @@ def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
             continue
         span = written * q // p
         if span <= room:
-            last = fin if fin is None or (written >= t._long and not left) else fin._replace(tonic=False)
-            rest = _tail(t, room - span, full, False, False, Tuplet(max(left - 1, 0), q, p, fixed or written), last)
+            last = fin if fin is None or (written >= t._long and not left) else _off_tonic(fin)
+            # (a tuplet with notes still to come after this one; else none: _tail reads no more of it)
+            tuplet = tuple.__new__(Tuplet, (left - 1, q, p, fixed or written)) if left > 1 else NO_TUPLET
+            rest = _tail(t, room - span, full, False, False, tuplet, last)
             if rest is not None and (best is None or extra + rest < best):
                 best = extra + rest
     return best
@@ -216,9 +220,34 @@ def _tail_here(t: Tracker) -> int | None:
     """Ending from the current point, between tokens."""
     r, n = t.rhythm, t.notes
     room, full = t.bar_ticks()
-    f = r.next_factor
-    tuplet = Tuplet(r.tuplet_left, f.numerator, f.denominator, n.tuplet_ticks)
+    left = r.tuplet_left
+    if left:
+        f = r.next_factor
+        tuplet = tuple.__new__(Tuplet, (left, f.numerator, f.denominator, n.tuplet_ticks))
+    else:
+        tuplet = NO_TUPLET  # (_tail reads no more of a tuplet that has no notes left)
     return _tail(t, room, full, t.tok.at_line_start, n.needs_note or n.tied, tuplet)
+
+
+def _context(t: Tracker) -> tuple:
+    """What :func:`_tail` reads of ``t`` below the text under way, kept on the tracker with the core it was worked
+    out for (the core is made anew whenever that state changes): the owed ticks (None: none), whether closing
+    the bar leaves an inner bar, whether it opens a section, whether it may close short, and in form-aware
+    writing the bar's View, what the end reads, the shortest note's ticks and the way's offset."""
+    core = t.core()
+    ctx = t._tail_at
+    if ctx[0] is core:
+        return ctx
+    s = t.sections
+    owed = t.ticks(s.owed) if s.owed else None
+    inner_after = s.has_inner or t.inner_candidate()
+    if t.plan is None:
+        ctx = (core, owed, inner_after, t.rhythm.opens_section, t.short_end_ok(), None, None, 0, 0)
+    else:
+        view = core.form[0]  # type: ignore[union-attr]
+        ctx = (core, owed, inner_after, t.rhythm.opens_section, t.short_end_ok(), view, fin_of(t), t.least(), t._base)
+    t._tail_at = ctx
+    return ctx
 
 
 def _tail(
@@ -226,28 +255,34 @@ def _tail(
 ) -> int | None:
     """Ending from between tokens with ``room`` ticks left in the bar, the notes of an open ``tuplet`` first
     (``fin``: what the end reads once the note under way is done, where it differs from ``t``'s)."""
+    _, owed, inner_after, first, short_end, view, fin_now, least, base = _context(t)
     if tuplet.left:  # the tuplet's notes first, all of one written length
         left, q, p, written = tuplet
         best = None
         # (form-aware writing: the way does not end the tune on a tuplet's note, nor writes one too short)
-        after, least = (None, 0) if t.plan is None else ((fin or fin_of(t))._replace(tonic=False), t.least())
+        after = None if t.plan is None else _off_tonic(fin or fin_now)
         for w in (written,) if written is not None else tuple(w for w in SHORTEST_SUFFIX if w >= least):
             span = left * (w * q // p)
             rest = _tail(t, room - span, full, False, False, NO_TUPLET, after) if span <= room else None
             if rest is not None and (best is None or rest + left * note_chars(w) < best):  # type: ignore[operator]
                 best = rest + left * note_chars(w)  # type: ignore[operator]
         return best
-    s = t.sections
     can_end = room == full and not oblig and t.can_end()
-    owed = t.ticks(s.owed) - (full - room) if s.owed else None
-    inner_after = s.has_inner or t.inner_candidate()
-    first = t.rhythm.opens_section
-    at = Between(room, full, room < full, oblig, line_start, can_end, inner_after, first, owed, t.short_end_ok())
-    if t.plan is None:
+    if owed is not None:
+        owed -= full - room
+    # (a Between made as a tuple: see state.make)
+    at = tuple.__new__(
+        Between, (room, full, room < full, oblig, line_start, can_end, inner_after, first, owed, short_end)
+    )
+    if view is None:
         return tail_cost(at)
-    form = t.core().form
-    cost = form_tail(at, form[0], fin or fin_of(t), t.least())  # type: ignore[index]
-    return None if cost is None else cost + way_offset(t)
+    cost = form_tail(at, view, fin or fin_now, least)
+    return None if cost is None else cost + base
+
+
+def _off_tonic(fin: Fin) -> Fin:
+    """``fin`` with its last note off the tonic (``Fin._replace(tonic=False)``, made as a tuple: see state.make)."""
+    return fin if not fin.tonic else tuple.__new__(Fin, (False,) + fin[1:])
 
 
 @lru_cache(maxsize=1 << 16)

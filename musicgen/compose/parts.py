@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.header import HeaderError, Meter, parse_meter
@@ -60,9 +60,9 @@ def usual_lengths(meter: str) -> tuple[int, ...]:
     return tuple(sorted(n for n, share in row if share >= USUAL_SHARE and n <= LONGEST_PART))
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What a form asks of a tune's parts, once its meter is known."""
+class Plan(NamedTuple):
+    """What a form asks of a tune's parts, once its meter is known (a NamedTuple: the way to the end's caches
+    hash it at C speed)."""
 
     lengths: tuple[tuple[int, ...], ...]  # the bars each part may have, in order; the last serves every later part
     min_parts: int

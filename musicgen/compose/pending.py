@@ -37,7 +37,7 @@ from musicgen.compose.state import HEADER, TuneState
 from musicgen.memo import Memo
 
 MAXFEEDS = 100_000  # tokenizer steps kept (text under way and a character: a few distinct thousand a tune set)
-FEEDS: Memo[tuple[str, bool, str], tuple[list[T.Token], T.Tokenizer]] = Memo(MAXFEEDS)
+FEEDS: Memo[tuple[str, bool, str | None], tuple[list[T.Token], T.Tokenizer]] = Memo(MAXFEEDS)  # None: flushed
 _BLUR = str.maketrans("ABDEFGabcdefg_='", "CCCCCCCCCCCCC^^,")  # pitch letters, accidentals, octave marks: see key_text
 _ROOTED = str.maketrans({c: "C" if c in "ABCDEFG" else "(" if c == "(" else "x" for c in map(chr, range(32, 127))})
 _PLAIN_BARS = frozenset(b for b in BAR_PREFIXES if not any(c.isdigit() or c == "[" for c in b))  # no ending marks
@@ -54,20 +54,31 @@ def _tonic_blur(tonic: Tonic) -> dict[int, int]:
 
 def feed(tok: T.Tokenizer, ch: str) -> tuple[list[T.Token], T.Tokenizer]:
     """The tokens ``ch`` completes and the tokenizer after it, ``tok`` unchanged. The tokenizer's answer
-    depends only on its text under way, so it is kept: trying characters re-reads no text. Treat the
-    returned token list as read-only."""
+    depends only on its text under way, so it is kept: trying characters re-reads no text. Both are
+    shared: treat them as read-only (a tracker's tokenizer is never fed or flushed in place; see
+    :func:`flushed`)."""
     key = (tok.pending, tok.at_line_start, ch)
     known = FEEDS.get(key)
     if known is None:
         after = tok.copy()
         known = FEEDS.set(key, (after.feed(ch), after))
-    return known[0], known[1].copy()
+    return known
+
+
+def flushed(tok: T.Tokenizer) -> tuple[list[T.Token], T.Tokenizer]:
+    """The tokens the text under way makes if it is complete as it stands, and the tokenizer after them, ``tok``
+    unchanged (kept as :func:`feed` keeps its answers, and as shared)."""
+    key = (tok.pending, tok.at_line_start, None)
+    known = FEEDS.get(key)
+    if known is None:
+        after = tok.copy()
+        known = FEEDS.set(key, (after.flush(), after))
+    return known  # type: ignore[return-value]
 
 
 def feed_tokens(tok: T.Tokenizer, ch: str) -> list[T.Token]:
     """The tokens ``ch`` completes after ``tok``'s text under way (as :func:`feed`, without a tokenizer to keep)."""
-    known = FEEDS.get((tok.pending, tok.at_line_start, ch))
-    return feed(tok, ch)[0] if known is None else known[0]
+    return feed(tok, ch)[0]
 
 
 def key_text(tok: T.Tokenizer, tonic: Tonic | None = None, form: bool = False) -> str:
@@ -82,10 +93,14 @@ def key_text(tok: T.Tokenizer, tonic: Tonic | None = None, form: bool = False) -
     >>> tok = T.Tokenizer(); _ = tok.feed("=d"); key_text(tok), key_text(tok, Tonic("D", "=", 2, "D"))
     ('^C', '=T')
     """
-    p = tok.pending
+    return blur(tok.pending, tok.at_line_start, tonic, form)
+
+
+def blur(p: str, line_start: bool, tonic: Tonic | None = None, form: bool = False) -> str:
+    """:func:`key_text` of the text under way ``p`` (``line_start``: it starts a line)."""
     if not p:
         return p
-    if tok.at_line_start and len(p) > 1 and p[1] == ":":  # a field line
+    if line_start and len(p) > 1 and p[1] == ":":  # a field line
         return p if p[0] in "MLK" else p[:2] + "x" * (len(p) - 2)
     if p[0] == '"':
         if tonic is not None:  # the quote and the root ("(F#")

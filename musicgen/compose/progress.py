@@ -268,6 +268,7 @@ def view(plan: Plan, whole: Sizes, symbol: int, bars: int, done: int, total: int
     return View(plain, part, plan.repeated, makes_whole, cont, end, now)
 
 
+@lru_cache(maxsize=1 << 16)  # (pure: a tune set meets a few thousand progresses)
 def form_key(plan: Plan, p: Progress, tonic: Tonic | None, whole: Sizes, least: int, at_bar: bool) -> tuple[tuple, int]:
     """A state key's part for the form, and the way's length from the start of the bar (:func:`offset`).
 
@@ -310,7 +311,7 @@ def close(
     n = p.bars + 1
     lengths = plan.lengths_of(p.done)
     if not section:
-        return (p._replace(bars=n), False) if any(m > n for m in lengths) else None
+        return (tuple.__new__(Progress, (n,) + p[1:]), False) if any(m > n for m in lengths) else None
     if n not in lengths or (plan.repeated and not bar.startswith(":")):
         return None
     done, total = p.done + 1, p.total + n

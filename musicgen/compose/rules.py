@@ -27,7 +27,7 @@ import numpy as np
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
 from musicgen.compose.finish import finish_cost, way_offset
-from musicgen.compose.pending import feed, feed_tokens, mirrored, pending_ok
+from musicgen.compose.pending import feed, flushed, mirrored, pending_ok
 from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
 from musicgen.compose.tracker import Tracker
 from musicgen.data.vocab import Vocab
@@ -60,6 +60,7 @@ class Rules:
         # each state's table and its mirror image's, filled in pairs (so both fill up and start again together)
         self._tables: Memo[StateKey, Table] = Memo(MAX_STATES)
         self._mirrors: Memo[StateKey, Table] = Memo(MAX_STATES)
+        self._turned: Memo[tuple[StateKey, bool, tuple[str, str]], Table] = Memo(MAX_STATES)  # by key, mirror, tonic
         self._swap = [self.index[","], self.index["'"]] if "," in self.index and "'" in self.index else None
 
     def __len__(self) -> int:
@@ -70,31 +71,43 @@ class Rules:
 
         Where the tune may end on its tonic (form-aware writing), a state's key reads pitches against the
         tonic, and its table is kept turned to a tonic of C: the tonic's letter and its own accidental
-        trade places with ``C`` and ``=`` (:meth:`_turn`), so tunes in every key share it.
+        trade places with ``C`` and ``=`` (:meth:`_turns`), so tunes in every key share it.
         """
         key = t.state_key()
         flipped = mirrored(t.tok)
-        turn = self._turn(t)
-        table = (self._mirrors if flipped else self._tables).get(key)
-        if table is None:
-            same, other = (self._mirrors, self._tables) if flipped else (self._tables, self._mirrors)
-            mine = self._table(t)
-            table = same.set(key, mine if turn is None else _turned(mine, turn))
-            other.set(key, self._mirror(table))
-            return mine
-        return table if turn is None else _turned(table, turn)
+        tonic = self._tonic(t)
+        if tonic is None:
+            table = (self._mirrors if flipped else self._tables).get(key)
+            return self._fill(t, key, flipped, None) if table is None else table
+        turned = self._turned.get((key, flipped, tonic))  # (kept turned: a look-up, not a copy, each time)
+        if turned is None:
+            table = (self._mirrors if flipped else self._tables).get(key)
+            turns = self._turns(*tonic)
+            turned = self._turned.set(
+                (key, flipped, tonic), self._fill(t, key, flipped, turns) if table is None else _turned(table, turns)
+            )
+        return turned
 
-    def _turn(self, t: Tracker) -> np.ndarray | None:
-        """The columns that trade places to turn ``t``'s table to a tonic of C (None: no turning)."""
+    def _fill(self, t: Tracker, key: StateKey, flipped: bool, turn: np.ndarray | None) -> Table:
+        """Work ``t``'s table out and keep it (turned to a tonic of C) with its mirror image's; ``t``'s own."""
+        same, other = (self._mirrors, self._tables) if flipped else (self._tables, self._mirrors)
+        mine = self._table(t)
+        table = same.set(key, mine if turn is None else _turned(mine, turn))
+        other.set(key, self._mirror(table))
+        return mine
+
+    def _tonic(self, t: Tracker) -> tuple[str, str] | None:
+        """The tonic's letter and accidental where ``t``'s table is kept turned to a tonic of C (None: no turning)."""
         tonic = t.pitch_tonic()
         if tonic is None:
             return None
         if t.tok.pending[:1] == '"':
             return None  # a chord symbol's root is read as written, the tonic in its key
-        return self._turns(tonic.letter, tonic.mark)
+        return tonic.letter, tonic.mark
 
     @lru_cache(maxsize=64)  # noqa: B019 (one Rules per vocabulary, kept for the process)
     def _turns(self, letter: str, mark: str) -> np.ndarray:
+        """The columns that trade places to turn a table to a tonic of C."""
         order = np.arange(len(self.chars))
         for a, b in ((letter, "C"), (letter.lower(), "c"), (mark, "=")):
             if a != b:
@@ -115,26 +128,29 @@ class Rules:
 
     def _table(self, t: Tracker) -> Table:
         reps, index = self._reps(_kind(t))
-        flushed = t.tok.copy().flush()  # the tokens the text under way makes if it is complete as it stands
+        done = flushed(t.tok)[0]  # the tokens the text under way makes if it is complete as it stands
         after: tuple[Table, int] | None | bool = False  # the table once the text under way is complete, its shift
         base = way_offset(t)
         found = [NEVER] * (len(reps) + 1)  # by representative; the last: characters that break a rule
         for j, rep in enumerate(reps):
-            if flushed and feed_tokens(t.tok, rep)[: len(flushed)] == flushed:
+            fed = feed(t.tok, rep)
+            if done and fed[0][: len(done)] == done:
                 # rep completes the text under way as it stands, then starts anew: as from the completed state
                 if after is False:
                     after = self._completed(t, base)
                 cost = None if after is None else int(after[0].costs[self.index[rep]])
                 found[j] = NEVER if cost is None or cost == NEVER else cost + after[1]  # type: ignore[index]
             else:
-                twin = self._after(t, rep)
+                twin = self._after(t, rep, fed)
                 cost = None if twin is None else finish_cost(twin)
                 found[j] = NEVER if cost is None else cost - base
         costs = np.array(found, dtype=np.int32)[index]
         valid = costs < NEVER
         costs.setflags(write=False)
         valid.setflags(write=False)
-        return Table(costs, valid, int(costs.min()), int(costs[valid].max()) if valid.any() else NEVER)
+        # (every representative stands for some character, and the last entry is NEVER, so the smallest and largest
+        # costs below NEVER are found's: read off the list, not the array)
+        return Table(costs, valid, min(found), max((c for c in found if c < NEVER), default=NEVER))
 
     @lru_cache(maxsize=64)  # noqa: B019 (one Rules per vocabulary, kept for the process)
     def _reps(self, kind: tuple) -> tuple[tuple[str, ...], np.ndarray]:
@@ -146,10 +162,11 @@ class Rules:
         return reps, np.array([where.get(alike(ch), len(reps)) for ch in self.chars], dtype=np.intp)
 
     @staticmethod
-    def _after(t: Tracker, ch: str) -> Tracker | None:
-        """A copy of ``t`` after ``ch``, or None where ``ch`` breaks a rule. A character that only makes the text
-        under way longer is checked on ``t`` itself before anything is copied (most that break a rule do)."""
-        tokens, tok = feed(t.tok, ch)
+    def _after(t: Tracker, ch: str, fed: tuple[list[T.Token], T.Tokenizer]) -> Tracker | None:
+        """A copy of ``t`` after ``ch`` (``fed``: what :func:`feed` makes of it), or None where ``ch`` breaks a rule.
+        A character that only makes the text under way longer is checked on ``t`` itself before anything is
+        copied (most that break a rule do)."""
+        tokens, tok = fed
         if not tokens and ch != "\n":
             if t.sections.must_end or not t.ok or t.phase == ENDED:
                 return None
@@ -171,7 +188,8 @@ class Rules:
         them from ``t``'s offset ``base``; None if that breaks a rule."""
         twin = t.fork()
         line_start = twin.tok.at_line_start
-        for tok in twin.tok.flush():
+        tokens, twin.tok = flushed(twin.tok)
+        for tok in tokens:
             if not twin.take(tok, line_start):
                 return None
             line_start = tok.kind == T.NEWLINE

@@ -162,12 +162,17 @@ class TuneState:
         self._core: HeaderKey | BodyKey | None = None  # the tracker's core(), kept until the state below changes
         self._meter: Meter | None = None  # the meter and its length, kept (Meter.length makes a Fraction)
         self._length = ZERO
+        # kept answers, with what they were worked out for: room() and bar_ticks() (the duration, meter and unit
+        # objects), the way to the end's reading of the state below the text under way (the core: finish._context)
+        self._room_at: tuple = (None, None, False)
+        self._bar_at: tuple = (None, None, None, None)
+        self._tail_at: tuple = (None,)
 
     def fork(self: _S) -> _S:
         """An independent copy: to try characters without changing this one."""
         twin = object.__new__(type(self))
         twin.__dict__.update(self.__dict__)
-        twin.tok, twin.rhythm = self.tok.copy(), self.rhythm.fork()  # the named parts are values: shared
+        twin.rhythm = self.rhythm.fork()  # the named parts are values, and so is the tokenizer: shared
         return twin
 
     def ticks(self, length: Fraction) -> int:
@@ -176,10 +181,17 @@ class TuneState:
         return length.numerator * TICK * u.denominator // (length.denominator * u.numerator)  # type: ignore[union-attr]
 
     def bar_ticks(self) -> tuple[int, int]:
-        """Ticks left in the current bar, and in a whole bar."""
-        meter, u = self.rhythm.meter, self.rhythm.unit
+        """Ticks left in the current bar, and in a whole bar (kept while the bar's length so far, the meter and the
+        unit are the same objects: each is replaced, never changed, when it changes)."""
+        r = self.rhythm
+        d, meter, u = r.duration, r.meter, r.unit
+        known = self._bar_at
+        if known[0] is d and known[1] is meter and known[2] is u:
+            return known[3]
         full = meter.beats * TICK * u.denominator // (meter.unit * u.numerator)  # type: ignore[union-attr]
-        return full - self.ticks(self.rhythm.duration), full
+        ticks = full - d.numerator * TICK * u.denominator // (d.denominator * u.numerator), full  # type: ignore[union-attr]
+        self._bar_at = (d, meter, u, ticks)
+        return ticks
 
     def start_body(self) -> None:
         """The header is done: the form's plan in its meter, and the key's tonic (the meter and unit hold from
@@ -274,11 +286,15 @@ class TuneState:
     def room(self) -> bool:
         """A timed token may still come in this bar."""
         r = self.rhythm
-        if r.meter is None:
-            return False
-        if r.meter is not self._meter:
-            self._meter, self._length = r.meter, r.meter.length
-        return r.duration < self._length and not self.sections.must_end
+        d, meter = r.duration, r.meter
+        known = self._room_at  # (kept for the same duration and meter objects, as bar_ticks() is)
+        if known[0] is not d or known[1] is not meter:
+            if meter is None:
+                return False
+            if meter is not self._meter:
+                self._meter, self._length = meter, meter.length
+            known = self._room_at = (d, meter, d < self._length)
+        return known[2] and not self.sections.must_end
 
     def detour_ok(self, text: str, line_start: bool) -> bool:
         """In form-aware writing, what takes no time comes once before what does: one space (not starting a

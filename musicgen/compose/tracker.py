@@ -50,8 +50,8 @@ from __future__ import annotations
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLETS, symbol_ok, written_ticks
 from musicgen.abcnotation.rhythm import is_section_bar
-from musicgen.compose.pending import feed, key_text, pending_ok
-from musicgen.compose.progress import chord_touches, close, form_key, sounds_tonic, symbol_pc
+from musicgen.compose.pending import blur, feed, pending_ok
+from musicgen.compose.progress import Progress, chord_touches, close, form_key, sounds_tonic, symbol_pc
 from musicgen.compose.state import (
     BODY,
     ENDED,
@@ -144,17 +144,25 @@ class Tracker(TuneState):
         meter or unit changes them differently.
         """
         tok = self.tok
+        pending, line_start = tok.pending, tok.at_line_start
+        c0 = pending[:1]
         setting = None
-        if self.phase == BODY and tok.at_line_start and tok.pending[:1] in _FIELD_STARTS:
+        if line_start and c0 in _FIELD_STARTS and self.phase == BODY:
             r = self.rhythm
             setting = make(Setting, (r.meter, pair(r.unit), self.header.pinned, bool(r.notes)))
         core = self.core()
         if self.plan is None:
-            return make(StateKey, (key_text(tok), tok.at_line_start, core, setting, None))
-        tonic, pending = self.pitch_tonic(), tok.pending
+            return make(StateKey, (blur(pending, line_start), line_start, core, setting, None))
+        tonic = self.tonic
+        if tonic is not None and self.phase == BODY:  # (pitch_tonic(), the core at hand)
+            form = core.form  # type: ignore[union-attr]
+            if form[5] is None and (form[7] is None or c0 not in "|:"):
+                tonic = None
+        else:
+            tonic = None
         # a chord symbol's root is read as written: the tonic; a bar line leads to a whole bar's first characters
-        more = tonic if pending[:1] == '"' else self.bar_ticks()[1] if pending[:1] in "|:" else None
-        return make(StateKey, (key_text(tok, tonic, True), tok.at_line_start, core, setting, more))
+        more = tonic if c0 == '"' else self.bar_ticks()[1] if c0 in "|:" else None  # (and where nothing is under way)
+        return make(StateKey, (blur(pending, line_start, tonic, True), line_start, core, setting, more))
 
     def set_wrap(self) -> None:
         """Near the length cap: from now on, the next bar line that can end the tune must."""
@@ -274,7 +282,8 @@ class Tracker(TuneState):
                 tonic = tonic and not in_tuplet and written >= self._long
             else:  # a chord never ends a tune on its tonic: the form measures read its top note
                 tonic, touched = False, chord_touches(t.text, self.tonic, p.touched)
-            self.progress = p._replace(tonic=tonic, touched=touched)
+            if tonic != p.tonic or touched != p.touched:  # (fields: bars, done, total, end_bar, tonic, touched, ...)
+                self.progress = make(Progress, p[:4] + (tonic, touched) + p[6:])
         return True
 
     def _bar(self, text: str) -> bool:
@@ -334,5 +343,6 @@ class Tracker(TuneState):
         n = self.notes
         self.sections, self.notes = s, make(Notes, (n.needs_note, n.tuplet_ticks, T.BAR, n.tied))
         if plan is not None:
-            self.progress = progress._replace(touched=False)  # an accidental holds to the bar line
+            # an accidental holds to the bar line (fields: bars, done, total, end_bar, tonic, touched, ...)
+            self.progress = progress if not progress.touched else make(Progress, progress[:5] + (False,) + progress[6:])
         return not must or s.has_inner  # a tune may end only once it has an inner bar
