@@ -7,23 +7,23 @@ Step by step (the tune written a character at a time, its next characters as bar
 (notes coloured by surprise, the tune placed among the held-out tunes), Watch it learn (the same seed
 written by checkpoints kept from training, beside the loss curve), Rules on and off (meter-aware writing
 side by side with free writing). Widgets only; what they show is computed by :mod:`musicgen.app.inside`,
-:mod:`musicgen.judge.explain` and :mod:`musicgen.judge.walk`, on the NumPy engine (no TensorFlow). Every
-widget key starts ``inside_``; the step-by-step view steps inside a fragment, so a step reruns that view
-only. Sheet music is drawn by ``assets/inside`` (abcjs from ``assets/abcjs``, served by the app itself).
+:mod:`musicgen.app.stepview`, :mod:`musicgen.judge.explain` and :mod:`musicgen.judge.walk`, on the NumPy
+engine (no TensorFlow). Every widget key starts ``inside_``; the step-by-step view steps inside a fragment,
+so a step reruns that view only (its lines of writing stand outside it). Sheet music is drawn by
+``assets/inside`` (abcjs from ``assets/abcjs``, served by the app itself).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 
 import streamlit as st
 import streamlit.components.v1 as components
 
 from musicgen.abcnotation.tunetypes import NO_FORM
-from musicgen.app import inside
+from musicgen.app import inside, stepview
 from musicgen.app import support as sup
 from musicgen.app.render import Sound, make_sound
 from musicgen.app.settings import KEYS, METERS, RANGES, Settings
@@ -122,7 +122,7 @@ def _json(cfg: SampleConfig) -> str:
     return json.dumps(cfg.to_dict(), sort_keys=True)
 
 
-def _line() -> inside.Line:
+def _line() -> stepview.Line:
     return st.session_state[f"{K}lines"][st.session_state[f"{K}shown"]]
 
 
@@ -139,7 +139,7 @@ def _take(char: str) -> None:
     """A bar clicked: the model's pick is a step; another character starts a branch (kept in the history)."""
     ss = st.session_state
     shown = ss[f"{K}shown"]
-    ss[f"{K}shown"] = ss[f"{K}line"] = inside.take(ss[f"{K}lines"], shown, char, MAX_LINES)
+    ss[f"{K}shown"] = ss[f"{K}line"] = stepview.take(ss[f"{K}lines"], shown, char, MAX_LINES)
     ss[f"{K}playing"] = ss[f"{K}playing"] and ss[f"{K}shown"] == shown
 
 
@@ -150,7 +150,7 @@ def _start(gen: Generator, cfg: SampleConfig) -> None:
     except ValueError as e:
         st.error(f"This tune cannot be written step by step: {plain(str(e))}.")
         return
-    ss[f"{K}lines"] = [inside.Line(f"The model's own tune (seed {cfg.rng})", walk)]
+    ss[f"{K}lines"] = [stepview.Line(f"The model's own tune (seed {cfg.rng})", walk)]
     ss[f"{K}shown"] = ss[f"{K}line"] = 0  # the line shown (the radio's own state may be let go between runs)
     ss[f"{K}playing"] = False
 
@@ -170,14 +170,29 @@ def step_view(gen: Generator, cfg: SampleConfig) -> None:
         icon=":material/pause:" if playing else ":material/play_arrow:",
     )
     speed = cols[2].select_slider("Speed", list(SPEEDS), value="medium", key=f"{K}speed")
-    st.caption("Seed, key, meter and meter-aware writing apply to a new tune; temperature applies from the next step.")
+    st.caption(
+        "Seed, key, meter and meter-aware writing apply to a new tune; temperature applies from the next step. "
+        "The sheet music catches up with the text at each space, bar line and line end."
+    )
     every, per_tick = SPEEDS[speed]
+    lines = ss[f"{K}lines"]
+    ss[f"{K}listed"] = [x.label for x in lines]  # what the radio below lists: a branch taken in the fragment reruns all
     st.fragment(_steps, run_every=every if playing else None)(per_tick)
+    st.radio(  # outside the fragment: a step does not send it again
+        "Lines of writing (each branch is kept)",
+        range(len(lines)),
+        index=ss[f"{K}shown"],
+        key=f"{K}line",
+        on_change=_show,
+        format_func=lambda i: plain(lines[i].label),  # labels that never change: the radio keeps its choice by them
+    )
 
 
 def _steps(per_tick: int) -> None:
-    """The tune so far, its next characters and the lines of writing (a fragment: a step reruns it alone)."""
+    """The tune so far, its next characters and the line's name (a fragment: a step reruns it alone)."""
     ss = st.session_state
+    if [x.label for x in ss[f"{K}lines"]] != ss[f"{K}listed"]:
+        st.rerun()  # a branch was taken: the whole page, so that the lines of writing list it
     walk = _line().walk
     walk.temperature = ss[f"{K}temperature"]
     if ss.get(f"{K}playing"):
@@ -189,38 +204,30 @@ def _steps(per_tick: int) -> None:
             st.rerun()  # the whole page: the player's timer stops
     left, right = st.columns([3, 2])
     with left:
-        sheet(walk.text, inside.walk_values(walk), inside.SURPRISE_BINS, "Surprise:", f"{K}step_sheet", True)
+        upto = stepview.sheet_upto(walk.text, walk.done)  # the same arguments until a space or bar line: no redraw
+        values = stepview.walk_values(walk)[:upto]
+        sheet(walk.text[:upto], values, inside.SURPRISE_BINS, "Surprise:", f"{K}step_sheet", True)
         st.code(walk.text, language=None, wrap_lines=True)
     with right:
         st.button("One step", key=f"{K}one", on_click=_one_step, disabled=walk.done, icon=":material/skip_next:")
-        if walk.turns:
-            last, before = walk.turns[-1], walk.text[:-1]
-            st.markdown(
-                f"Just written: **{plain(words(last.char, before))}**, which the model gave "
-                f"{plain(f'{math.exp(-last.surprise):.1%}')} (surprise {last.surprise:.1f})."
-            )
-        if walk.done:
-            st.success("The tune is finished. Start a new one, or pick another line of writing below.")
-        elif walk.forced_next:
-            nxt = walk.vocab.chars[walk.pick()]
-            st.info(f"The settings write the next character themselves ({plain(words(nxt, walk.text))}): take a step.")
+        said = stepview.just_written(walk)  # the sentences in one Markdown element: each element is a message
+        if walk.done or walk.forced_next:
+            if said:
+                st.markdown(said)
+            if walk.done:
+                st.success("The tune is finished. Start a new one, or pick another line of writing below.")
+            else:
+                nxt = plain(words(walk.vocab.chars[walk.pick()], walk.text))
+                st.info(f"The settings write the next character themselves ({nxt}): take a step.")
         else:
-            st.markdown(f"**What comes next** at temperature {walk.temperature:.2f}: click one to take it")
-            for i, c in enumerate(inside.choices(walk)):
+            st.markdown(f"{said}\n\n**What comes next** at temperature {walk.temperature:.2f}: click one to take it")
+            offered = stepview.choices(walk)
+            st.html(stepview.bar_style([(f"{K}choice_{i}", c.p) for i, c in enumerate(offered)]))  # buttons as bars
+            for i, c in enumerate(offered):
                 label = f"{c.words} · {c.p:.0%}" + (" · model's pick" if c.pick else "")
-                bar, button = st.columns([2, 3], vertical_alignment="center")
-                bar.progress(min(1.0, c.p))
-                button.button(plain(label), key=f"{K}choice_{i}", on_click=_take, args=(c.char,), width="stretch")
-    lines = ss[f"{K}lines"]
-    st.caption(plain(inside.line_label(lines[ss[f"{K}shown"]])))
-    st.radio(
-        "Lines of writing (each branch is kept)",
-        range(len(lines)),
-        index=ss[f"{K}shown"],
-        key=f"{K}line",
-        on_change=_show,
-        format_func=lambda i: plain(lines[i].label),  # labels that never change: the radio keeps its choice by them
-    )
+                st.button(plain(label), key=f"{K}choice_{i}", on_click=_take, args=(c.char,), width="stretch")
+    st.caption(plain(stepview.line_label(_line())))
+    stepview.settle_heap()  # the view drawn: what its first run imported and cached is frozen before the next step
 
 
 def _show() -> None:
@@ -339,3 +346,4 @@ def render(gen: Generator, settings: Settings | None = None) -> None:
         learn_view(gen, cfg, settings)
     else:
         rules_view(gen, cfg, settings)
+    stepview.settle_heap()

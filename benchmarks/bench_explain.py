@@ -4,10 +4,11 @@
 
 On the shipped weights (or ``--weights``), in this process (no TensorFlow):
 
-(a) a step's own work: ``Walk.step`` and what the view draws from it (the five choices in musical words,
-    each character's surprise, the sheet's arguments), for every step of ``--seeds`` whole tunes written
-    meter-aware; the first tune in a fresh process (the rules' tables start empty: the slowest case),
-    then the same tunes again (tables filled, as once a class has used the page for a while);
+(a) a step's own work: ``Walk.step`` and what the view draws from it (the five choices in musical words and
+    their bars, each character's surprise, the sheet's arguments up to its last space or bar line), for every
+    step of ``--seeds`` whole tunes written meter-aware; the first tune in a fresh process (the rules' tables
+    start empty: the slowest case), then the same tunes again (tables filled, as once a class has used the page
+    for a while);
 (b) the page's step under ``streamlit.testing.v1.AppTest``: a click of "One step" and the rerun of the whole
     test page (``app_inside.render``; in the browser only the step-by-step fragment reruns, less work);
 (c) with ``--browser``: the click in headless Chromium until the new character is on the page, and until the
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from musicgen.app import inside  # noqa: E402
+from musicgen.app import inside, stepview  # noqa: E402
 from musicgen.compose.sample import Generator  # noqa: E402
 from musicgen.config import SampleConfig  # noqa: E402
 from musicgen.judge.explain import explain_generated, heldout_surprises  # noqa: E402
@@ -60,8 +61,10 @@ def spread(name: str, seconds: Sequence[float], target_ms: float | None = TARGET
 def view_step(walk: Walk) -> None:
     """One step and what the step-by-step view computes from it for the page."""
     walk.step()
-    inside.choices(walk)
-    inside.sheet_args(walk.text, inside.walk_values(walk), inside.SURPRISE_BINS, "Surprise:", True)
+    offered = stepview.choices(walk)
+    stepview.bar_style([(f"inside_choice_{i}", c.p) for i, c in enumerate(offered)])
+    upto = stepview.sheet_upto(walk.text, walk.done)
+    inside.sheet_args(walk.text[:upto], stepview.walk_values(walk)[:upto], inside.SURPRISE_BINS, "Surprise:", True)
 
 
 def steps(gen: Generator, seeds: int) -> list[float]:

@@ -10,6 +10,7 @@ when the Nottingham data is here.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from conftest import REPO_ROOT, TINY_MODEL, TINY_TUNES, make_checkpoint
 from streamlit.testing.v1 import AppTest
 
-from musicgen.app import inside
+from musicgen.app import inside, stepview
 from musicgen.app.render import sheet_text
 from musicgen.app.settings import Settings
 from musicgen.app.text import plain
@@ -73,7 +74,7 @@ def bars(at: AppTest) -> list[str]:
 
 def labels(walk: Walk) -> list[str]:
     """The bars the page should show for a walk's next character."""
-    return [plain(f"{c.words} · {c.p:.0%}" + (" · model's pick" if c.pick else "")) for c in inside.choices(walk)]
+    return [plain(f"{c.words} · {c.p:.0%}" + (" · model's pick" if c.pick else "")) for c in stepview.choices(walk)]
 
 
 def settings_config(**settings: Any):  # type: ignore[no-untyped-def]
@@ -107,6 +108,46 @@ def test_one_step_play_pause_and_speed_write_the_walks_tune(weights: Path) -> No
     at.run()
     assert text(at) == walk.text and at.button(key="inside_play").label == "Play"
     assert bars(at) == labels(walk)
+
+
+def fills(at: AppTest) -> dict[str, str]:
+    """Each choice's bar: its button's key and how far its fill reaches, from the page's style sheet."""
+    [style] = [h.value for h in at.html if "st-key-inside_choice_" in h.value]
+    return dict(re.findall(r"\.st-key-(inside_choice_\d+) button\{[^}]*?transparent (\d+\.\d%)", style))
+
+
+def test_each_choice_is_a_bar_filled_to_its_share(weights: Path) -> None:
+    at = open_page(weights, seed=2)
+    at.button(key="inside_one").click().run()
+    walk = Walk(Generator.load(weights), settings_config(seed=2))
+    walk.step()
+    offered = stepview.choices(walk)
+    assert fills(at) == {f"inside_choice_{i}": f"{c.p:.1%}" for i, c in enumerate(offered)} and len(offered) == 5
+    at.slider(key="inside_temperature").set_value(0.3).run()
+    walk.temperature = 0.3
+    assert fills(at) == {f"inside_choice_{i}": f"{c.p:.1%}" for i, c in enumerate(stepview.choices(walk))}
+
+
+def test_the_step_sheet_catches_up_at_each_space_bar_line_and_line_end() -> None:
+    at = open_page(REPO_ROOT / "weights" / "nottingham", seed=7)
+    at.select_slider(key="inside_speed").set_value("fastest").run()
+    at.button(key="inside_play").click().run()  # past the header, into the music
+    for _ in range(5):
+        at.run()
+    at.button(key="inside_play").click().run()
+    shown, caught_up, held = [], 0, 0
+    for _ in range(40):
+        at.button(key="inside_one").click().run()
+        written, [sheet] = text(at), sheets(at)
+        music = not re.match(r"[A-Za-z]:", written.rsplit("\n", 1)[-1])
+        whole = inside.sheet_values(written, [], drop_sources=True)[0]
+        assert whole.startswith(sheet["abc"]) and len(sheet["values"]) == len(sheet["abc"])
+        if music and written.endswith((" ", "|")):
+            assert sheet["abc"] == whole  # a group of notes or a bar closed: the sheet has all of it
+            caught_up += 1
+        held += bool(shown) and sheet == shown[-1]  # the same arguments: the sheet's frame is not redrawn
+        shown.append(sheet)
+    assert caught_up >= 2 and held >= 20 and len(shown[-1]["abc"]) > len(shown[0]["abc"])
 
 
 def test_the_temperature_reshapes_the_bars_without_writing(weights: Path) -> None:

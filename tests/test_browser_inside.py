@@ -105,12 +105,18 @@ def test_a_lesson_steps_a_tune_branches_once_and_maps_its_surprise(tmp_path: Pat
         assert stepped.startswith(paused.rstrip("\n")) and written(page) == count + 1
         frame = page.frame_locator(SHEET).first
         assert frame.locator(".inside-coloured").count() > 0  # the growing sheet is coloured by surprise too
+        fills = page.locator("[class*='st-key-inside_choice_'] button").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).backgroundImage)"
+        )
+        assert len(fills) == 5 and all("linear-gradient" in f for f in fills)  # each choice a bar
         page.screenshot(path=str(REPO_ROOT / "assets" / "screenshot-inside-step.png"))
 
         alternative = page.locator("button", has_text="·").filter(has_not_text="model's pick").first
         alternative.click()  # branch once
-        page.get_by_text("Branch 1: at character").first.wait_for(timeout=30_000)
+        history = page.locator("[data-testid='stRadio']").filter(has_text="Lines of writing")
+        history.get_by_text("Branch 1: at character").wait_for(timeout=30_000)  # the history lists the branch
         wait_idle(page)
+        assert history.get_by_role("radio").count() == 2
         branched = code_text(page)
         assert branched.startswith(stepped.rstrip("\n")) and branched != stepped and written(page) == count + 2
 

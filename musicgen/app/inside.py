@@ -1,6 +1,7 @@
 """What the page's "Inside the model" views (``app_inside.py``) show, without Streamlit: the views and their
-sentences for a class, the next-character choices in musical words, colours for notes by surprise or by
-the rules' steps, the held-out tunes' surprises, the checkpoints kept from training and its loss curve.
+sentences for a class, the sheet's arguments, colours for notes by surprise or by the rules' steps, the
+held-out tunes' surprises, the checkpoints kept from training and its loss curve. The step-by-step view's own
+pieces (the choices, the lines of writing) are :mod:`musicgen.app.stepview`'s.
 
 A note's *surprise* adds up the surprise (``-ln p``) of the characters that write it (:mod:`musicgen.judge.explain`):
 the model's doubt about its pitch, its length and what stands before it together.
@@ -12,7 +13,6 @@ import bisect
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from musicgen.app.support import Badge
 from musicgen.app.text import plain
 from musicgen.data.corpus import TUNE_END
 from musicgen.judge.explain import STEP_IN, Explanation
-from musicgen.judge.walk import Walk
 from musicgen.judge.words import words
 from musicgen.model.recipe import EPOCHS_DIR  # <weights>/epochs/epoch-001/ ...: musicgen train --keep-epochs
 
@@ -63,7 +62,6 @@ BROKEN_BINS: tuple[tuple[float | None, str | None, str], ...] = (
     (0.5, None, ""),
     (None, "#b2182b", "where the free tune first breaks the rules"),
 )
-CHOICES = 5  # next characters shown as bars
 _EPOCH = re.compile(r"epoch-(\d+)")
 
 
@@ -107,72 +105,6 @@ def sheet_args(
     text, kept = sheet_values(abc, values, drop_sources)
     rounded = [None if v is None else round(v, 3) for v in kept]
     return dict(abc=text, title=title_of(abc), values=rounded, bins=bins_json(bins), legend=legend)
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One of the next characters the page offers as a bar."""
-
-    char: str
-    words: str  # what it means there: "note D", "bar line", "end of tune"
-    p: float  # its probability in the draw (temperature and rules applied)
-    pick: bool  # the one the model draws at this temperature
-
-
-def choices(walk: Walk, k: int = CHOICES) -> list[Choice]:
-    """The ``k`` likeliest next characters of a walk, at its temperature, in musical words."""
-    if walk.done:
-        return []
-    pick = walk.vocab.chars[walk.pick()]
-    text = walk.text
-    return [Choice(c, words(c, text), p, c == pick) for c, p in walk.choices(k)]
-
-
-def walk_values(walk: Walk) -> list[float | None]:
-    """The surprise of each character of a walk's text (None for its prompt's first characters)."""
-    return [None] * (len(walk.text) - len(walk.turns)) + [t.surprise for t in walk.turns]
-
-
-@dataclass
-class Line:
-    """One line of writing in the step-by-step view: the model's own, or a branch of another."""
-
-    label: str
-    walk: Walk
-
-
-def branch_label(n: int, at: int, chosen: Choice, pick: Choice | None) -> str:
-    """How the history names a branch.
-
-    >>> branch_label(2, 57, Choice("E", "note E", 0.1, False), Choice("D", "note D", 0.6, True))
-    'Branch 2: at character 57, note E instead of note D'
-    """
-    instead = f" instead of {pick.words}" if pick is not None else ""
-    return f"Branch {n}: at character {at}, {chosen.words}{instead}"
-
-
-def line_label(line: Line) -> str:
-    """A line of writing as the history lists it: its name, its length, whether it is finished."""
-    return f"{line.label} · {len(line.walk.turns)} characters" + (" · finished" if line.walk.done else "")
-
-
-def take(lines: list[Line], shown: int, char: str, most: int = 10) -> int:
-    """A next character clicked on line ``shown``: the model's pick is its next step; another character is
-    a branch, appended to ``lines`` (past ``most`` lines, the oldest branch goes). Returns the line to show."""
-    walk = lines[shown].walk
-    if walk.done or walk.forced_next:
-        return shown
-    offered = choices(walk)
-    pick = next((c for c in offered if c.pick), None)
-    if pick is not None and pick.char == char:
-        walk.step()
-        return shown
-    chosen = next((c for c in offered if c.char == char), None) or Choice(char, words(char, walk.text), 0.0, False)
-    n = 1 + max((int(m[1]) for x in lines if (m := re.match(r"Branch (\d+)", x.label))), default=0)
-    lines.append(Line(branch_label(n, len(walk.text) + 1, chosen, pick), walk.branch(char)))
-    if len(lines) > most:
-        del lines[1]  # the oldest branch: the model's own line stays
-    return len(lines) - 1
 
 
 def note_sentences(ex: Explanation, most: int = 5) -> list[str]:
