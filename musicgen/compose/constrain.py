@@ -132,12 +132,12 @@ class MeterConstraint:
     def bar_start(self, stream: int) -> bool:
         """The stream's tune stands at the start of a bar (its bar line done, nothing timed in it yet)."""
         t = self.trackers[stream]
-        return self.retrying(stream) and t.notes.last == T.BAR and t.rhythm.duration == 0
+        return self.retrying(stream) and t.notes.last == T.BAR and not t.rhythm.duration
 
     def bar_opened(self, stream: int) -> bool:
         """Nothing timed in the bar yet and no bar line under way: what goes wrong here began in the bar before."""
         t = self.trackers[stream]
-        return t.rhythm.duration == 0 and t.tok.pending[:1] not in ("|", ":")
+        return not t.rhythm.duration and t.tok.pending[:1] not in ("|", ":")
 
     def save(self, stream: int) -> tuple[Tracker, int, int]:
         return self.trackers[stream].fork(), self.left[stream], len(self._text[stream])

@@ -95,7 +95,8 @@ def way_offset(t: Tracker) -> int:
     rule tables keep costs less this, so that states a bar count apart share them."""
     if t.plan is None or t.phase != BODY:
         return 0
-    t.core()  # (works the offset out with the rest of the key)
+    if t._core is None:
+        t.core()  # (works the offset out with the rest of the key)
     return t._base
 
 

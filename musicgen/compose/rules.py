@@ -177,9 +177,7 @@ class Rules:
                 t.tok = mine
             if not ok:
                 return None
-            twin = t.fork()
-            twin.tok = tok  # (what lies below the text under way is unchanged: so is the core)
-            return twin
+            return _reading(t, tok)  # (what lies below the text under way is unchanged: so is the core)
         twin = t.fork()
         return twin if twin.step(ch) else None
 
@@ -194,6 +192,15 @@ class Rules:
                 return None
             line_start = tok.kind == T.NEWLINE
         return self.table(twin), way_offset(twin) - base
+
+
+def _reading(t: Tracker, tok: T.Tokenizer) -> Tracker:
+    """A copy of ``t`` with the text under way ``tok`` that shares all the rest (the time in the bar too): to read
+    the way to the end from, never to step."""
+    twin = object.__new__(Tracker)
+    twin.__dict__.update(t.__dict__)
+    twin.tok = tok
+    return twin
 
 
 def _turned(table: Table, turn: np.ndarray) -> Table:

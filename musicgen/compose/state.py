@@ -12,8 +12,9 @@ The parts, one concern each (:mod:`musicgen.compose.tracker` moves them on, a ch
 - the text under way (a :class:`~musicgen.abcnotation.tokens.Tokenizer`) and the time in the bar
   (a :class:`~musicgen.abcnotation.rhythm.RhythmState`), as the evaluation reads them.
 
-The three named parts are values, replaced (not changed) as a token changes them: a fork, which the
-decoder makes a dozen times for each state it works out, shares them and copies only the last two.
+The three named parts are values, replaced (not changed) as a token changes them, and so is the text
+under way (a tokenizer is never fed in place: :func:`musicgen.compose.pending.feed`): a fork, which the
+decoder makes a dozen times for each state it works out, shares them and copies only the time in the bar.
 
 :class:`TuneState` holds them with the phase (:data:`HEADER`, :data:`BODY`, :data:`ENDED`) and
 answers the rules' questions: may a bar line, a tie, a field line come, is there room for a note,
@@ -160,13 +161,10 @@ class TuneState:
         self._least = self._long = 0  # ticks of the shortest note and of the tune's last note at least (start_body)
         self._whole = Sizes(0, 0, 0)  # characters of a whole bar, and of the tune's last bar (start_body)
         self._core: HeaderKey | BodyKey | None = None  # the tracker's core(), kept until the state below changes
-        self._meter: Meter | None = None  # the meter and its length, kept (Meter.length makes a Fraction)
-        self._length = ZERO
+        self._meter, self._length = None, ZERO  # the meter and its length, kept (Meter.length makes a Fraction)
         # kept answers, with what they were worked out for: room() and bar_ticks() (the duration, meter and unit
         # objects), the way to the end's reading of the state below the text under way (the core: finish._context)
-        self._room_at: tuple = (None, None, False)
-        self._bar_at: tuple = (None, None, None, None)
-        self._tail_at: tuple = (None,)
+        self._room_at, self._bar_at, self._tail_at = (None, None, False), (None, None, None, None), (None,)
 
     def fork(self: _S) -> _S:
         """An independent copy: to try characters without changing this one."""
@@ -183,15 +181,13 @@ class TuneState:
     def bar_ticks(self) -> tuple[int, int]:
         """Ticks left in the current bar, and in a whole bar (kept while the bar's length so far, the meter and the
         unit are the same objects: each is replaced, never changed, when it changes)."""
-        r = self.rhythm
+        r, known = self.rhythm, self._bar_at
         d, meter, u = r.duration, r.meter, r.unit
-        known = self._bar_at
         if known[0] is d and known[1] is meter and known[2] is u:
             return known[3]
         full = meter.beats * TICK * u.denominator // (meter.unit * u.numerator)  # type: ignore[union-attr]
-        ticks = full - d.numerator * TICK * u.denominator // (d.denominator * u.numerator), full  # type: ignore[union-attr]
-        self._bar_at = (d, meter, u, ticks)
-        return ticks
+        self._bar_at = (d, meter, u, (full - d.numerator * TICK * u.denominator // (d.denominator * u.numerator), full))  # type: ignore[union-attr]
+        return self._bar_at[3]
 
     def start_body(self) -> None:
         """The header is done: the form's plan in its meter, and the key's tonic (the meter and unit hold from
@@ -235,7 +231,7 @@ class TuneState:
         return (
             self.phase == BODY
             and self.ok
-            and self.rhythm.duration == 0
+            and not self.rhythm.duration
             and n.last == T.BAR
             and s.end_ok
             and s.has_inner
@@ -285,16 +281,19 @@ class TuneState:
 
     def room(self) -> bool:
         """A timed token may still come in this bar."""
-        r = self.rhythm
-        d, meter = r.duration, r.meter
-        known = self._room_at  # (kept for the same duration and meter objects, as bar_ticks() is)
+        d, meter, known = self.rhythm.duration, self.rhythm.meter, self._room_at  # (kept, as bar_ticks() is)
         if known[0] is not d or known[1] is not meter:
             if meter is None:
                 return False
-            if meter is not self._meter:
-                self._meter, self._length = meter, meter.length
-            known = self._room_at = (d, meter, d < self._length)
+            known = self._room_at = (d, meter, d < self.bar_length())
         return known[2] and not self.sections.must_end
+
+    def bar_length(self) -> Fraction:
+        """The meter's bar length (kept: ``Meter.length`` makes a Fraction)."""
+        meter = self.rhythm.meter
+        if meter is not self._meter:
+            self._meter, self._length = meter, meter.length  # type: ignore[union-attr]
+        return self._length
 
     def detour_ok(self, text: str, line_start: bool) -> bool:
         """In form-aware writing, what takes no time comes once before what does: one space (not starting a
@@ -315,7 +314,7 @@ class TuneState:
         return not self.notes.needs_note and self.rhythm.tuplet_left == 0
 
     def after_bar(self) -> bool:
-        return self.rhythm.duration == 0 and self.notes.last == T.BAR and not self.sections.must_end
+        return not self.rhythm.duration and self.notes.last == T.BAR and not self.sections.must_end
 
     def may_tuplet(self) -> bool:
         return self.room() and self.rhythm.tuplet_left == 0
@@ -343,7 +342,7 @@ class TuneState:
         return (
             rest is not None
             and (rest == "" or not complete)
-            and self.rhythm.duration == 0
+            and not self.rhythm.duration
             and not self.notes.tied
             and self.may_newline()
             and not self.sections.must_end

@@ -130,7 +130,7 @@ class Tracker(TuneState):
 
     def _form_key(self) -> tuple:
         """Form-aware writing: the core's part for the form (:func:`musicgen.compose.progress.form_key`)."""
-        at_bar = self.rhythm.duration == 0 and self.notes.last == T.BAR  # (where the tune may end now)
+        at_bar = not self.rhythm.duration and self.notes.last == T.BAR  # (where the tune may end now)
         key, self._base = form_key(self.plan, self.progress, self.tonic, self._whole, self._least, at_bar)  # type: ignore[arg-type]
         return key
 
@@ -246,7 +246,8 @@ class Tracker(TuneState):
             if pc is not None and pc != self.tonic.pc and self.final_bar_opens():  # type: ignore[union-attr]
                 return False  # the bar that may end the tune opens on the tonic chord (its notes follow it)
             if pc is not None:
-                self.progress = self.progress._replace(chords=True, debt=pc != self.tonic.pc)  # type: ignore[union-attr]
+                p = self.progress  # (fields: ..., touched, chords, debt, lone)
+                self.progress = make(Progress, p[:6] + (True, pc != self.tonic.pc) + p[8:])  # type: ignore[union-attr]
         elif kind == T.FIELD:
             ok = line_start and self.may_field(text[0], text[2:], True)
             if text[0] in "PM":  # a new part or meter starts a section
@@ -272,7 +273,7 @@ class Tracker(TuneState):
             elif written != tuplet_ticks:
                 return False
         r.feed(t)
-        if r.duration > r.meter.length:  # type: ignore[union-attr]
+        if r.duration > self.bar_length():
             return False
         self.notes = make(Notes, (False, tuplet_ticks, t.kind, False))
         if self.tonic is not None and t.kind != T.REST:
@@ -290,9 +291,9 @@ class Tracker(TuneState):
         r, s = self.rhythm, self.sections
         if r.meter is None or text not in BAR_LINES or not self.may_newline() or s.must_end:
             return False
-        m, d, sec = r.meter.length, r.duration, is_section_bar(text)
+        m, d, sec = self.bar_length(), r.duration, is_section_bar(text)
         volta = any(c.isdigit() for c in text)
-        if d == 0 and not sec and self.notes.last in (T.BAR, T.ENDING):
+        if not d and not sec and self.notes.last in (T.BAR, T.ENDING):
             return False  # an empty bar (a plain bar line may open the body or a part)
         must, owed, plan, progress = False, ZERO, self.plan, self.progress
         if plan is not None:  # form-aware writing: the part's length, the tune's end (see progress.close)
