@@ -6,13 +6,13 @@ Streamlit's collection after every step stays quick (:func:`settle_heap`).
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from musicgen.app import render
 from musicgen.app.text import plain
 from musicgen.judge.walk import Walk
 from musicgen.judge.words import words
@@ -137,15 +137,13 @@ _FROZEN_AT = 0  # how many modules were imported when the heap was last frozen (
 
 
 def settle_heap() -> None:
-    """Move what is alive now out of the garbage collector's sight (``gc.freeze``), the first time and again
-    whenever modules were imported since (music21 when a view first makes sound): the model, the libraries,
-    the page's server. Streamlit collects all garbage (``gc.collect(2)``) after every run, a step's fragment
-    too, holding the interpreter while the run's last messages wait to be sent; over that heap it took 20-100
-    ms a step, and under 1 ms frozen. Objects made later (the walks, a session's state) are collected as
-    before; a frozen object that later falls into an unreachable reference cycle is not freed (objects
-    without cycles are): a few per freeze."""
+    """Move what is alive now out of the garbage collector's sight, the first time and again whenever modules
+    were imported since (music21 when a view first makes sound): the model, the libraries, the page's server.
+    Streamlit collects all garbage (``gc.collect(2)``) after every run, a step's fragment too, holding the
+    interpreter while the run's last messages wait to be sent; over that heap it took 20-100 ms a step, and
+    under 1 ms frozen. The composer's freezing does it (:func:`musicgen.app.render.freeze_alive`), so a frozen
+    object that later dies in a reference cycle is freed at its next full collection."""
     global _FROZEN_AT
     if len(sys.modules) != _FROZEN_AT:
         _FROZEN_AT = len(sys.modules)
-        gc.collect()
-        gc.freeze()
+        render.freeze_alive()
