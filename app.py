@@ -224,15 +224,15 @@ def controls_ui(gen: Generator, meter_aware_absence: str | None) -> Settings:
 
 
 def writing_ui(slot: st.delta_generator.DeltaGenerator) -> Callable[[str], None]:
-    """What shows the first candidate as the model writes it, in ``slot``: its sheet music so far, drawn in the page
-    (:func:`musicgen.app.live.sheet_html`, with the abcjs the sheet-music component serves), and its text."""
+    """What shows the first candidate as the model writes it, in ``slot``: its text and its sheet music so far, drawn in
+    the page (:func:`musicgen.app.live.sheet_html`, with the abcjs the sheet-music component serves)."""
     abcjs = f"component/{views.sheet_music().name}/abcjs-basic-min.js"  # relative: under any base address
     drawn = itertools.count()
 
     def show(text: str) -> None:
-        with slot.container():
-            st.html(sheet_html(text, next(drawn), abcjs), unsafe_allow_javascript=True)
+        with slot.container():  # the text first: it shows while the page still loads what draws the sheet
             st.code(text, language=None)
+            st.html(sheet_html(text, next(drawn), abcjs), unsafe_allow_javascript=True)
 
     return show
 
