@@ -33,7 +33,8 @@ from musicgen.model.engine import random_checkpoint
 
 VOCAB = Vocab.from_text("")
 SMALL = ModelConfig(embedding_dim=12, lstm_units=16, lstm_layers=2, dropout=0.0)
-REEL_HEAD = "X:1\nT:Reel\nM:4/4\nL:1/8\nR:Reel\nK:D\n"
+REEL_HEAD = "X:1\nT:Reel\nM:4/4\nL:1/8\nR:Reel\nK:D\n"  # its header draws a second part of 8 bars
+LONG_HEAD = REEL_HEAD.replace("T:Reel", "T:The Long One")  # ... and this one a second part of 16
 
 
 def kept(text: str, fields: dict[str, str] | None = None) -> bool:
@@ -84,7 +85,9 @@ PICKUP_PARTS = REEL_HEAD + "A|" + "d8|" * 7 + "d7:|\nA|" + "d8|" * 7 + "d7:|\n\n
 FORMED = [  # (what it shows, form, text that keeps the rules, a continuation that breaks them)
     ("a part of 7 bars", "model", REEL_HEAD + "d8|" * 6 + "d8", "||\n"),
     ("a part of 9 bars", "model", REEL_HEAD + BAR8, "|d"),
-    ("a part of 17 bars after the first", "model", REEL_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "d8", "|d"),
+    ("a part of 17 bars after the first", "model", LONG_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "d8", "|d"),
+    ("a second part of 16 bars where 8 were drawn", "model", REEL_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 8, "d8||"),
+    ("a second part of 8 bars where 16 were drawn", "model", LONG_HEAD + "|:" + BAR8 + ":|\n" + BAR8, "||\n"),
     ("an end after one part", "model", REEL_HEAD + "|:" + BAR8 + ":|", "\n\n"),
     ("an end off the tonic", "model", REEL_HEAD + "|:" + BAR8 + ":|\n|:" + "d8|" * 7 + "e8", ":|\n\n"),
     ("an end on a chord symbol off the tonic", "AABB", LAST_BAR + 'd4"A"d4', ":|\n\n"),
@@ -124,7 +127,7 @@ def test_near_the_cap_a_tie_leads_to_no_bar_line() -> None:
         ("AABB", AABB_TUNE),
         ("model", PICKUP_PARTS),
         ("model", REEL_HEAD + "P:A\n|:" + BAR8 + ":|\nP:B\n|:" + BAR8 + ":|\n\n"),  # parts named from the start
-        ("model", REEL_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "=d8||\n\n"),  # 8 + 16 bars
+        ("model", LONG_HEAD + "|:" + BAR8 + ":|\n" + "d8|" * 15 + "=d8||\n\n"),  # 8 + 16 bars
         ("AABB", LAST_BAR + 'd4"A"d2"D"d2:|\n\n'),  # the last chord symbol on the tonic
         ("AABB", LAST_BAR + "e6d2:|\n\n"),  # the last note a quarter note: long enough to end on
         ("AABB", LAST_BAR + "d4^d2=d2:|\n\n"),  # the tonic written with its own accidental
@@ -148,6 +151,22 @@ def test_whole_tunes_of_each_form_are_followed_to_their_end(form: str, tune: str
     assert all(t.step(ch) for ch in tune) and t.phase == ENDED
     f = tune_form(tune)
     assert f.ends_on_tonic and f.chord_on_tonic is not False and all(p.regular for p in f.parts)
+
+
+@pytest.mark.parametrize("meter", ["4/4", "6/8", "2/4"])
+def test_the_second_part_is_drawn_by_the_training_tunes_shares(meter: str) -> None:
+    row = dict(PART_LENGTHS[meter])
+    drawn = []
+    for i in range(1, 2001):  # the draw reads every header line: a title written differently draws afresh
+        t = Tracker(None, "model")
+        assert all(t.step(ch) for ch in f"X:{i}\nT:Tune {i}\nM:{meter}\nL:1/8\nK:G\n")
+        drawn.append(t.plan.lengths_of(1))  # type: ignore[union-attr]
+        assert t.plan.lengths_of(0) == (8,)  # type: ignore[union-attr]
+    assert set(drawn) == {(8,), (16,)}
+    assert drawn.count((8,)) / len(drawn) == pytest.approx(row[8] / (row[8] + row[16]), abs=0.03)
+    again = Tracker(None, "model")
+    assert all(again.step(ch) for ch in f"X:2000\nT:Tune 2000\nM:{meter}\nL:1/8\nK:G\n")
+    assert again.plan == t.plan  # the same header, the same plan
 
 
 def test_the_part_length_table_is_what_the_training_tunes_give(nottingham_dir) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from musicgen.abcnotation.forms import NOTE, SHORTEST_SUFFIX, TICK
 from musicgen.abcnotation.header import parse_meter, parse_unit
-from musicgen.compose.parts import meter_name, plan_for
+from musicgen.compose.parts import meter_name, plans_for
 from musicgen.compose.progress import (
     View,
     chord_touches,
@@ -152,12 +152,13 @@ def _ending(wrote: int, fin: Fin) -> int | None:
 
 @cache
 def form_bound(form: str, meters: tuple[str, ...], units: tuple[str, ...]) -> int:
-    """Characters that end a tune of ``form`` from the start of its body, the most over these meters and units."""
+    """Characters that end a tune of ``form`` from the start of its body, the most over these meters and units
+    and the plans a tune may draw."""
     costs = []
     for m in meters:
         meter = parse_meter(m)
         for u in units:
             unit = parse_unit(u)
             whole = sizes_of(int(meter.length / unit * TICK), least_ticks(unit))  # type: ignore[union-attr]
-            costs.append(rest(plan_for(form, meter_name(meter)), whole, 0, 0, 0, 0) or 0)  # type: ignore[union-attr]
+            costs += [rest(plan, whole, 0, 0, 0, 0) or 0 for plan in plans_for(form, meter_name(meter))]  # type: ignore[union-attr]
     return max(costs)

@@ -1,6 +1,6 @@
 r"""How many bars a part has: the lengths the training tunes use in each meter, and a form's plan of its parts.
 
-    plan = plan_for("model", "6/8")      # two parts: the first of 8 bars, the second of 8 or 16
+    plan = plan_for("model", "6/8", draw)  # two parts: the first of 8 bars, the second of 8 or 16 as drawn
     table = part_length_table(train)     # how PART_LENGTHS was made (see docs/decisions.md)
 
 A *part* is the music between section bar lines (``|:``, ``:|``, ``||``, ``|]``, ...) or ``P:``
@@ -21,6 +21,7 @@ of at least 1%). Usual lengths are those of at least :data:`USUAL_SHARE` and at 
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -52,12 +53,16 @@ def meter_name(meter: Meter) -> str:
 
 def usual_lengths(meter: str) -> tuple[int, ...]:
     """The usual bars of a part in ``meter`` (a row's name, or an ``M:`` value), shortest first."""
+    return tuple(sorted(n for n, share in _row(meter) if share >= USUAL_SHARE and n <= LONGEST_PART))
+
+
+def _row(meter: str) -> tuple[tuple[int, float], ...]:
+    """The row of :data:`PART_LENGTHS` for ``meter`` (a row's name, or an ``M:`` value)."""
     try:
         parsed = parse_meter(meter)
     except HeaderError:
         parsed = None
-    row = PART_LENGTHS.get(meter_name(parsed) if parsed else meter, PART_LENGTHS["*"])
-    return tuple(sorted(n for n, share in row if share >= USUAL_SHARE and n <= LONGEST_PART))
+    return PART_LENGTHS.get(meter_name(parsed) if parsed else meter, PART_LENGTHS["*"])
 
 
 class Plan(NamedTuple):
@@ -81,25 +86,63 @@ class Plan(NamedTuple):
         return parts >= self.min_parts and bars >= self.min_bars and (self.max_parts is None or parts <= self.max_parts)
 
 
-def plan_for(form: str, meter: str) -> Plan:
+def plan_for(form: str, meter: str, draw: int | None = None) -> Plan:
     """The plan of a form (a name in :data:`~musicgen.abcnotation.tunetypes.FORMS`) in ``meter``.
 
     Where a form leaves the bars to the meter, the first part has a usual length, and a later one that
-    length or twice it (up to :data:`LONGEST_PART`): the model rarely closes a part at the bar the first
-    one did, and a phrase that runs on to twice the length is one a musician plays too.
+    length or twice it (up to :data:`LONGEST_PART`). ``draw`` (a number fixed by the tune, from 0 to
+    2**32: see :func:`header_draw`) picks one of these by its share of the training tunes' parts in
+    the meter, as a musician would: the model rarely closes a part at the bar the first one did, so
+    left a choice it runs nearly every second part on to twice the length. None: either length.
 
     >>> plan_for("AABB", "4/4")
     Plan(lengths=((8,),), min_parts=2, max_parts=2, min_bars=16, repeated=True)
     >>> plan_for("model", "6/8").lengths, plan_for("model", "3/4").lengths, plan_for("ABC", "6/8").max_parts
     (((8,), (8, 16)), ((16,), (16,)), 3)
+    >>> plan_for("model", "6/8", 0).lengths, plan_for("model", "6/8", 2**32 - 1).lengths  # 8: 74%, 16: 19%
+    (((8,), (8,)), ((8,), (16,)))
     """
     f = FORMS[form]
     if f.bars is not None:
-        lengths: tuple[tuple[int, ...], ...] = ((f.bars,),)
-    else:
-        usual = usual_lengths(meter)
-        lengths = (usual, tuple(sorted({*usual, *(2 * n for n in usual if 2 * n <= LONGEST_PART)})))
-    return Plan(lengths, f.parts, f.parts, max(MIN_TUNE_BARS, f.parts * (f.bars or 0)), f.repeated)
+        return Plan(((f.bars,),), f.parts, f.parts, max(MIN_TUNE_BARS, f.parts * f.bars), f.repeated)
+    usual = usual_lengths(meter)
+    later = tuple(sorted({*usual, *(2 * n for n in usual if 2 * n <= LONGEST_PART)}))
+    if draw is not None and len(later) > 1:
+        later = (_drawn(later, meter, draw),)
+    return Plan((usual, later), f.parts, f.parts, MIN_TUNE_BARS, f.repeated)
+
+
+def plans_for(form: str, meter: str) -> tuple[Plan, ...]:
+    """Every plan a tune of ``form`` in ``meter`` may draw (see :func:`plan_for`).
+
+    >>> [p.lengths for p in plans_for("model", "4/4")], len(plans_for("AB", "4/4"))
+    ([((8,), (8,)), ((8,), (16,))], 1)
+    """
+    plan = plan_for(form, meter)
+    first, *later = plan.lengths
+    return tuple(plan._replace(lengths=(first, (n,))) for n in later[0]) if later else (plan,)
+
+
+def header_draw(line: str, before: int = 0) -> int:
+    """The number a tune's header fixes for :func:`plan_for`, one line at a time (``before``: that of the lines
+    before it). The same header draws the same plan: a walk, a branch and a rewrite of a tune agree.
+
+    >>> header_draw("T:Hashing", header_draw("X:1")), header_draw("T:Hashing")
+    (2739928771, 3576271679)
+    """
+    return zlib.crc32(line.encode() + b"\n", before)
+
+
+def _drawn(lengths: tuple[int, ...], meter: str, draw: int) -> int:
+    """The length of ``lengths`` that ``draw`` (0 to 2**32) picks, each by its share in the meter's row."""
+    row = dict(_row(meter))
+    shares = [row.get(n, 0.0) for n in lengths]
+    point, seen = draw / 2**32 * (sum(shares) or 1.0), 0.0
+    for n, share in zip(lengths, shares, strict=True):
+        seen += share
+        if point < seen:
+            return n
+    return lengths[-1]
 
 
 # --- the table, from tunes ---------------------------------------------------------------------

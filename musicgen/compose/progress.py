@@ -14,6 +14,8 @@ last bar short where it may be, a tonic chord symbol in it where the tune has ch
 (0, 1, 8, False)
 >>> close(plan, Progress(bars=6), ":|", True, True, False) is None  # a part of 7 bars
 True
+>>> close(plan, Progress(), ":|:", False, True, False) is None  # a part opened on a repeat of nothing
+True
 >>> rest(plan, Sizes(2, 2, 2), 0, 0, 1, 8)  # the second part: 7 bars of "C8|", then "C2|]" and the blank line
 27
 
@@ -301,8 +303,8 @@ def close(
     end right after it; None: the form forbids it. ``wrap``: near the length cap, a part that can end the
     tune does."""
     if not counted:
-        if section and p.bars:
-            return None  # a section bar line right after a plain one: the part would close unseen
+        if section and (p.bars or bar[0] == ":"):
+            return None  # right after a plain bar line the part would close unseen; a repeat (:|:) would repeat nothing
         if pickup and p.lone:
             return None  # a part has one pick-up: after a lone one (d|:), its first bar is a whole one
         if section and pickup:  # a lone pick-up before a repeat (d|:): once at the start of a part

@@ -155,6 +155,7 @@ class TuneState:
         self.ok = True  # every character so far kept the rules
         self.wrap = False  # near the length cap: the next bar line that can end the tune must
         self.plan: Plan | None = None  # form-aware writing: what the form asks of the parts (set as the body starts)
+        self.draw = 0  # ... as the header's lines draw it (parts.header_draw)
         self.tonic: Tonic | None = None  # ... and the key's tonic
         self.progress = Progress()
         self._base = 0  # the way's length from the start of the bar, worked out with core() (finish.way_offset)
@@ -194,7 +195,7 @@ class TuneState:
         here: form-aware writing changes neither)."""
         form, meter = self.header.form, self.rhythm.meter
         if form is not None and meter is not None and self.rhythm.unit is not None:
-            self.plan, self.tonic = plan_for(form, meter_name(meter)), tonic_of(self.rhythm.key)
+            self.plan, self.tonic = plan_for(form, meter_name(meter), self.draw), tonic_of(self.rhythm.key)
             self.progress = Progress(tonic=self.tonic is None)
             self._least = least_ticks(self.rhythm.unit)
             self._long = long_ticks(self._least)

@@ -50,6 +50,7 @@ from __future__ import annotations
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLETS, symbol_ok, written_ticks
 from musicgen.abcnotation.rhythm import is_section_bar
+from musicgen.compose.parts import header_draw
 from musicgen.compose.pending import blur, feed, pending_ok
 from musicgen.compose.progress import Progress, chord_touches, close, form_key, sounds_tonic, symbol_pc
 from musicgen.compose.state import (
@@ -214,6 +215,7 @@ class Tracker(TuneState):
         if kind != T.FIELD or not self.field_ok(text[0], text[2:], True):
             return False
         self.header = h._replace(fields=h.fields + text[0])
+        self.draw = header_draw(text, self.draw)
         self.rhythm.feed(t)
         return True
 
