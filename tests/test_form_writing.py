@@ -21,7 +21,7 @@ from musicgen.abcnotation.rhythm import analyse
 from musicgen.abcnotation.tunetypes import FORMS
 from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
 from musicgen.compose.finish import MEMO, finish_cost, way_offset
-from musicgen.compose.parts import PART_LENGTHS, part_length_table
+from musicgen.compose.parts import PART_LENGTHS, REPEATED_SHARE, part_length_table, repeated_share
 from musicgen.compose.sample import Generator
 from musicgen.compose.state import ENDED
 from musicgen.compose.tracker import Tracker
@@ -156,14 +156,18 @@ def test_whole_tunes_of_each_form_are_followed_to_their_end(form: str, tune: str
 @pytest.mark.parametrize("meter", ["4/4", "6/8", "2/4"])
 def test_the_second_part_is_drawn_by_the_training_tunes_shares(meter: str) -> None:
     row = dict(PART_LENGTHS[meter])
-    drawn = []
+    drawn, repeated = [], []
     for i in range(1, 2001):  # the draw reads every header line: a title written differently draws afresh
         t = Tracker(None, "model")
         assert all(t.step(ch) for ch in f"X:{i}\nT:Tune {i}\nM:{meter}\nL:1/8\nK:G\n")
         drawn.append(t.plan.lengths_of(1))  # type: ignore[union-attr]
+        repeated.append(t.plan.repeated)  # type: ignore[union-attr]
         assert t.plan.lengths_of(0) == (8,)  # type: ignore[union-attr]
     assert set(drawn) == {(8,), (16,)}
     assert drawn.count((8,)) / len(drawn) == pytest.approx(row[8] / (row[8] + row[16]), abs=0.03)
+    assert sum(repeated) / len(repeated) == pytest.approx(REPEATED_SHARE, abs=0.03)
+    both = sum(r for d, r in zip(drawn, repeated, strict=True) if d == (16,)) / drawn.count((16,))
+    assert both == pytest.approx(REPEATED_SHARE, abs=0.08)  # the two draws are apart
     again = Tracker(None, "model")
     assert all(again.step(ch) for ch in f"X:2000\nT:Tune 2000\nM:{meter}\nL:1/8\nK:G\n")
     assert again.plan == t.plan  # the same header, the same plan
@@ -172,6 +176,7 @@ def test_the_second_part_is_drawn_by_the_training_tunes_shares(meter: str) -> No
 def test_the_part_length_table_is_what_the_training_tunes_give(nottingham_dir) -> None:  # type: ignore[no-untyped-def]
     train, _ = split_train_val(read_tunes([nottingham_dir]), TrainConfig().val_fraction)
     assert part_length_table(train) == PART_LENGTHS
+    assert repeated_share(train) == REPEATED_SHARE
 
 
 # --- generation under a form, by random-weight networks ---------------------------------------------

@@ -68,7 +68,7 @@ USUAL_BARS = 8  # bars of the commonest part (72% of the training tunes' parts):
 FORMS: dict[str, TuneForm] = {
     f.name: f
     for f in (
-        TuneForm("model", 2, None, False, "two parts of usual lengths, the model's choice (the second may run on)"),
+        TuneForm("model", 2, None, False, "two parts, of lengths and repeats as often as the training tunes have them"),
         TuneForm("AABB", 2, 8, True, "two 8-bar parts, each repeated"),
         TuneForm("AB", 2, 16, False, "two 16-bar parts"),
         TuneForm("A16", 1, 16, True, "one 16-bar part, repeated"),

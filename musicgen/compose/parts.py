@@ -21,6 +21,7 @@ of at least 1%). Usual lengths are those of at least :data:`USUAL_SHARE` and at 
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -31,9 +32,11 @@ from musicgen.abcnotation.header import HeaderError, Meter, parse_meter
 from musicgen.abcnotation.rhythm import Bar, RhythmState, is_section_bar
 from musicgen.abcnotation.tunetypes import FORMS, MIN_TUNE_BARS
 
+_BAR_LINE = re.compile(r"[:|\[\]]+\s*$")  # the bar line that ends a bar's text
 MIN_PARTS_SEEN = 30  # parts of a meter in the training tunes for a row of its own (else the pooled row)
 USUAL_SHARE = 0.25  # a part length this common in its meter is a usual one: a quarter of its parts
 LONGEST_PART = 16  # bars of the longest usual part
+REPEATED_SHARE = 0.63  # repeated_share(training tunes, split as for PART_LENGTHS): tunes whose every part is repeated
 
 # part_length_table(training tunes of ../shared/data/nottingham/ABC_cleaned, TrainConfig's split):
 # meter -> (bars, share of that meter's parts), commonest first
@@ -92,35 +95,44 @@ def plan_for(form: str, meter: str, draw: int | None = None) -> Plan:
     Where a form leaves the bars to the meter, the first part has a usual length, and a later one that
     length or twice it (up to :data:`LONGEST_PART`). ``draw`` (a number fixed by the tune, from 0 to
     2**32: see :func:`header_draw`) picks one of these by its share of the training tunes' parts in
-    the meter, as a musician would: the model rarely closes a part at the bar the first one did, so
-    left a choice it runs nearly every second part on to twice the length. None: either length.
+    the meter, and whether every part is repeated by :data:`REPEATED_SHARE`, as a musician would: the
+    model rarely closes a part at the bar the first one did, so left a choice it runs nearly every
+    second part on to twice the length, and, with no first and second endings to write, it seldom
+    repeats a part. None: either length, repeats as the form has them.
 
     >>> plan_for("AABB", "4/4")
     Plan(lengths=((8,),), min_parts=2, max_parts=2, min_bars=16, repeated=True)
     >>> plan_for("model", "6/8").lengths, plan_for("model", "3/4").lengths, plan_for("ABC", "6/8").max_parts
     (((8,), (8, 16)), ((16,), (16,)), 3)
-    >>> plan_for("model", "6/8", 0).lengths, plan_for("model", "6/8", 2**32 - 1).lengths  # 8: 74%, 16: 19%
-    (((8,), (8,)), ((8,), (16,)))
+    >>> plan_for("model", "6/8", 0), plan_for("model", "6/8", 2**32 - 1).lengths  # 8: 74%, 16: 19%
+    (Plan(lengths=((8,), (8,)), min_parts=2, max_parts=2, min_bars=16, repeated=True), ((8,), (16,)))
     """
     f = FORMS[form]
     if f.bars is not None:
         return Plan(((f.bars,),), f.parts, f.parts, max(MIN_TUNE_BARS, f.parts * f.bars), f.repeated)
     usual = usual_lengths(meter)
     later = tuple(sorted({*usual, *(2 * n for n in usual if 2 * n <= LONGEST_PART)}))
-    if draw is not None and len(later) > 1:
-        later = (_drawn(later, meter, draw),)
-    return Plan((usual, later), f.parts, f.parts, MIN_TUNE_BARS, f.repeated)
+    repeated = f.repeated
+    if draw is not None:
+        later = (_drawn(later, meter, draw),) if len(later) > 1 else later
+        repeated = repeated or (draw & 0xFFFF) / 0x10000 < REPEATED_SHARE  # (the low bits: apart from the length's)
+    return Plan((usual, later), f.parts, f.parts, MIN_TUNE_BARS, repeated)
 
 
 def plans_for(form: str, meter: str) -> tuple[Plan, ...]:
     """Every plan a tune of ``form`` in ``meter`` may draw (see :func:`plan_for`).
 
-    >>> [p.lengths for p in plans_for("model", "4/4")], len(plans_for("AB", "4/4"))
-    ([((8,), (8,)), ((8,), (16,))], 1)
+    >>> [(p.lengths, p.repeated) for p in plans_for("model", "4/4")][1:], len(plans_for("AB", "4/4"))
+    ([(((8,), (8,)), True), (((8,), (16,)), False), (((8,), (16,)), True)], 1)
     """
     plan = plan_for(form, meter)
-    first, *later = plan.lengths
-    return tuple(plan._replace(lengths=(first, (n,))) for n in later[0]) if later else (plan,)
+    if FORMS[form].bars is not None:
+        return (plan,)
+    return tuple(
+        plan._replace(lengths=(plan.lengths[0], (n,)), repeated=repeated)
+        for n in plan.lengths[1]
+        for repeated in sorted({plan.repeated, True})
+    )
 
 
 def header_draw(line: str, before: int = 0) -> int:
@@ -171,8 +183,8 @@ def _short(bar: Bar) -> bool:
     return bar.expected is not None and bar.duration < bar.expected
 
 
-def part_bars(tune: str) -> tuple[str | None, list[int]]:
-    """The tune's meter (its first ``M:``, as a row name) and the bars of each part once through."""
+def _parts(tune: str) -> list[list[tuple[Bar, str | None]]]:
+    """The tune's parts, each its bars with the ending each is in (a lone pick-up with the part it opens)."""
     sections: list[list[tuple[Bar, str | None]]] = []
     for bar, ending in _bars(tune):
         if bar.first or not sections:
@@ -187,13 +199,40 @@ def part_bars(tune: str) -> tuple[str | None, list[int]]:
             parts[-1] += section
         else:
             parts.append(section)
+    return parts
+
+
+def part_bars(tune: str) -> tuple[str | None, list[int]]:
+    """The tune's meter (its first ``M:``, as a row name) and the bars of each part once through."""
     counts = []
-    for part in parts:
+    for part in _parts(tune):
         once = [b for b, e in part if e in (None, "1")]  # the bars before the endings, and the first ending's
         pickup = len(part) > 1 and _short(part[0][0])
         counts.append(len(once) - pickup)
     meter = next((parse_meter(t.text[2:]) for t in T.tokenize(tune) if t.kind == T.FIELD and t.text[:2] == "M:"), None)
     return (meter_name(meter) if meter else None), [n for n in counts if n > 0]
+
+
+def all_repeated(tune: str) -> bool:
+    r"""Every part of the tune is played twice: it closes with a repeat (``:|``) or has a second ending.
+
+    >>> all_repeated("X:1\nM:2/4\nK:G\n|:G2 G2|G4:|\n|:D2 D2|1 D4:|2 G4|]"), all_repeated("X:1\nM:2/4\nK:G\nG4|G4||D4|G4|]")
+    (True, False)
+    """
+    parts = [p for p in _parts(tune) if any(b.duration for b, _ in p)]
+    return bool(parts) and all(any(e not in (None, "1") or _closes_repeat(b.text) for b, e in p) for p in parts)
+
+
+def _closes_repeat(text: str) -> bool:
+    """A bar's text ends with a bar line that closes a repeat (``:|``, ``::``, ``:||:``)."""
+    line = _BAR_LINE.search(text)
+    return line is not None and line[0].startswith(":")
+
+
+def repeated_share(tunes: Iterable[str]) -> float:
+    """:data:`REPEATED_SHARE` from ``tunes``: the share whose every part is played twice (two decimals)."""
+    seen = [all_repeated(t) for t in tunes]
+    return round(sum(seen) / max(len(seen), 1), 2)
 
 
 def part_length_table(tunes: Iterable[str]) -> dict[str, tuple[tuple[int, float], ...]]:
