@@ -105,15 +105,19 @@ def test_a_walk_left_alone_takes_back_the_bars_generate_writes_again(gen: Genera
 
 def test_a_branch_is_never_taken_back_past_its_choice(gen: Generator) -> None:
     walk = Walk(gen, ONE)
-    for _ in range(120):
+    steps = 120
+    for _ in range(steps):
         walk.step()
-    choice = next(c for c, _ in walk.choices(5) if c != walk.vocab.chars[walk.pick()])
+    while not (others := [c for c, _ in walk.choices(5) if c != walk.vocab.chars[walk.pick()]]) and steps < 320:
+        walk.step()  # on to a step where the rules leave the model a choice
+        steps += 1
+    choice = others[0]
     branch, at = walk.branch(choice), len(walk.text)
     while not branch.done:
         branch.step()
         assert branch.text[: at + 1] == walk.text + choice  # what was chosen, and all before it, stays
     again = Walk(gen, ONE)
-    for _ in range(120):
+    for _ in range(steps):
         again.step()
     twin = again.branch(choice)
     while not twin.done:

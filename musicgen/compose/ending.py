@@ -10,11 +10,13 @@ the tune's short last bar). No note of it is shorter than a sixteenth note
 (:func:`~musicgen.compose.progress.least_ticks`).
 
 >>> v = View(plain=None, part=True, repeat=False, whole=True, cont=None, end=-6, now=None)  # a tune's last bar
->>> form_tail(Between(4 * TICK, 4 * TICK, False, False, False, False, True, False), v, NO_FIN, TICK // 4)
--1
+>>> at = Between(4 * TICK, 4 * TICK, False, False, False, False, True, False)
+>>> form_tail(at._replace(short_end=3 * TICK), v, NO_FIN, TICK // 4), form_tail(at._replace(short_end=0), v, NO_FIN, TICK // 4)
+(-1, 0)
 
-That is "C|]" and the blank line (five characters) where a whole bar "C4|]" and it would take six (in L:1/4:
-the tune's last note lasts at least a quarter note, :data:`~musicgen.compose.progress.END_NOTE`).
+That is "C|]" and the blank line (five characters), the bar short by its section's pick-up of three quarter
+notes, where a whole bar "C4|]" and it would take six (in L:1/4: the tune's last note lasts at least a
+quarter note, :data:`~musicgen.compose.progress.END_NOTE`); without a pick-up, the last bar is a whole one.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from musicgen.compose.progress import (
     fill_end,
     fill_least,
     least_ticks,
-    long_ticks,
     rest,
     sizes_of,
     sounds_tonic,
@@ -51,7 +52,7 @@ class Between(NamedTuple):
     inner_after: bool  # closing this bar leaves an inner bar behind
     first: bool  # this bar opens a section
     owed: int | None = None  # ticks still to write for this pick-up to complete the short bar before it
-    short_end: bool = True  # this bar may end the tune short
+    short_end: int | bool = True  # this bar may end the tune short (form-aware writing: leaving out these ticks)
 
 
 class Fin(NamedTuple):
@@ -136,7 +137,8 @@ def form_tail(at: Between, view: View, fin: Fin, least: int) -> int | None:
         if note is not None:
             best.append(note + 1)
     elif room and short_end and view.end is not None:  # the tune's short last bar, on a long enough tonic
-        note = short_note(room, long_ticks(least)) if need or not fin.ending else 0
+        left = room - short_end  # (it leaves out its section's pick-up: short_end ticks)
+        note = fill_end(left, least) if left > 0 else None if left < 0 or need or not fin.ending else 0
         end = None if note is None else _ending(note, fin)
         if end is not None:
             best.append(note + end + 4 + view.end)  # type: ignore[operator]

@@ -246,7 +246,8 @@ def _context(t: Tracker) -> tuple:
         ctx = (core, owed, inner_after, t.rhythm.opens_section, t.short_end_ok(), None, None, 0, 0)
     else:
         view = core.form[0]  # type: ignore[union-attr]
-        ctx = (core, owed, inner_after, t.rhythm.opens_section, t.short_end_ok(), view, fin_of(t), t.least(), t._base)
+        short = t.ticks(s.pickup) if s.pickup and t.short_end_ok() else 0  # (what a short last bar leaves out)
+        ctx = (core, owed, inner_after, t.rhythm.opens_section, short, view, fin_of(t), t.least(), t._base)
     t._tail_at = ctx
     return ctx
 
