@@ -36,10 +36,9 @@ line, a chord symbol, a chord, a note's length, a bar line). The state they read
 - the tune ends (a blank line) after a bar line, once it has an inner bar;
 - a chosen key, meter or unit length holds; no ``M:``/``L:``/``K:`` before the first note;
 - with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only
-  at a length of its plan (a short last bar leaves out exactly its part's pick-up), the tune only
-  once the form is whole, on the tonic (a note at least a quarter long:
-  :data:`~musicgen.compose.progress.END_NOTE`); a ``P:`` line opens a part; no endings, meter or key
-  changes, no note shorter than a sixteenth, one space or chord symbol at a time.
+  at a length of its plan (short: by its pick-up), the tune only once the form is whole, on the tonic
+  (a note at least a quarter long: :data:`~musicgen.compose.progress.END_NOTE`); a ``P:`` line opens a
+  part; no endings, meter or key changes, no note shorter than a sixteenth, one space or chord symbol at a time.
 
 :func:`musicgen.compose.finish.finish_cost` counts the characters of one way to end the tune
 cleanly from a tracker's state, so a decoder can mask characters that lead nowhere and finish
@@ -103,9 +102,7 @@ class Tracker(TuneState):
             form = self._form_key() if self.plan is not None else None
             # the pick-up decides what a short last bar leaves owed, while the tune has no inner bar; in
             # form-aware writing, whether a short bar may close a part (one that another follows, or the tune)
-            keep_pickup = (
-                early or (form is not None and (form[0].cont is not None or form[0].end is not None))
-            ) and not opens
+            keep_pickup = not opens and (early or (form is not None and (form[0].cont, form[0].end) != (None, None)))
             self._core = make(
                 BodyKey,
                 (
@@ -310,16 +307,13 @@ class Tracker(TuneState):
         if d:
             if d < m and sec and not self.short_end_ok(text):
                 return False  # a section of short bars only
-            if r.opens_section and s.owed and d != s.owed:
-                if plan is not None:
-                    return False
+            if r.opens_section and s.owed and d != s.owed:  # (never in form-aware writing: it leaves no debt)
                 must = True  # a pick-up that does not complete the short bar before it: only the tune's last bar
             elif d < m and not r.opens_section:
-                if not sec:
-                    return False
-                if not (s.pickup and d == m - s.pickup) and not volta:
-                    if plan is not None:
-                        return False  # form-aware writing: a part's short last bar leaves out its own pick-up
+                completes = s.pickup and d == m - s.pickup
+                if not sec or (plan is not None and not completes):
+                    return False  # form-aware writing: a part's short last bar leaves out its own pick-up
+                if not completes and not volta:
                     owed = m - d  # the next section's pick-up must complete this bar (or the tune ends here)
             if plan is None and self.wrap and (s.has_inner or self.inner_candidate()):
                 must = True
