@@ -148,8 +148,9 @@ def test_a_new_tune_is_drawn_and_played_in_the_players_own_frame(app_url: str, b
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and first.evaluate(src) in ("", old_src):  # none while its sound is made
         time.sleep(0.1)
+    linked = "s => (document.querySelector('.st-key-permalink code') || {}).innerText?.includes(s)"
+    page.wait_for_function(linked, arg=f"seed={seed + 1}", timeout=60_000)  # (a rerun before may change src)
     wait_idle(page)
-    assert f"seed={seed + 1}" in page.locator(".st-key-permalink code").inner_text()
     now = player_frame(page, longer_than_s=1, timeout_s=30)
     assert now.evaluate("() => window.sameFrame") == "the first"  # the frame that played the tune before
     assert now.evaluate(src) not in ("", old_src)
