@@ -131,7 +131,13 @@ def _choice(label: str, options: list[str], key: str, **kwargs: object) -> str:
 
 def tune_ui(gen: Generator) -> dict[str, str]:
     st.subheader("Tune")
-    key = _choice("Key", KEYS, "opt_key", help="K: line of the tune")
+    key = _choice(
+        "Key",
+        KEYS,
+        "opt_key",
+        help="K: line of the tune. The model's choice is drawn as often as the folk tunes it "
+        "learnt from have each key (mostly G and D), wherever the tune keeps a form.",
+    )
     meter = _choice("Meter", METERS, "opt_meter", help="M: line, e.g. 6/8 for a jig, 4/4 for a reel")
     tune_type = _choice("Tune type", TUNE_TYPES, "opt_tune_type", help=TUNE_TYPE_HELP)
     forms = FORMS if st.session_state.get("opt_form", "") in FORMS else [*FORMS, st.session_state.opt_form]

@@ -10,6 +10,7 @@ model's can be, so whatever they write under the rules must keep them.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,18 @@ from musicgen.abcnotation.rhythm import analyse
 from musicgen.abcnotation.tunetypes import FORMS
 from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
 from musicgen.compose.finish import MEMO, finish_cost, way_offset
-from musicgen.compose.parts import PART_LENGTHS, REPEATED_SHARE, part_length_table, repeated_share
+from musicgen.compose.parts import (
+    KEY_SHARES,
+    PART_LENGTHS,
+    REPEATED_SHARE,
+    drawn_key,
+    header_draw,
+    key_share_table,
+    part_length_table,
+    repeated_share,
+)
 from musicgen.compose.sample import Generator
-from musicgen.compose.state import ENDED
+from musicgen.compose.state import BODY, ENDED
 from musicgen.compose.tracker import Tracker
 from musicgen.config import ModelConfig, SampleConfig, TrainConfig
 from musicgen.data.corpus import read_tunes, split_train_val
@@ -176,10 +186,40 @@ def test_the_second_part_is_drawn_by_the_training_tunes_shares(meter: str) -> No
     assert again.plan == t.plan  # the same header, the same plan
 
 
+def test_where_no_key_was_asked_the_header_draws_it_by_the_training_tunes_shares() -> None:
+    keys = []
+    for i in range(1, 2001):
+        t = Tracker(None, "model", draw_key=True)
+        assert all(t.step(ch) for ch in f"X:{i}\nT:Tune {i}\nM:4/4\nL:1/8\n")
+        keys.append(t.header.values["K"])
+        other = "Bb" if keys[-1] != "Bb" else "G"  # only the drawn key may be written
+        assert t.step("K") and t.step(":")
+        twin = t.fork()
+        assert not all(twin.step(ch) for ch in other + "\n")
+        assert all(t.step(ch) for ch in keys[-1] + "\n") and t.phase == BODY
+    assert keys[0] == drawn_key(header_draw("L:1/8", header_draw("M:4/4", header_draw("T:Tune 1", header_draw("X:1")))))
+    shares = dict(KEY_SHARES)
+    for key, n in Counter(keys).items():
+        assert n / len(keys) == pytest.approx(shares[key] / sum(shares.values()), abs=0.03), key
+    asked = Tracker({"K": "Bb"}, "model", draw_key=True)  # a key asked for is kept
+    assert all(asked.step(ch) for ch in REEL_HEAD.replace("K:D", "K:Bb"))
+
+
+def test_a_default_tune_draws_its_key_and_a_chosen_or_primed_one_holds(gen: Generator) -> None:
+    assert gen._meter_constraint(SampleConfig(n=1, constrained=True)).trackers[0].draws_key
+    assert not gen._meter_constraint(SampleConfig(n=1, constrained=True, key="Eb")).trackers[0].draws_key
+    primed = SampleConfig(n=1, constrained=True, primer=REEL_HEAD.replace("K:D", "K:F"))
+    assert not gen._meter_constraint(primed).trackers[0].draws_key
+    assert not gen._meter_constraint(SampleConfig(n=1, constrained=True, form="none")).trackers[0].draws_key
+    for tune in gen.generate(SampleConfig(n=4, length=500, rng=3, constrained=True, meter="6/8")):
+        assert tune_form(tune.abc).key in dict(KEY_SHARES), tune.abc
+
+
 def test_the_part_length_table_is_what_the_training_tunes_give(nottingham_dir) -> None:  # type: ignore[no-untyped-def]
     train, _ = split_train_val(read_tunes([nottingham_dir]), TrainConfig().val_fraction)
     assert part_length_table(train) == PART_LENGTHS
     assert repeated_share(train) == REPEATED_SHARE
+    assert key_share_table(train) == KEY_SHARES
 
 
 # --- generation under a form, by random-weight networks ---------------------------------------------

@@ -102,7 +102,11 @@ def add_writing_options(p: Options, only: Collection[str] = ()) -> None:
         help="at each step, choose only among the likeliest next characters that together "
         "make up this share of the chances (e.g. 0.9 drops the unlikely tail; 1, the default, keeps all)",
     )
-    add("--key", help="the key, as an ABC K: field: G, D, Em, F#m, Bb, Ador, Dmix ... (default: the model chooses)")
+    add(
+        "--key",
+        help="the key, as an ABC K: field: G, D, Em, F#m, Bb, Ador, Dmix ... (default: with a form, drawn as "
+        "often as the training tunes have each key, mostly G and D; else the model chooses)",
+    )
     add(
         "--meter",
         help="the time signature, as an ABC M: field: 6/8, 4/4, 3/4, 9/8, C, C| ... "

@@ -84,6 +84,8 @@ class MeterConstraint:
     :data:`~musicgen.abcnotation.tunetypes.FORMS`: its parts' lengths, its end on the tonic); None: bars
     only. A primer that does not keep the form leaves its stream to bars only (``formed`` says so).
     ``retries``: under a form, times a bar may be written again (:mod:`musicgen.compose.retry`; 0: never).
+    ``draw_key``: where ``fields`` has no key, each tune's key is the one its header draws
+    (:func:`musicgen.compose.parts.drawn_key`).
     """
 
     def __init__(
@@ -94,12 +96,13 @@ class MeterConstraint:
         fields: Mapping[str, str] | None = None,
         form: str | None = None,
         retries: int = 0,
+        draw_key: bool = False,
     ) -> None:
         if length < 1 or n < 1:
             raise ValueError(f"a constraint needs a positive length and stream count (got {length}, {n})")
         self.rules = rules_for(vocab)
         self.fields, self.form = fields, form
-        self.trackers = [Tracker(fields, form) for _ in range(n)]
+        self.trackers = [Tracker(fields, form, draw_key) for _ in range(n)]
         self.left = [length] * n  # characters each stream's model may still write
         self.fallbacks = 0
         self.retries, self.retry_mass = retries, RETRY_MASS  # bars written again (musicgen.compose.retry)

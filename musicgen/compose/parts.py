@@ -49,6 +49,13 @@ PART_LENGTHS: dict[str, tuple[tuple[int, float], ...]] = {
 }
 
 
+# key_share_table(the same training tunes): the K: values of at least 1% of them, commonest first
+KEY_SHARES: tuple[tuple[str, float], ...] = (
+    ("G", 0.35), ("D", 0.35), ("A", 0.12), ("C", 0.05), ("Am", 0.04), ("Em", 0.03), ("F", 0.02), ("Dm", 0.02),
+    ("Bb", 0.01), ("Gm", 0.01),
+)  # fmt: skip
+
+
 def meter_name(meter: Meter) -> str:
     """The row of :data:`PART_LENGTHS` a meter reads (``C`` is 4/4, ``C|`` 2/2)."""
     return f"{meter.beats}/{meter.unit}"
@@ -145,6 +152,23 @@ def header_draw(line: str, before: int = 0) -> int:
     return zlib.crc32(line.encode() + b"\n", before)
 
 
+def drawn_key(draw: int) -> str:
+    """The key a tune's header lines so far draw (:func:`header_draw`), by the training tunes' shares.
+
+    Form-aware writing asks for it where no key was chosen: a model trained on tunes moved into other
+    keys spreads its own choice over them (Db, Eb), where the corpus it learnt from is mostly in G and D.
+
+    >>> drawn_key(0), drawn_key(header_draw("T:Hashing", header_draw("X:1")))
+    ('D', 'G')
+    """
+    point, seen = zlib.crc32(b"K:", draw) / 2**32 * sum(share for _, share in KEY_SHARES), 0.0
+    for key, share in KEY_SHARES:
+        seen += share
+        if point < seen:
+            return key
+    return KEY_SHARES[-1][0]
+
+
 def _drawn(lengths: tuple[int, ...], meter: str, draw: int) -> int:
     """The length of ``lengths`` that ``draw`` (0 to 2**32) picks, each by its share in the meter's row."""
     row = dict(_row(meter))
@@ -233,6 +257,16 @@ def repeated_share(tunes: Iterable[str]) -> float:
     """:data:`REPEATED_SHARE` from ``tunes``: the share whose every part is played twice (two decimals)."""
     seen = [all_repeated(t) for t in tunes]
     return round(sum(seen) / max(len(seen), 1), 2)
+
+
+def key_share_table(tunes: Iterable[str]) -> tuple[tuple[str, float], ...]:
+    """:data:`KEY_SHARES` from ``tunes``: the ``K:`` values of their headers and their shares (at least 1%)."""
+    keys = Counter(
+        next((t.text[2:].strip() for t in T.tokenize(tune) if t.kind == T.FIELD and t.text[:2] == "K:"), None)
+        for tune in tunes
+    )
+    total = sum(keys.values())
+    return tuple((k, round(c / total, 2)) for k, c in keys.most_common() if k and round(c / total, 2) >= 0.01)
 
 
 def part_length_table(tunes: Iterable[str]) -> dict[str, tuple[tuple[int, float], ...]]:

@@ -64,6 +64,7 @@ here or by anything this imports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,11 +130,14 @@ class Generator:
         """The meter-aware constraint for ``cfg`` (the one place that builds it; see :mod:`musicgen.compose.constrain`).
 
         The key, meter and unit length asked for (a tune type's usual meter among them) hold for the whole
-        tune: the prompt writes them, and the constraint keeps the model from changing them later. The
+        tune: the prompt writes them, and the constraint keeps the model from changing them later. Under a
+        form, where neither the settings nor a primer give the key, the tune's header draws it by the training
+        tunes' shares (:func:`~musicgen.compose.parts.drawn_key`). The
         tune's parts take the form ``cfg.written_form`` (see :mod:`musicgen.compose.parts`); under a form, a bar
         where the rules would take nearly all of the model's probability is written again, up to
         :data:`~musicgen.compose.constrain.RETRIES` times (:mod:`musicgen.compose.retry`).
         """
         held = {f: v for f, v in chosen_fields(cfg).items() if f in "KML"}
         form = None if cfg.written_form == NO_FORM else cfg.written_form
-        return MeterConstraint(self.vocab, cfg.length, cfg.n, held or None, form, RETRIES if form else 0)
+        draw = form is not None and not re.search(r"^K:", build_prompt(cfg).head, re.M)  # (no key chosen or primed)
+        return MeterConstraint(self.vocab, cfg.length, cfg.n, held or None, form, RETRIES if form else 0, draw)

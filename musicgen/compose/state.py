@@ -3,22 +3,22 @@
 The parts, one concern each (:mod:`musicgen.compose.tracker` moves them on, a character at a time):
 
 - :class:`Header`: the header's field letters so far and the values the tune must have;
-- :class:`Sections`: what the bars and sections closed so far leave (the pick-up, what a short
-  last bar owes the next section, whether the tune has an inner bar, whether it may or must end);
-- :class:`Notes`: what the last tokens leave waiting (a note after a chord symbol or tie, an
-  open tuplet's written length);
-- :class:`~musicgen.compose.progress.Progress`: in form-aware writing, the parts so far and what
-  the tune's end reads (its last note, its last chord symbol);
-- the text under way (a :class:`~musicgen.abcnotation.tokens.Tokenizer`) and the time in the bar
-  (a :class:`~musicgen.abcnotation.rhythm.RhythmState`), as the evaluation reads them.
+- :class:`Sections`: what the bars and sections closed so far leave (the pick-up, what a short last bar
+  owes the next section, whether the tune has an inner bar, whether it may or must end);
+- :class:`Notes`: what the last tokens leave waiting (a note after a chord symbol or tie, an open tuplet's
+  written length);
+- :class:`~musicgen.compose.progress.Progress`: in form-aware writing, the parts so far and what the
+  tune's end reads (its last note, its last chord symbol);
+- the text under way (a :class:`~musicgen.abcnotation.tokens.Tokenizer`) and the time in the bar (a
+  :class:`~musicgen.abcnotation.rhythm.RhythmState`), as the evaluation reads them.
 
 The three named parts are values, replaced (not changed) as a token changes them, and so is the text
 under way (a tokenizer is never fed in place: :func:`musicgen.compose.pending.feed`): a fork, which the
 decoder makes a dozen times for each state it works out, shares them and copies only the time in the bar.
 
-:class:`TuneState` holds them with the phase (:data:`HEADER`, :data:`BODY`, :data:`ENDED`) and
-answers the rules' questions: may a bar line, a tie, a field line come, is there room for a note,
-may the tune end. :class:`HeaderKey` and :class:`BodyKey` name what later characters depend on.
+:class:`TuneState` holds them with the phase (:data:`HEADER`, :data:`BODY`, :data:`ENDED`) and answers
+the rules' questions: may a bar line, a tie, a field line come, is there room for a note, may the tune
+end. :class:`HeaderKey` and :class:`BodyKey` name what later characters depend on.
 """
 
 from __future__ import annotations
@@ -141,17 +141,17 @@ def pair(x: Fraction | None) -> tuple[int, int] | None:
 class TuneState:
     """One tune's state and the rules' questions about it (the tracker moves it on)."""
 
-    def __init__(self, fields: Mapping[str, str] | None = None, form: str | None = None) -> None:
-        """``fields``: header values the tune must have (a musician's choice of key, say: {"K": "Ador"});
-        ``form``: the form its parts must take (a name in :data:`~musicgen.abcnotation.tunetypes.FORMS`),
-        None for none."""
+    def __init__(
+        self, fields: Mapping[str, str] | None = None, form: str | None = None, draw_key: bool = False
+    ) -> None:
+        """``fields``: header values the tune must have (a musician's choice of key, say: {"K": "Ador"}); ``form``:
+        the form its parts must take (a name in :data:`~musicgen.abcnotation.tunetypes.FORMS`), None for none;
+        ``draw_key``: without a key in ``fields``, the one its header draws (:func:`.parts.drawn_key`)."""
         values = dict(fields or {})
         self.header = Header(values, tuple(sorted(values.items())), "", form)
-        self.tok = T.Tokenizer()
-        self.rhythm = RhythmState()
-        self.sections = Sections()
-        self.notes = Notes()
-        self.phase = HEADER
+        self.draws_key = draw_key and "K" not in values
+        self.tok, self.rhythm = T.Tokenizer(), RhythmState()
+        self.sections, self.notes, self.phase = Sections(), Notes(), HEADER
         self.ok = True  # every character so far kept the rules
         self.wrap = False  # near the length cap: the next bar line that can end the tune must
         self.plan: Plan | None = None  # form-aware writing: what the form asks of the parts (set as the body starts)

@@ -17,22 +17,18 @@ token completes and by :mod:`musicgen.compose.pending` on the text still under w
 line, a chord symbol, a chord, a note's length, a bar line). The state they read and change is a
 :class:`~musicgen.compose.state.TuneState`, in named parts. The rules:
 
-- the header: ``X:`` first, then fields of :data:`~musicgen.abcnotation.forms.HEADER_FIELDS`
-  with valid values (or the values required of it), ``T:`` and ``M:`` before ``K:``,
-  which ends it;
-- notes, rests and chords use the lengths of :mod:`musicgen.abcnotation.forms` and never
-  overfill the bar; a ``(2``/``(3``/``(4`` tuplet's notes share one written length
-  and stay in one bar; a chord symbol or ``~`` waits for its note; a tie follows a
-  note. Slurs and broken rhythm (``>``), which the Nottingham tunes hardly use, are
-  not written;
-- a bar line closes a full bar. A short bar is allowed as the first of a section
-  (a pick-up), or closed by a section bar line (``:|``, ``||``, ...) as the last of
-  one that has a full bar: it completes the section's pick-up to a whole bar (a
-  lone pick-up before ``|:`` counts for the section after it, a repeat's for its
-  second ending), or, in a section without pick-up, the next section's pick-up
-  completes it, or the tune ends there. A section is never short bars only: a
-  short bar alone between section bar lines is a pick-up before ``|:`` or a
-  second ending;
+- the header: ``X:`` first, then fields of :data:`~musicgen.abcnotation.forms.HEADER_FIELDS` with valid
+  values (or the values required of it), ``T:`` and ``M:`` before ``K:``, which ends it;
+- notes, rests and chords use the lengths of :mod:`musicgen.abcnotation.forms` and never overfill the bar;
+  a ``(2``/``(3``/``(4`` tuplet's notes share one written length and stay in one bar; a chord symbol or
+  ``~`` waits for its note; a tie follows a note. Slurs and broken rhythm (``>``), which the Nottingham
+  tunes hardly use, are not written;
+- a bar line closes a full bar. A short bar is allowed as the first of a section (a pick-up), or closed
+  by a section bar line (``:|``, ``||``, ...) as the last of one that has a full bar: it completes the
+  section's pick-up to a whole bar (a lone pick-up before ``|:`` counts for the section after it, a
+  repeat's for its second ending), or, in a section without pick-up, the next section's pick-up completes
+  it, or the tune ends there. A section is never short bars only: a short bar alone between section bar
+  lines is a pick-up before ``|:`` or a second ending;
 - the tune ends (a blank line) after a bar line, once it has an inner bar;
 - a chosen key, meter or unit length holds; no ``M:``/``L:``/``K:`` before the first note;
 - with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only
@@ -50,7 +46,7 @@ from __future__ import annotations
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLETS, symbol_ok, written_ticks
 from musicgen.abcnotation.rhythm import is_section_bar
-from musicgen.compose.parts import header_draw
+from musicgen.compose.parts import drawn_key, header_draw
 from musicgen.compose.pending import blur, feed, pending_ok
 from musicgen.compose.progress import Progress, chord_touches, close, form_key, sounds_tonic, symbol_pc
 from musicgen.compose.state import (
@@ -216,6 +212,9 @@ class Tracker(TuneState):
             return False
         self.header = h._replace(fields=h.fields + text[0])
         self.draw = header_draw(text, self.draw)
+        if self.draws_key and text[0] != "K":  # the key these lines draw, held as if asked (in the state key)
+            values = {**h.values, "K": drawn_key(self.draw)}
+            self.header = self.header._replace(values=values, pinned=tuple(sorted(values.items())))
         self.rhythm.feed(t)
         return True
 
