@@ -326,6 +326,23 @@ def test_under_a_form_equal_state_keys_mean_equal_tables(form: str, choices: lis
         assert np.array_equal(cached.costs, fresh.costs), t.state_key()
 
 
+@pytest.mark.parametrize("line", ["T", "K"])
+def test_what_a_header_line_under_way_draws_is_in_its_state_key(line: str) -> None:
+    """A state key blurs a title, but not what completing the line draws (the key, then the parts' plan): without
+    it, a table made for one title served another, and a tune changed with what the tables held before."""
+    seen: dict[object, bytes] = {}
+    for title in ["Wes", "Abe", "Oak", "Ivy", "Elm", "Yew", "Ash", "Fir", "Bay", "Cob"]:
+        t = Tracker(None, "model", draw_key=True)
+        assert all(t.step(ch) for ch in f"X:1\nT:{title}" + ("" if line == "T" else "\nM:4/4\nL:1/8\nK:"))
+        if line == "K":
+            assert all(t.step(ch) for ch in t.header.values["K"])
+        cached = RULES.table(t).costs.tobytes()
+        MEMO.clear()  # work everything out afresh, from this tracker alone
+        assert Rules(VOCAB.chars).table(t).costs.tobytes() == cached
+        assert seen.setdefault(t.state_key(), cached) == cached, title
+    assert len(seen) > 1  # (the titles draw more than one outcome)
+
+
 # --- the app's Form choice -------------------------------------------------------------------------
 
 

@@ -169,6 +169,20 @@ def drawn_key(draw: int) -> str:
     return KEY_SHARES[-1][0]
 
 
+def drawn_after(line: str, draw: int, form: str, meter: str | None, key: bool) -> Plan | str | None:
+    """What completing header line ``line`` (after lines that drew ``draw``; "": they are complete, the ``K:`` line
+    last) draws: the plan, after the ``K:`` line; the key (``key``: one is drawn), after another. A state key
+    holds it: it blurs the titles drawn from.
+
+    >>> drawn_after("K:G", 0, "model", "6/8", True).lengths, drawn_after("T:Hashing", header_draw("X:1"), "model", None, True)
+    (((8,), (8,)), 'G')
+    """
+    after = header_draw(line, draw) if line else draw
+    if line.startswith("K") or not line:
+        return plan_for(form, meter, after) if meter else None
+    return drawn_key(after) if key else None
+
+
 def _drawn(lengths: tuple[int, ...], meter: str, draw: int) -> int:
     """The length of ``lengths`` that ``draw`` (0 to 2**32) picks, each by its share in the meter's row."""
     row = dict(_row(meter))

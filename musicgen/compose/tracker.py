@@ -46,7 +46,7 @@ from __future__ import annotations
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLETS, symbol_ok, written_ticks
 from musicgen.abcnotation.rhythm import is_section_bar
-from musicgen.compose.parts import drawn_key, header_draw
+from musicgen.compose.parts import drawn_after, drawn_key, header_draw, meter_name
 from musicgen.compose.pending import blur, feed, pending_ok
 from musicgen.compose.progress import Progress, chord_touches, close, form_key, sounds_tonic, symbol_pc
 from musicgen.compose.state import (
@@ -79,9 +79,8 @@ class Tracker(TuneState):
         Lengths count ticks of the unit length (the rules compare lengths within one bar, so 6/8 with
         L:1/8 and 3/4 with L:1/8 look alike); what no rule reads in the state at hand is left out: the
         length of a whole bar once the tune has its inner bar (only the room left in this one counts), the
-        pick-up (it decides only whether a short last bar leaves a debt, ``owed``, for the next section,
-        which matters to the way to the end only while the tune has no inner bar) and the carried pick-up
-        (read when the next section's first bar closes, which sets the pick-up).
+        pick-up (see below) and the carried pick-up (read when the next section's first bar closes, which
+        sets the pick-up).
         """
         if self._core is None:
             r, h = self.rhythm, self.header
@@ -96,8 +95,7 @@ class Tracker(TuneState):
             opens, left, factor = r.opens_section, r.tuplet_left, r.next_factor
             early = not has_inner and not self.inner_candidate()  # the way to the end still needs bars
             form = self._form_key() if self.plan is not None else None
-            # the pick-up decides what a short last bar leaves owed, while the tune has no inner bar; in
-            # form-aware writing, whether a short bar may close a part (one that another follows, or the tune)
+            # the pick-up: what a short last bar leaves owed (no inner bar yet); in form-aware writing, if it may close
             keep_pickup = not opens and (early or (form is not None and (form[0].cont, form[0].end) != (None, None)))
             self._core = make(
                 BodyKey,
@@ -148,8 +146,11 @@ class Tracker(TuneState):
             r = self.rhythm
             setting = make(Setting, (r.meter, pair(r.unit), self.header.pinned, bool(r.notes)))
         core = self.core()
-        if self.plan is None:
-            return make(StateKey, (blur(pending, line_start), line_start, core, setting, None))
+        if self.plan is None:  # (a form's header line under way: what completing it draws, parts.drawn_after)
+            h, m = self.header, self.rhythm.meter
+            drawing = h.form and self.phase == HEADER and (pending[1:2] == ":" and line_start or h.fields[-1:] == "K")
+            more = drawn_after(pending, self.draw, h.form, m and meter_name(m), self.draws_key) if drawing else None
+            return make(StateKey, (blur(pending, line_start), line_start, core, setting, more))
         tonic = self.tonic
         if tonic is not None and self.phase == BODY:  # (pitch_tonic(), the core at hand)
             form = core.form  # type: ignore[union-attr]
