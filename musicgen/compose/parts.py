@@ -24,14 +24,16 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import NamedTuple, TypeVar
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.header import HeaderError, Meter, parse_meter
+from musicgen.abcnotation.header import HeaderError, Meter, header_fields, parse_meter
 from musicgen.abcnotation.rhythm import Bar, RhythmState, is_section_bar
 from musicgen.abcnotation.tunetypes import FORMS, MIN_TUNE_BARS
 
+_C = TypeVar("_C")  # what a draw picks among
 _BAR_LINE = re.compile(r"[:|\[\]]+\s*$")  # the bar line that ends a bar's text
 MIN_PARTS_SEEN = 30  # parts of a meter in the training tunes for a row of its own (else the pooled row)
 USUAL_SHARE = 0.25  # a part length this common in its meter is a usual one: a quarter of its parts
@@ -66,6 +68,7 @@ def usual_lengths(meter: str) -> tuple[int, ...]:
     return tuple(sorted(n for n, share in _row(meter) if share >= USUAL_SHARE and n <= LONGEST_PART))
 
 
+@cache
 def _row(meter: str) -> tuple[tuple[int, float], ...]:
     """The row of :data:`PART_LENGTHS` for ``meter`` (a row's name, or an ``M:`` value)."""
     try:
@@ -161,12 +164,7 @@ def drawn_key(draw: int) -> str:
     >>> drawn_key(0), drawn_key(header_draw("T:Hashing", header_draw("X:1")))
     ('D', 'G')
     """
-    point, seen = zlib.crc32(b"K:", draw) / 2**32 * sum(share for _, share in KEY_SHARES), 0.0
-    for key, share in KEY_SHARES:
-        seen += share
-        if point < seen:
-            return key
-    return KEY_SHARES[-1][0]
+    return _pick(KEY_SHARES, zlib.crc32(b"K:", draw))  # (the draw mixed again: apart from the plan's)
 
 
 def drawn_after(line: str, draw: int, form: str, meter: str | None, key: bool) -> Plan | str | None:
@@ -184,15 +182,19 @@ def drawn_after(line: str, draw: int, form: str, meter: str | None, key: bool) -
 
 
 def _drawn(lengths: tuple[int, ...], meter: str, draw: int) -> int:
-    """The length of ``lengths`` that ``draw`` (0 to 2**32) picks, each by its share in the meter's row."""
+    """The length of ``lengths`` that ``draw`` picks, each by its share in the meter's row."""
     row = dict(_row(meter))
-    shares = [row.get(n, 0.0) for n in lengths]
-    point, seen = draw / 2**32 * (sum(shares) or 1.0), 0.0
-    for n, share in zip(lengths, shares, strict=True):
+    return _pick([(n, row.get(n, 0.0)) for n in lengths], draw)
+
+
+def _pick(choices: Sequence[tuple[_C, float]], draw: int) -> _C:
+    """The choice that ``draw`` (0 to 2**32) picks, each as often as its share of all the shares."""
+    point, seen = draw / 2**32 * (sum(share for _, share in choices) or 1.0), 0.0
+    for choice, share in choices:
         seen += share
         if point < seen:
-            return n
-    return lengths[-1]
+            return choice
+    return choices[-1][0]
 
 
 # --- the table, from tunes ---------------------------------------------------------------------
@@ -275,10 +277,7 @@ def repeated_share(tunes: Iterable[str]) -> float:
 
 def key_share_table(tunes: Iterable[str]) -> tuple[tuple[str, float], ...]:
     """:data:`KEY_SHARES` from ``tunes``: the ``K:`` values of their headers and their shares (at least 1%)."""
-    keys = Counter(
-        next((t.text[2:].strip() for t in T.tokenize(tune) if t.kind == T.FIELD and t.text[:2] == "K:"), None)
-        for tune in tunes
-    )
+    keys = Counter(header_fields(tune).get("K") for tune in tunes)
     total = sum(keys.values())
     return tuple((k, round(c / total, 2)) for k, c in keys.most_common() if k and round(c / total, 2) >= 0.01)
 
