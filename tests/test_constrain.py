@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from musicgen.abcnotation.rhythm import analyse
-from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, rules_for
+from musicgen.compose.constrain import NEVER, MeterConstraint, Rules, Table, rules_for
 from musicgen.compose.finish import MEMO, finish_cost
 from musicgen.compose.pending import mirrored
 from musicgen.compose.sample import Generator
@@ -196,8 +196,8 @@ class Watched(MeterConstraint):
         super().__init__(vocab, length, n)
         self.text = [""] * n
 
-    def allowed(self, stream: int) -> np.ndarray:
-        mask = super().allowed(stream)
+    def allowed(self, stream: int, table: Table | None = None) -> np.ndarray:
+        mask = super().allowed(stream, table)
         assert mask.dtype == bool and mask.shape == (len(VOCAB),) and mask.any()
         return mask
 

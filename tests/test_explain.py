@@ -147,6 +147,11 @@ def test_a_walks_choices_are_the_draws_distribution(gen) -> None:  # type: ignor
     walk = Walk(gen, CONFIGS["meter-aware"])
     for _ in range(40):
         walk.step()
+    for _ in range(200):  # on to a step where the rules leave at least five characters
+        if walk.mask is not None and walk.mask.sum() >= 5:
+            break
+        walk.step()
+    assert walk.mask is not None and walk.mask.sum() >= 5
     for t in (0.5, 0.9, 1.5):
         p = walk.weights(t)
         assert math.isclose(p.sum(), 1.0) and (p[~walk.mask] == 0).all()

@@ -167,18 +167,36 @@ class MeterConstraint:
         t = self.trackers[stream]
         return t.ok and t.header.form is not None
 
-    def allowed(self, stream: int) -> np.ndarray:
-        mask = self._allowed(stream)
+    def allowed(self, stream: int, table: Table | None = None) -> np.ndarray:
+        """The characters the stream may take next (``table``: its state's, where the caller has it)."""
+        mask = self._allowed(stream, table)
         self._masks[stream] = mask if mask is not self.rules.everything else None
         return mask
 
-    def _allowed(self, stream: int) -> np.ndarray:
+    def check(self, stream: int, i: int) -> np.ndarray | None:
+        """What :meth:`allowed` would say of character id ``i`` next, asked about it alone: None where the rules
+        surely allow it (counted as a character written, as ``allowed`` counts one), else the whole mask
+        (``allowed``'s). A state with no table kept has only ``i``'s cost worked out (:meth:`Rules.known`): the
+        mask is certain to allow it where its way to the end fits with room to spare (no turn to finishing)."""
+        t = self.trackers[stream]
+        if not t.ok or t.phase == ENDED:
+            return self.allowed(stream)
+        known = self.rules.known(t, self.rules.chars[i])
+        if isinstance(known, Table):
+            return self.allowed(stream, known)
+        if known == NEVER or known + WRAP >= self.left[stream] - way_offset(t):
+            return self.allowed(stream)
+        self.left[stream] -= 1
+        self._masks[stream] = self.rules.everything  # (advance trusts the character)
+        return None
+
+    def _allowed(self, stream: int, table: Table | None = None) -> np.ndarray:
         t = self.trackers[stream]
         left = self.left[stream]
         self.left[stream] = left - 1
         if not t.ok or t.phase == ENDED:
             return self.rules.everything
-        table = self.rules.table(t)
+        table = self.rules.table(t) if table is None else table
         left -= way_offset(t)  # the table's costs count from there (form-aware writing; else 0)
         if not t.wrap and table.least + WRAP >= left:
             t.set_wrap()

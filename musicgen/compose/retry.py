@@ -89,30 +89,39 @@ class Retries:
     def check(self, st: Any, rows: list[int], logits: np.ndarray, allowed: np.ndarray) -> None:
         """Send back to a bar's start each stream whose allowed characters hold too little of the draw's
         probability; its row of ``logits`` and ``allowed`` (and the engine's) become those of the restart."""
+        for r in np.flatnonzero(self.mass(logits, allowed) < self.constraint.retry_mass):
+            mask = self.back(st, r, rows[r])
+            if mask is not None:
+                allowed[r] = mask
+
+    def mass(self, logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """The share of each row's draw (at the retries' temperature) that ``allowed`` keeps."""
         # (the reductions called as ufuncs, as the array methods call them: the same numbers, a Python call fewer)
         p = np.exp((logits - np.maximum.reduce(logits, axis=1, keepdims=True)) / self.temperature)
-        mass = np.add.reduce(p * allowed, axis=1) / np.add.reduce(p, axis=1)
-        for r in np.flatnonzero(mass < self.constraint.retry_mass):
-            s = rows[r]
-            saved = self.saved[s]
-            if not saved or self.run.streams[s].forced or not self.constraint.retrying(s):
-                continue
-            back = saved[-2] if len(saved) > 1 and self.constraint.bar_opened(s) else saved[-1]
-            stream = self.run.streams[s]
-            back_by = len(stream.ids) - back.at
-            if not back_by or back_by > self.left[s] or back.tries >= self.constraint.retries:
-                continue  # (the budget holds: each stream steps at most its length and budget() more times)
-            back.tries += 1
-            self.count += 1
-            self.taken += back_by
-            self.left[s] -= back_by
-            st.h[:, r], st.c[:, :, r], st.logits_t[:, r] = back.h, back.c, back.logits
-            stream.backs.append((back.at, stream.ids[back.at :]))
-            del stream.ids[back.at :]
-            if stream.masks is not None:
-                del stream.masks[back.at :]
-            stream.sampled, stream.nats, stream.in_title, stream.title_len = back.stream
-            self.constraint.restore(s, back.rules)
-            self.saved[s] = saved[: saved.index(back) + 1]
-            self.opened[s] = True
-            allowed[r] = self.constraint.allowed(s)
+        return np.add.reduce(p * allowed, axis=1) / np.add.reduce(p, axis=1)
+
+    def back(self, st: Any, r: int, s: int) -> np.ndarray | None:
+        """Send stream ``s`` (row ``r`` of ``st``) back to a bar's start where it may go: the engine's row holds
+        the restart's state, and the constraint's mask there is returned; None where it may not go back."""
+        saved = self.saved[s]
+        if not saved or self.run.streams[s].forced or not self.constraint.retrying(s):
+            return None
+        back = saved[-2] if len(saved) > 1 and self.constraint.bar_opened(s) else saved[-1]
+        stream = self.run.streams[s]
+        back_by = len(stream.ids) - back.at
+        if not back_by or back_by > self.left[s] or back.tries >= self.constraint.retries:
+            return None  # (the budget holds: each stream steps at most its length and budget() more times)
+        back.tries += 1
+        self.count += 1
+        self.taken += back_by
+        self.left[s] -= back_by
+        st.h[:, r], st.c[:, :, r], st.logits_t[:, r] = back.h, back.c, back.logits
+        stream.backs.append((back.at, stream.ids[back.at :]))
+        del stream.ids[back.at :]
+        if stream.masks is not None:
+            del stream.masks[back.at :]
+        stream.sampled, stream.nats, stream.in_title, stream.title_len = back.stream
+        self.constraint.restore(s, back.rules)
+        self.saved[s] = saved[: saved.index(back) + 1]
+        self.opened[s] = True
+        return self.constraint.allowed(s)

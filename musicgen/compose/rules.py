@@ -61,6 +61,7 @@ class Rules:
         self._tables: Memo[StateKey, Table] = Memo(MAX_STATES)
         self._mirrors: Memo[StateKey, Table] = Memo(MAX_STATES)
         self._turned: Memo[tuple[StateKey, bool, tuple[str, str]], Table] = Memo(MAX_STATES)  # by key, mirror, tonic
+        self._single: Memo[tuple, int] = Memo(4 * MAX_STATES)  # one character's cost, by key, mirror, tonic, rep
         self._swap = [self.index[","], self.index["'"]] if "," in self.index and "'" in self.index else None
 
     def __len__(self) -> int:
@@ -73,20 +74,40 @@ class Rules:
         tonic, and its table is kept turned to a tonic of C: the tonic's letter and its own accidental
         trade places with ``C`` and ``=`` (:meth:`_turns`), so tunes in every key share it.
         """
+        key, flipped, tonic, table = self._kept(t)
+        if table is not None:
+            return table
+        if tonic is None:
+            return self._fill(t, key, flipped, None)
+        turns = self._turns(*tonic)
+        return self._turned.set((key, flipped, tonic), self._fill(t, key, flipped, turns))
+
+    def known(self, t: Tracker, ch: str) -> Table | int:
+        """``t``'s :class:`Table` where one is kept; else the cost of ``ch`` alone from ``t`` (what the table's
+        ``costs`` would hold for it), worked out without the table: a draw asks the rules about its character
+        first (:mod:`musicgen.compose.draw`), and the whole table is made only where that one will not do."""
+        key, flipped, tonic, table = self._kept(t)
+        if table is not None:
+            return table
+        reps, index = self._reps(_kind(t))
+        j = int(index[self.index[ch]])
+        if j == len(reps):
+            return NEVER
+        return self._single.compute((key, flipped, tonic, reps[j]), lambda: self._costs(t, reps[j : j + 1])[0])
+
+    def _kept(self, t: Tracker) -> tuple[StateKey, bool, tuple[str, str] | None, Table | None]:
+        """``t``'s state key, whether it is a mirror image, the tonic its table is turned from, and its table where
+        one is kept (turned for ``t``: a look-up, not a copy, once turned)."""
         key = t.state_key()
         flipped = mirrored(t.tok)
         tonic = self._tonic(t)
+        table = (self._mirrors if flipped else self._tables).get(key)
         if tonic is None:
-            table = (self._mirrors if flipped else self._tables).get(key)
-            return self._fill(t, key, flipped, None) if table is None else table
-        turned = self._turned.get((key, flipped, tonic))  # (kept turned: a look-up, not a copy, each time)
-        if turned is None:
-            table = (self._mirrors if flipped else self._tables).get(key)
-            turns = self._turns(*tonic)
-            turned = self._turned.set(
-                (key, flipped, tonic), self._fill(t, key, flipped, turns) if table is None else _turned(table, turns)
-            )
-        return turned
+            return key, flipped, None, table
+        turned = self._turned.get((key, flipped, tonic))
+        if turned is None and table is not None:
+            turned = self._turned.set((key, flipped, tonic), _turned(table, self._turns(*tonic)))
+        return key, flipped, tonic, turned
 
     def _fill(self, t: Tracker, key: StateKey, flipped: bool, turn: np.ndarray | None) -> Table:
         """Work ``t``'s table out and keep it (turned to a tonic of C) with its mirror image's; ``t``'s own."""
@@ -128,22 +149,7 @@ class Rules:
 
     def _table(self, t: Tracker) -> Table:
         reps, index = self._reps(_kind(t))
-        done = flushed(t.tok)[0]  # the tokens the text under way makes if it is complete as it stands
-        after: tuple[Table, int] | None | bool = False  # the table once the text under way is complete, its shift
-        base = way_offset(t)
-        found = [NEVER] * (len(reps) + 1)  # by representative; the last: characters that break a rule
-        for j, rep in enumerate(reps):
-            fed = feed(t.tok, rep)
-            if done and fed[0][: len(done)] == done:
-                # rep completes the text under way as it stands, then starts anew: as from the completed state
-                if after is False:
-                    after = self._completed(t, base)
-                cost = None if after is None else int(after[0].costs[self.index[rep]])
-                found[j] = NEVER if cost is None or cost == NEVER else cost + after[1]  # type: ignore[index]
-            else:
-                twin = self._after(t, rep, fed)
-                cost = None if twin is None else finish_cost(twin)
-                found[j] = NEVER if cost is None else cost - base
+        found = self._costs(t, reps) + [NEVER]  # by representative; the last: characters that break a rule
         costs = np.array(found, dtype=np.int32)[index]
         valid = costs < NEVER
         costs.setflags(write=False)
@@ -151,6 +157,27 @@ class Rules:
         # (every representative stands for some character, and the last entry is NEVER, so the smallest and largest
         # costs below NEVER are found's: read off the list, not the array)
         return Table(costs, valid, min(found), max((c for c in found if c < NEVER), default=NEVER))
+
+    def _costs(self, t: Tracker, reps: Sequence[str]) -> list[int]:
+        """The cost of each of ``reps`` from ``t`` (a table's entry: the way to the end after it, less
+        :func:`~musicgen.compose.finish.way_offset`; NEVER where it breaks a rule)."""
+        done = flushed(t.tok)[0]  # the tokens the text under way makes if it is complete as it stands
+        after: tuple[Table, int] | None | bool = False  # the table once the text under way is complete, its shift
+        base = way_offset(t)
+        found = []
+        for rep in reps:
+            fed = feed(t.tok, rep)
+            if done and fed[0][: len(done)] == done:
+                # rep completes the text under way as it stands, then starts anew: as from the completed state
+                if after is False:
+                    after = self._completed(t, base)
+                cost = None if after is None else int(after[0].costs[self.index[rep]])
+                found.append(NEVER if cost is None or cost == NEVER else cost + after[1])  # type: ignore[index]
+            else:
+                twin = self._after(t, rep, fed)
+                cost = None if twin is None else finish_cost(twin)
+                found.append(NEVER if cost is None else cost - base)
+        return found
 
     @lru_cache(maxsize=64)  # noqa: B019 (one Rules per vocabulary, kept for the process)
     def _reps(self, kind: tuple) -> tuple[tuple[str, ...], np.ndarray]:

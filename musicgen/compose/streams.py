@@ -7,12 +7,14 @@ exactly the tune ``generate`` writes::
 
     run = gen.start(cfg)          # (Generator.start) primed: the prompt read, the first logits ready
     while run.rows:
-        masked = run.prepare()    # the rows' logits, the rules' masks applied (retries done)
-        run.take(sample_next(masked, cfg.temperature, cfg.top_k, cfg.top_p, run.rng))
+        run.take(run.draw())      # each row's next character, drawn under the rules (retries done)
     run.tunes()
 
-``prepare`` steps no engine and draws nothing: a caller may look at ``run.logits`` and ``run.allowed``
-before it chooses. A constraint that offers retries (:mod:`musicgen.compose.retry`) may, in ``prepare``,
+Under rules and temperature alone, ``draw`` draws in two stages (:mod:`musicgen.compose.draw`) and asks the
+constraint about each row's first draw alone where it can (``check(stream, id)``, as
+:class:`~musicgen.compose.constrain.MeterConstraint` offers); with top-k or top-p it masks every row first.
+``prepare`` is the masking alone, for a caller that looks at ``run.logits`` and ``run.allowed`` before it
+chooses (the step-by-step writer): it steps no engine and draws nothing. A constraint that offers retries (:mod:`musicgen.compose.retry`) may, in ``prepare``,
 send a stream back to the start of a bar to write it again; what was taken back is in the stream's
 ``backs``, and ``Run`` keeps what a retry needs. With ``record``, each stream keeps the mask each of its
 drawn characters was drawn under (``masks``, by place in ``ids``; ``False`` where the character was not
@@ -27,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from musicgen.compose.draw import ConstraintError, sample_next
+from musicgen.compose.draw import ConstraintError, first_draws, sample_next, two_stage
 from musicgen.compose.prompt import FIELD_LINE, MAX_TITLE, Prompt
 from musicgen.compose.retry import Retries, budget
 from musicgen.config import SampleConfig
@@ -147,16 +149,61 @@ class Run:
 
     def run(self, watch: Callable[[Run], None] | None = None) -> list[Tune]:
         """Step until every stream is done (``watch(self)`` after each step); the tunes."""
-        cfg = self.cfg
         for _ in range(self.bound):
             if not self.rows:
                 break
-            self.take(sample_next(self.prepare(), cfg.temperature, cfg.top_k, cfg.top_p, self.rng))
+            self.take(self.draw())
             if watch is not None:
                 watch(self)
         if self.rows:
             raise AssertionError("generation ran past its bound")  # each stream stops within bound steps
         return self.tunes()
+
+    def draw(self) -> np.ndarray:
+        """Each row's next character id (a forced row's is drawn too, and not taken); with retries, a stream
+        sent back to a bar's start draws its restart's. Under rules and temperature alone: two uniform numbers
+        a row, a draw from the model and, where the rules refuse it, one from what they allow (module
+        docstring); a retry is weighed, as in :meth:`prepare`, wherever the first draw's share of the
+        probability cannot show the allowed characters hold enough."""
+        cfg, constraint = self.cfg, self.constraint
+        if constraint is None or cfg.top_k or cfg.top_p < 1:
+            return sample_next(self.prepare(), cfg.temperature, cfg.top_k, cfg.top_p, self.rng)
+        rows, st, retries = self.rows, self.st, self.retries
+        if retries is not None:
+            retries.mark(st, rows)
+        u = self.rng.random((len(rows), 2))
+        ids, share = first_draws(st.logits, cfg.temperature, u[:, 0])
+        check = None if self.record else getattr(constraint, "check", None)
+        least = 0.0 if retries is None else constraint.retry_mass  # type: ignore[attr-defined]  (a retry: below it)
+        drawn: list[Any] = []
+        for r, s in enumerate(rows):
+            mask = None
+            if not self.streams[s].forced:
+                # (a first draw that alone holds enough of the probability rules a retry out: ask about it alone)
+                ask = check is not None and share[r] >= least * 1.001
+                mask = check(s, int(ids[r])) if ask else constraint.allowed(s)
+            if mask is not None:
+                self._valid(mask, r)
+                restart = None
+                if retries is not None and retries.mass(st.logits[r : r + 1], mask[None])[0] < least:
+                    restart = retries.back(st, r, s)  # (the row's logits become the restart's)
+                if restart is not None or not mask[ids[r]]:
+                    mask = mask if restart is None else self._valid(restart, r)
+                    ids[r] = two_stage(st.logits[r], mask, cfg.temperature, (u[r, 0], u[r, 1]))
+            drawn.append(mask)
+        self.allowed = None
+        if self.record:
+            held = getattr(constraint, "held", lambda s: True)
+            self._drawn = [m.copy() if m is not None and held(s) else None for m, s in zip(drawn, rows, strict=True)]
+        return ids
+
+    def _valid(self, mask: np.ndarray, r: int) -> np.ndarray:
+        """``mask`` (row ``r``'s), checked: a mask of the vocabulary's length that allows something."""
+        if np.shape(mask) != (len(self.vocab),):
+            raise ConstraintError(f"allowed() gave shape(s) {[np.shape(mask)]}; expected ({len(self.vocab)},)")
+        if not mask.any():
+            raise ConstraintError(f"no character is allowed for row(s) [{r}]")
+        return mask
 
     def prepare(self) -> np.ndarray:
         """The rows' logits with the constraint's disallowed characters at -inf (rows taking a forced character

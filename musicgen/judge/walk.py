@@ -8,8 +8,10 @@
 
 Left alone, a walk writes exactly the tune ``Generator.generate(cfg)`` writes (``cfg.n == 1``): it steps
 the same :class:`~musicgen.compose.streams.Run` (``Generator.start``: the same prompt, the same rules and
-their retries, :meth:`~musicgen.compose.sample.Generator._meter_constraint`), with the same one uniform draw
-per step from the same random generator, read the way :func:`~musicgen.compose.draw.sample_next` reads it.
+their retries, :meth:`~musicgen.compose.sample.Generator._meter_constraint`), with the same two uniform
+numbers per step from the same random generator, read the way ``Run.draw`` reads them
+(:func:`~musicgen.compose.draw.two_stage`: a draw from the model, and where the rules refuse it one from
+what they allow; without rules the first alone, as :func:`~musicgen.compose.draw.sample_next` reads it).
 A bar the rules write again is taken back from the walk's steps as from the tune (:attr:`Walk.taken_back`). Each step's draw is made before the step, so a change
 of temperature reshapes the choices and moves the model's pick without spending randomness. Temperature
 is the only sampling control a walk follows (no top-k or top-p). Each step keeps the model's logits and
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musicgen.compose.draw import pick, two_stage, unnormalised
 from musicgen.compose.sample import Generator
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import TUNE_END
@@ -62,8 +65,8 @@ class Walk:
         self._prepare()
 
     def _prepare(self) -> None:
-        """What the next step needs: the logits, the rules' mask, the one uniform draw (``Run.prepare``, then the
-        draw ``sample_next`` would make); a bar the rules send back to its start leaves the turns."""
+        """What the next step needs: the logits, the rules' mask, the uniform numbers of its draw (``Run.prepare``,
+        then those ``Run.draw`` would take); a bar the rules send back to its start leaves the turns."""
         run, stream = self.run, self.run.streams[0]
         if run.retries is not None:
             run.retries.temperature = self.temperature  # (whether the rules leave too little: at this temperature)
@@ -75,7 +78,8 @@ class Walk:
         self.logits = run.logits[0].copy()
         self.logits.setflags(write=False)
         self.mask = None if stream.forced or run.allowed is None else run.allowed[0]
-        self.u = float(run.rng.random())
+        # (Run.draw: two numbers a row under rules, sample_next's one without)
+        self.u = tuple(run.rng.random(2).tolist()) if run.constraint is not None else (float(run.rng.random()),)
 
     @property
     def forced_next(self) -> bool:
@@ -89,25 +93,17 @@ class Walk:
 
     def weights(self, temperature: float | None = None) -> np.ndarray:
         """The draw's probabilities for the next character: the rules' mask, then the temperature."""
-        p = self._unnormalised(self.logits, self.mask, temperature or self.temperature)
+        p = unnormalised(self.logits, self.mask, temperature or self.temperature)
         return p / p.sum()
-
-    @staticmethod
-    def _unnormalised(logits: np.ndarray, mask: np.ndarray | None, temperature: float) -> np.ndarray:
-        if not temperature > 0:
-            raise ValueError(f"temperature must be above 0 (got {temperature})")
-        masked = logits if mask is None else np.where(mask, logits, -np.inf)
-        p = np.multiply(masked[None], 1.0 / temperature, dtype=np.float64)  # as sample_next does, bit for bit
-        np.subtract(p, np.maximum.reduce(p, 1, keepdims=True), p)
-        return np.exp(p, p)[0]
 
     def pick(self, temperature: float | None = None) -> int:
         """The character id the model draws next at ``temperature`` (the prompt's, when one is forced)."""
         if self.forced:
             return self.forced[-1]
-        cum = np.add.accumulate(self._unnormalised(self.logits, self.mask, temperature or self.temperature))
-        i = int(cum.searchsorted(self.u * cum[-1], side="right"))
-        return i if i < len(cum) else int(np.flatnonzero(np.diff(cum, prepend=0.0) > 0)[-1])
+        temperature = temperature or self.temperature
+        if len(self.u) == 1:
+            return pick(unnormalised(self.logits, None, temperature), self.u[0])
+        return two_stage(self.logits, self.mask, temperature, self.u)  # type: ignore[arg-type]
 
     def choices(self, k: int = 5, temperature: float | None = None) -> list[tuple[str, float]]:
         """The ``k`` likeliest next characters and their probabilities in the draw (ties: the lower id first)."""
