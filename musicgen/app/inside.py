@@ -76,7 +76,7 @@ def sheet_values(
     r"""The tune as the sheet component draws it (:func:`~musicgen.app.render.sheet_text`) and the value of
     each of its characters (``values`` holds one per character of ``abc``; missing ones are None).
     ``drop_sources``: leave out ``S:`` lines too, as saving a generated tune does (the model imitates the
-    collectors' names of its training tunes there; see :func:`musicgen.compose.streams.tidy`).
+    collectors' names of its training tunes there; see :func:`musicgen.compose.prompt.tidy`).
 
     >>> sheet_values("X:1\nY:AB\nK:D\nd2|", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
     ('X:1\nK:D\nd2|', [0, 1, 2, 3, 9, 10, 11, 12, 13, 14, None])

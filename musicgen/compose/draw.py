@@ -112,9 +112,7 @@ def first_draws(logits: np.ndarray, temperature: float, u: np.ndarray) -> tuple[
     >>> ids.tolist(), np.round(share, 3).tolist()
     ([0, 2], [0.1, 0.3])
     """
-    p = np.multiply(logits, 1.0 / temperature, dtype=np.float64)
-    np.subtract(p, np.maximum.reduce(p, 1, keepdims=True), p)
-    np.exp(p, p)
+    p = _exp(np.multiply(logits, 1.0 / temperature, dtype=np.float64))
     cum = np.add.accumulate(p, 1)
     total = cum[:, -1]
     ids = np.less_equal(cum, (u * total)[:, None]).sum(axis=1)  # the first index whose cumulative sum passes u
@@ -129,9 +127,14 @@ def unnormalised(logits: np.ndarray, mask: np.ndarray | None, temperature: float
     if not temperature > 0:
         raise ValueError(f"temperature must be above 0 (got {temperature})")
     masked = logits if mask is None else np.where(mask, logits, -np.inf)
-    p = np.multiply(masked[None], 1.0 / temperature, dtype=np.float64)
+    return _exp(np.multiply(masked[None], 1.0 / temperature, dtype=np.float64))[0]
+
+
+def _exp(p: np.ndarray) -> np.ndarray:
+    """Rows of logits already divided by the temperature made unnormalised probabilities, in place (each row's
+    likeliest: 1), as :func:`sample_next` makes them."""
     np.subtract(p, np.maximum.reduce(p, 1, keepdims=True), p)
-    return np.exp(p, p)[0]
+    return np.exp(p, p)
 
 
 def pick(p: np.ndarray, u: float) -> int:

@@ -30,6 +30,7 @@ from musicgen.abcnotation.tunetypes import usual
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import normalise_tune
 
+UNTITLED = "Untitled"  # the title of a tune that has none
 MAX_TITLE = 60  # characters of a model-written title; Nottingham's longest is 49
 
 FIELD_LINE = re.compile(r"^[A-Za-z]:")  # a header field line (music lines may hold "|:" but start otherwise)
@@ -136,3 +137,40 @@ def _split_primer(primer: str) -> tuple[list[str], str, bool]:
     body = "\n".join(lines[len(header) :])
     unfinished = not body and not text.endswith("\n")
     return header, body, unfinished
+
+
+def tidy(text: str, number: int = 1, keep: str = "") -> str:
+    """One clean tune: an ``X:`` line first, a non-empty ``T:`` line, no trailing blank lines.
+
+    Header ``S:`` (source) lines the model wrote are dropped: it imitates the
+    collectors' credits of its training tunes, and a new tune must not name a real
+    person as its source. Lines of ``keep`` (the prompt) stay.
+
+    >>> tidy("X:5\\nT:\\nK:G\\nabc|\\n\\n")
+    'X:5\\nT:Untitled\\nK:G\\nabc|\\n'
+    >>> tidy("ga|bag|", number=3)
+    'X:3\\nT:Untitled\\nga|bag|\\n'
+    >>> tidy("X:1\\nM:6/8\\nT:Late title\\nK:D\\nd|")
+    'X:1\\nM:6/8\\nT:Late title\\nK:D\\nd|\\n'
+    >>> tidy("X:1/8\\nT:A\\nK:G\\nG|", number=2)  # music21 cannot read an X: that is not a number
+    'X:2\\nT:A\\nK:G\\nG|\\n'
+    >>> tidy("X:1\\nT:A\\nS:Trad, via EF\\nS:Mine\\nK:G\\nG|", keep="X:1\\nS:Mine\\n")
+    'X:1\\nT:A\\nS:Mine\\nK:G\\nG|\\n'
+    """
+    lines = text.rstrip().split("\n")
+    if not lines[0].startswith("X:"):
+        lines.insert(0, f"X:{number}")
+    elif not lines[0][2:].strip().isdigit():
+        lines[0] = f"X:{number}"
+    in_header = (i for i, line in enumerate(lines) if line.startswith("K:") or not FIELD_LINE.match(line))
+    header_end = next(in_header, len(lines))
+    kept = set(keep.split("\n"))
+    dropped = [i for i in range(header_end) if lines[i].startswith("S:") and lines[i] not in kept]
+    lines = [line for i, line in enumerate(lines) if i not in dropped]
+    header_end -= len(dropped)
+    titles = [i for i in range(1, header_end) if lines[i].startswith("T:")]
+    if not titles:
+        lines.insert(1, f"T:{UNTITLED}")
+    elif not lines[titles[0]][2:].strip():
+        lines[titles[0]] = f"T:{UNTITLED}"
+    return "\n".join(lines) + "\n"

@@ -71,8 +71,8 @@ from pathlib import Path
 from musicgen.abcnotation.tunetypes import NO_FORM
 from musicgen.compose.constrain import RETRIES, MeterConstraint
 from musicgen.compose.draw import ConstraintError, sample_next
-from musicgen.compose.prompt import build_prompt, chosen_fields
-from musicgen.compose.streams import UNTITLED, Constraint, Run, Tune
+from musicgen.compose.prompt import UNTITLED, build_prompt, chosen_fields
+from musicgen.compose.streams import Constraint, Run, Tune
 from musicgen.config import SampleConfig
 from musicgen.data.vocab import UnknownCharacterError, Vocab
 from musicgen.model import checkpoint

@@ -14,11 +14,10 @@ Under rules and temperature alone, ``draw`` draws in two stages (:mod:`musicgen.
 constraint about each row's first draw alone where it can (``check(stream, id)``, as
 :class:`~musicgen.compose.constrain.MeterConstraint` offers); with top-k or top-p it masks every row first.
 ``prepare`` is the masking alone, for a caller that looks at ``run.logits`` and ``run.allowed`` before it
-chooses (the step-by-step writer): it steps no engine and draws nothing. A constraint that offers retries (:mod:`musicgen.compose.retry`) may, in ``prepare``,
-send a stream back to the start of a bar to write it again; what was taken back is in the stream's
-``backs``, and ``Run`` keeps what a retry needs. With ``record``, each stream keeps the mask each of its
-drawn characters was drawn under (``masks``, by place in ``ids``; ``False`` where the character was not
-drawn).
+chooses: it steps no engine and draws nothing. A constraint that offers retries (:mod:`musicgen.compose.retry`)
+may send a stream back to the start of a bar to write it again; what was taken back is in the stream's
+``backs``, and ``Run`` keeps what a retry needs. With ``record``, each stream keeps the mask each of its drawn
+characters was drawn under (``masks``, by place in ``ids``; ``False`` where the character was not drawn).
 """
 
 from __future__ import annotations
@@ -30,13 +29,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from musicgen.compose.draw import ConstraintError, first_draws, sample_next, two_stage
-from musicgen.compose.prompt import FIELD_LINE, MAX_TITLE, Prompt
+from musicgen.compose.prompt import MAX_TITLE, Prompt, tidy
 from musicgen.compose.retry import Retries, budget
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import TUNE_END
 from musicgen.model.engine import Engine, log_prob_of
-
-UNTITLED = "Untitled"  # the title of a tune that has none
 
 
 class Constraint(Protocol):
@@ -192,10 +189,15 @@ class Run:
                     ids[r] = two_stage(st.logits[r], mask, cfg.temperature, (u[r, 0], u[r, 1]))
             drawn.append(mask)
         self.allowed = None
-        if self.record:
-            held = getattr(constraint, "held", lambda s: True)
-            self._drawn = [m.copy() if m is not None and held(s) else None for m, s in zip(drawn, rows, strict=True)]
+        self._record(drawn)
         return ids
+
+    def _record(self, masks: list[Any]) -> None:
+        """With ``record``: the masks the rows' characters are drawn under (None where the constraint no longer
+        holds, or where none was asked)."""
+        if self.record:
+            held = getattr(self.constraint, "held", lambda s: True)
+            self._drawn = [m.copy() if m is not None and held(s) else None for m, s in zip(masks, self.rows)]
 
     def _valid(self, mask: np.ndarray, r: int) -> np.ndarray:
         """``mask`` (row ``r``'s), checked: a mask of the vocabulary's length that allows something."""
@@ -211,8 +213,7 @@ class Run:
         logits, rows, st = self.st.logits, self.rows, self.st
         if self.constraint is None:
             self.allowed = None
-            if self.record:
-                self._drawn = [None] * len(rows)
+            self._record([None] * len(rows))
             return logits
         if self.retries is not None:
             self.retries.mark(st, rows)
@@ -227,9 +228,7 @@ class Run:
         if self.retries is not None:
             self.retries.check(st, rows, logits, allowed)
         self.allowed = allowed
-        if self.record:
-            held = getattr(self.constraint, "held", lambda s: True)
-            self._drawn = [allowed[r].copy() if held(s) else None for r, s in enumerate(rows)]
+        self._record(list(allowed))
         return np.where(allowed, logits, -np.inf)
 
     def take(self, ids: np.ndarray) -> None:
@@ -314,40 +313,3 @@ class Run:
         return Tune(
             tidy(text, s + 1, keep=self.prompt.head + self.prompt.tail), stream.nats / max(n, 1), n, stream.ended
         )
-
-
-def tidy(text: str, number: int = 1, keep: str = "") -> str:
-    """One clean tune: an ``X:`` line first, a non-empty ``T:`` line, no trailing blank lines.
-
-    Header ``S:`` (source) lines the model wrote are dropped: it imitates the
-    collectors' credits of its training tunes, and a new tune must not name a real
-    person as its source. Lines of ``keep`` (the prompt) stay.
-
-    >>> tidy("X:5\\nT:\\nK:G\\nabc|\\n\\n")
-    'X:5\\nT:Untitled\\nK:G\\nabc|\\n'
-    >>> tidy("ga|bag|", number=3)
-    'X:3\\nT:Untitled\\nga|bag|\\n'
-    >>> tidy("X:1\\nM:6/8\\nT:Late title\\nK:D\\nd|")
-    'X:1\\nM:6/8\\nT:Late title\\nK:D\\nd|\\n'
-    >>> tidy("X:1/8\\nT:A\\nK:G\\nG|", number=2)  # music21 cannot read an X: that is not a number
-    'X:2\\nT:A\\nK:G\\nG|\\n'
-    >>> tidy("X:1\\nT:A\\nS:Trad, via EF\\nS:Mine\\nK:G\\nG|", keep="X:1\\nS:Mine\\n")
-    'X:1\\nT:A\\nS:Mine\\nK:G\\nG|\\n'
-    """
-    lines = text.rstrip().split("\n")
-    if not lines[0].startswith("X:"):
-        lines.insert(0, f"X:{number}")
-    elif not lines[0][2:].strip().isdigit():
-        lines[0] = f"X:{number}"
-    in_header = (i for i, line in enumerate(lines) if line.startswith("K:") or not FIELD_LINE.match(line))
-    header_end = next(in_header, len(lines))
-    kept = set(keep.split("\n"))
-    dropped = [i for i in range(header_end) if lines[i].startswith("S:") and lines[i] not in kept]
-    lines = [line for i, line in enumerate(lines) if i not in dropped]
-    header_end -= len(dropped)
-    titles = [i for i in range(1, header_end) if lines[i].startswith("T:")]
-    if not titles:
-        lines.insert(1, f"T:{UNTITLED}")
-    elif not lines[titles[0]][2:].strip():
-        lines[titles[0]] = f"T:{UNTITLED}"
-    return "\n".join(lines) + "\n"
