@@ -162,17 +162,21 @@ class Rules:
         """The cost of each of ``reps`` from ``t`` (a table's entry: the way to the end after it, less
         :func:`~musicgen.compose.finish.way_offset`; NEVER where it breaks a rule)."""
         done = flushed(t.tok)[0]  # the tokens the text under way makes if it is complete as it stands
-        after: tuple[Table, int] | None | bool = False  # the table once the text under way is complete, its shift
+        after: tuple[Tracker, int] | None | bool = False  # the state once the text under way is complete, its shift
         base = way_offset(t)
         found = []
         for rep in reps:
             fed = feed(t.tok, rep)
             if done and fed[0][: len(done)] == done:
                 # rep completes the text under way as it stands, then starts anew: as from the completed state
+                # (its whole table where a table is being made, else that one character's cost)
                 if after is False:
                     after = self._completed(t, base)
-                cost = None if after is None else int(after[0].costs[self.index[rep]])
-                found.append(NEVER if cost is None or cost == NEVER else cost + after[1])  # type: ignore[index]
+                cost = NEVER
+                if after is not None:
+                    got = self.table(after[0]) if len(reps) > 1 else self.known(after[0], rep)
+                    cost = int(got.costs[self.index[rep]]) if isinstance(got, Table) else got
+                found.append(cost if cost == NEVER else cost + after[1])  # type: ignore[index]
             else:
                 twin = self._after(t, rep, fed)
                 cost = None if twin is None else finish_cost(twin)
@@ -208,9 +212,9 @@ class Rules:
         twin = t.fork()
         return twin if twin.step(ch) else None
 
-    def _completed(self, t: Tracker, base: int) -> tuple[Table, int] | None:
-        """The table of ``t`` once its text under way is taken as complete, and what to add to its costs to count
-        them from ``t``'s offset ``base``; None if that breaks a rule."""
+    def _completed(self, t: Tracker, base: int) -> tuple[Tracker, int] | None:
+        """A copy of ``t`` with its text under way taken as complete, and what to add to its costs to count them
+        from ``t``'s offset ``base``; None if that breaks a rule."""
         twin = t.fork()
         line_start = twin.tok.at_line_start
         tokens, twin.tok = flushed(twin.tok)
@@ -218,7 +222,7 @@ class Rules:
             if not twin.take(tok, line_start):
                 return None
             line_start = tok.kind == T.NEWLINE
-        return self.table(twin), way_offset(twin) - base
+        return twin, way_offset(twin) - base
 
 
 def _reading(t: Tracker, tok: T.Tokenizer) -> Tracker:

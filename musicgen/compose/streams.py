@@ -176,15 +176,17 @@ class Run:
         for r, s in enumerate(rows):
             mask = None
             if not self.streams[s].forced:
-                # (a first draw that alone holds enough of the probability rules a retry out: ask about it alone)
+                # (where the first draw alone holds enough of the probability to rule a retry out: ask about it alone)
                 ask = check is not None and share[r] >= least * 1.001
                 mask = check(s, int(ids[r])) if ask else constraint.allowed(s)
             if mask is not None:
                 self._valid(mask, r)
-                restart = None
-                if retries is not None and retries.mass(st.logits[r : r + 1], mask[None])[0] < least:
+                restart, kept = None, mask[ids[r]]
+                # (an allowed first draw that alone holds enough of the probability rules a retry out)
+                weigh = retries is not None and not (kept and share[r] >= least * 1.001)
+                if weigh and retries.mass(st.logits[r : r + 1], mask[None])[0] < least:  # type: ignore[union-attr]
                     restart = retries.back(st, r, s)  # (the row's logits become the restart's)
-                if restart is not None or not mask[ids[r]]:
+                if restart is not None or not kept:
                     mask = mask if restart is None else self._valid(restart, r)
                     ids[r] = two_stage(st.logits[r], mask, cfg.temperature, (u[r, 0], u[r, 1]))
             drawn.append(mask)
