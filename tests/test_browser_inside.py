@@ -105,9 +105,10 @@ def test_a_lesson_steps_a_tune_branches_once_and_maps_its_surprise(tmp_path: Pat
         assert stepped.startswith(paused.rstrip("\n")) and written(page) == count + 1
         frame = page.frame_locator(SHEET).first
         assert frame.locator(".inside-coloured").count() > 0  # the growing sheet is coloured by surprise too
-        fills = page.locator("[class*='st-key-inside_choice_'] button").evaluate_all(
-            "els => els.map(e => getComputedStyle(e).backgroundImage)"
-        )
+        choice = "[class*='st-key-inside_choice_'] button"
+        # (under load the choices' buttons may still be arriving once the text has grown: wait for all five)
+        page.wait_for_function("sel => document.querySelectorAll(sel).length >= 5", arg=choice)
+        fills = page.locator(choice).evaluate_all("els => els.map(e => getComputedStyle(e).backgroundImage)")
         assert len(fills) == 5 and all("linear-gradient" in f for f in fills)  # each choice a bar
         page.screenshot(path=str(REPO_ROOT / "assets" / "screenshot-inside-step.png"))
 
