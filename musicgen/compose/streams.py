@@ -172,18 +172,18 @@ class Run:
         ids, share = first_draws(st.logits, cfg.temperature, u[:, 0])
         check = None if self.record else getattr(constraint, "check", None)
         least = 0.0 if retries is None else constraint.retry_mass  # type: ignore[attr-defined]  (a retry: below it)
+        # (a first draw that alone holds enough of the probability rules a retry out, if the rules allow it: then
+        # only it need be asked about, and no allowed mass weighed)
+        enough = (share >= least * 1.001).tolist()
         drawn: list[Any] = []
         for r, s in enumerate(rows):
             mask = None
             if not self.streams[s].forced:
-                # (where the first draw alone holds enough of the probability to rule a retry out: ask about it alone)
-                ask = check is not None and share[r] >= least * 1.001
-                mask = check(s, int(ids[r])) if ask else constraint.allowed(s)
+                mask = check(s, int(ids[r])) if check is not None and enough[r] else constraint.allowed(s)
             if mask is not None:
                 self._valid(mask, r)
                 restart, kept = None, mask[ids[r]]
-                # (an allowed first draw that alone holds enough of the probability rules a retry out)
-                weigh = retries is not None and not (kept and share[r] >= least * 1.001)
+                weigh = retries is not None and not (kept and enough[r])
                 if weigh and retries.mass(st.logits[r : r + 1], mask[None])[0] < least:  # type: ignore[union-attr]
                     restart = retries.back(st, r, s)  # (the row's logits become the restart's)
                 if restart is not None or not kept:
