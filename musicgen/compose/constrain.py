@@ -178,17 +178,29 @@ class MeterConstraint:
         surely allow it (counted as a character written, as ``allowed`` counts one), else the whole mask
         (``allowed``'s). A state with no table kept has only ``i``'s cost worked out (:meth:`Rules.known`): the
         mask is certain to allow it where its way to the end fits with room to spare (no turn to finishing)."""
-        t = self.trackers[stream]
-        if not t.ok or t.phase == ENDED:
-            return self.allowed(stream)
-        known = self.rules.known(t, self.rules.chars[i])
-        if isinstance(known, Table):
+        known = self._known(stream, i)
+        if known is not True:
             return self.allowed(stream, known)
-        if known == NEVER or known + WRAP >= self.left[stream] - way_offset(t):
-            return self.allowed(stream)
         self.left[stream] -= 1
         self._masks[stream] = self.rules.everything  # (advance trusts the character)
         return None
+
+    def allows(self, stream: int, i: int) -> bool | None:
+        """Whether the rules surely allow character id ``i`` next, asked as :meth:`check` asks (nothing counted):
+        False where that is not sure, None where the state's table is kept (:meth:`allowed` reads it at once)."""
+        known = self._known(stream, i)
+        return None if isinstance(known, Table) else known is True
+
+    def _known(self, stream: int, i: int) -> Table | bool | None:
+        """True where the rules surely allow character id ``i`` next; else the state's table where one is kept,
+        or None (the whole mask is to be worked out)."""
+        t = self.trackers[stream]
+        if not t.ok or t.phase == ENDED:
+            return None
+        known = self.rules.known(t, self.rules.chars[i])
+        if isinstance(known, Table):
+            return known
+        return known != NEVER and known + WRAP < self.left[stream] - way_offset(t) or None
 
     def _allowed(self, stream: int, table: Table | None = None) -> np.ndarray:
         t = self.trackers[stream]

@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+ASKED = 8  # characters asked about, likeliest first, to rule a retry out without a table (Retries.ruled_out)
+MARGIN = 1.001  # a share shown to be at least this times the retry mass surely is not below it, rounded otherwise
+
 
 def budget(length: int) -> int:
     """Characters a tune capped at ``length`` may write and take back in retries."""
@@ -99,6 +102,24 @@ class Retries:
         # (the reductions called as ufuncs, as the array methods call them: the same numbers, a Python call fewer)
         p = np.exp((logits - np.maximum.reduce(logits, axis=1, keepdims=True)) / self.temperature)
         return np.add.reduce(p * allowed, axis=1) / np.add.reduce(p, axis=1)
+
+    def ruled_out(self, logits: np.ndarray, s: int) -> bool:
+        """Whether stream ``s``'s characters that the rules surely allow (``allows(stream, id)``, asked of the
+        likeliest first, at most :data:`ASKED`) hold enough of the draw's probability (``logits``: its row) to rule a
+        retry out, with a margin for rounding; False where they cannot show it, or where the state's table is kept
+        (:meth:`mass` over its mask is then cheap). No table is made for it."""
+        p = np.exp((logits - logits.max()) / self.temperature)
+        p /= p.sum()
+        need, rest = self.constraint.retry_mass * MARGIN, 1.0
+        for i in np.argsort(-p)[:ASKED].tolist():
+            ok = self.constraint.allows(s, i)
+            if ok is None:
+                return False
+            rest -= p[i]
+            need -= p[i] if ok else 0.0
+            if need <= 0 or need > rest:  # (enough found; or not enough left to find)
+                return need <= 0
+        return False
 
     def back(self, st: Any, r: int, s: int) -> np.ndarray | None:
         """Send stream ``s`` (row ``r`` of ``st``) back to a bar's start where it may go: the engine's row holds

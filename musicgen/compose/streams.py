@@ -30,7 +30,7 @@ import numpy as np
 
 from musicgen.compose.draw import ConstraintError, first_draws, sample_next, two_stage
 from musicgen.compose.prompt import MAX_TITLE, Prompt, tidy
-from musicgen.compose.retry import Retries, budget
+from musicgen.compose.retry import MARGIN, Retries, budget
 from musicgen.config import SampleConfig
 from musicgen.data.corpus import TUNE_END
 from musicgen.model.engine import Engine, log_prob_of
@@ -174,11 +174,13 @@ class Run:
         least = 0.0 if retries is None else constraint.retry_mass  # type: ignore[attr-defined]  (a retry: below it)
         # (a first draw that alone holds enough of the probability rules a retry out, if the rules allow it: then
         # only it need be asked about, and no allowed mass weighed)
-        enough = (share >= least * 1.001).tolist()
+        enough = (share >= least * MARGIN).tolist()
         drawn: list[Any] = []
         for r, s in enumerate(rows):
             mask = None
             if not self.streams[s].forced:
+                if check is not None and not enough[r] and retries is not None:
+                    enough[r] = retries.ruled_out(st.logits[r], s)  # (the likeliest allowed characters hold enough)
                 mask = check(s, int(ids[r])) if check is not None and enough[r] else constraint.allowed(s)
             if mask is not None:
                 self._valid(mask, r)
