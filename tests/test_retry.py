@@ -11,6 +11,7 @@ import pytest
 from musicgen.app.live import generate_watched
 from musicgen.compose.constrain import RETRIES, MeterConstraint
 from musicgen.compose.prompt import build_prompt
+from musicgen.compose.retry import Retries
 from musicgen.compose.sample import Generator
 from musicgen.compose.streams import Run
 from musicgen.config import ModelConfig, SampleConfig
@@ -75,6 +76,28 @@ def test_retried_tunes_keep_the_form_and_a_seed_writes_the_same_tunes(gen: Gener
         form = tune_form(tune.abc)
         assert all(p.regular for p in form.parts) and form.ends_on_tonic, tune.abc
     assert run.retries.taken <= CFG.n * (CFG.length // 2)  # within each tune's budget
+
+
+def test_a_retry_ruled_out_without_the_mask_is_one_the_mask_rules_out(gen: Generator) -> None:
+    ruled = []
+    c = constraint(gen, RETRIES)
+    rules_out = Retries.ruled_out
+
+    def watched(self: Retries, logits: object, s: int) -> bool:
+        ruled.append(rules_out(self, logits, s))  # type: ignore[arg-type]
+        return ruled[-1]
+
+    Retries.ruled_out = watched  # type: ignore[method-assign]
+    try:
+        run = Run(gen.engine, CFG, build_prompt(CFG), c)
+        tunes = run.run()
+    finally:
+        Retries.ruled_out = rules_out  # type: ignore[method-assign]
+    masked = constraint(gen, RETRIES)
+    masked.allows = lambda stream, i: None  # type: ignore[method-assign]  (never sure: every such row weighed)
+    whole = Run(gen.engine, CFG, build_prompt(CFG), masked)
+    assert any(ruled) and not all(ruled)
+    assert tunes == whole.run() and run.retries.count == whole.retries.count > 0  # type: ignore[union-attr]
 
 
 def test_a_retried_tunes_surprise_is_that_of_the_characters_it_kept(gen: Generator) -> None:

@@ -15,11 +15,12 @@ so the tunes cost fewer nats under the model (see docs/decisions.md).
 
 A constraint offers retries by having ``retries`` above 0, ``retry_mass``, and the methods :class:`Retries`
 calls: ``retrying(stream)``, ``bar_start(stream)``, ``bar_opened(stream)``, ``save(stream)``,
-``restore(stream, saved)``;
+``restore(stream, saved)``, and, where it has ``check`` (:mod:`musicgen.compose.streams`), ``allows(stream, id)``;
 :class:`~musicgen.compose.constrain.MeterConstraint` does in form-aware writing when made with
 ``retries``. :class:`~musicgen.compose.streams.Run` does the rest: it keeps each stream's engine state at
-the start of its last two bars, and its characters, surprise and length so far. The draws stay one
-uniform number per stream and step, so a seeded call gives the same tunes every time.
+the start of its last two bars, and its characters, surprise and length so far. A retry takes no
+uniform numbers of its own (the draws take as many per stream and step as without it), so a seeded call gives
+the same tunes every time.
 """
 
 from __future__ import annotations
