@@ -298,8 +298,8 @@ def test_a_primer_that_keeps_the_rules_is_continued_under_them(gen: Generator) -
 
 @pytest.mark.xfail(
     strict=True,
-    reason='abcnotation.forms.symbol_ok allows a chord root with two accidentals ("Fb#"), which music21 cannot '
-    "read; the random network writes one in these tunes since retries are on by default",
+    reason="abcnotation.forms.symbol_ok admits any string of the chord-symbol characters that starts with a root "
+    '("Fb#", "B/3-i/B2d/#n"), and music21 reads few of them; the random network writes such symbols in these tunes',
 )
 def test_music21_reads_constrained_tunes_as_long_as_the_rhythm_analyser(gen: Generator) -> None:
     from musicgen.sound import convert

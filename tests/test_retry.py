@@ -83,8 +83,8 @@ def test_a_retry_ruled_out_without_the_mask_is_one_the_mask_rules_out(gen: Gener
     c = constraint(gen, RETRIES)
     rules_out = Retries.ruled_out
 
-    def watched(self: Retries, logits: object, s: int) -> bool:
-        ruled.append(rules_out(self, logits, s))  # type: ignore[arg-type]
+    def watched(self: Retries, p: object, s: int) -> bool:
+        ruled.append(rules_out(self, p, s))  # type: ignore[arg-type]
         return ruled[-1]
 
     Retries.ruled_out = watched  # type: ignore[method-assign]

@@ -200,7 +200,9 @@ class MeterConstraint:
         known = self.rules.known(t, self.rules.chars[i])
         if isinstance(known, Table):
             return known
-        return known != NEVER and known + WRAP < self.left[stream] - way_offset(t) or None
+        if known == NEVER or known + WRAP >= self.left[stream] - way_offset(t):
+            return None  # refused, or a way to the end near the cap: only the whole mask can tell
+        return True
 
     def _allowed(self, stream: int, table: Table | None = None) -> np.ndarray:
         t = self.trackers[stream]

@@ -101,14 +101,15 @@ def _truncate(p: np.ndarray, top_k: int, top_p: float) -> np.ndarray:
     return out
 
 
-def first_draws(logits: np.ndarray, temperature: float, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def first_draws(logits: np.ndarray, temperature: float, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first stage of a draw under rules: one character id per row of ``logits`` (K, V) from the model
-    alone at ``temperature``, by the uniform numbers ``u`` (K,), and each one's share of its row's probability.
+    alone at ``temperature``, by the uniform numbers ``u`` (K,), each one's share of its row's probability, and
+    the rows' unnormalised probabilities (:func:`unnormalised`'s, for a retry weighed without a mask).
 
     Row by row the very character :func:`pick` gives for :func:`unnormalised` ``(row, None, temperature)``.
 
     >>> logits = np.log(np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]))
-    >>> ids, share = first_draws(logits, 1.0, np.array([0.05, 0.99]))
+    >>> ids, share, _ = first_draws(logits, 1.0, np.array([0.05, 0.99]))
     >>> ids.tolist(), np.round(share, 3).tolist()
     ([0, 2], [0.1, 0.3])
     """
@@ -118,7 +119,7 @@ def first_draws(logits: np.ndarray, temperature: float, u: np.ndarray) -> tuple[
     ids = np.less_equal(cum, (u * total)[:, None]).sum(axis=1)  # the first index whose cumulative sum passes u
     for r in np.flatnonzero(ids == cum.shape[1]):  # u rounded up to the total (chance ~1e-16)
         ids[r] = pick(p[r], float(u[r]))
-    return ids, p[np.arange(len(p)), ids] / total
+    return ids, p[np.arange(len(p)), ids] / total, p
 
 
 def unnormalised(logits: np.ndarray, mask: np.ndarray | None, temperature: float) -> np.ndarray:

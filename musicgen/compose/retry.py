@@ -104,13 +104,13 @@ class Retries:
         p = np.exp((logits - np.maximum.reduce(logits, axis=1, keepdims=True)) / self.temperature)
         return np.add.reduce(p * allowed, axis=1) / np.add.reduce(p, axis=1)
 
-    def ruled_out(self, logits: np.ndarray, s: int) -> bool:
+    def ruled_out(self, p: np.ndarray, s: int) -> bool:
         """Whether stream ``s``'s characters that the rules surely allow (``allows(stream, id)``, asked of the
-        likeliest first, at most :data:`ASKED`) hold enough of the draw's probability (``logits``: its row) to rule a
-        retry out, with a margin for rounding; False where they cannot show it, or where the state's table is kept
-        (:meth:`mass` over its mask is then cheap). No table is made for it."""
-        p = np.exp((logits - logits.max()) / self.temperature)
-        p /= p.sum()
+        likeliest first, at most :data:`ASKED`) hold enough of the draw's probability (``p``: its row's, unnormalised,
+        at the retries' temperature, as :func:`~musicgen.compose.draw.first_draws` gives them) to rule a retry out,
+        with a margin for rounding; False where they cannot show it, or where the state's table is kept (:meth:`mass`
+        over its mask is then cheap). No table is made for it."""
+        p = p / p.sum()
         need, rest = self.constraint.retry_mass * MARGIN, 1.0
         for i in np.argsort(-p)[:ASKED].tolist():
             ok = self.constraint.allows(s, i)

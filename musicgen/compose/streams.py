@@ -169,7 +169,7 @@ class Run:
         if retries is not None:
             retries.mark(st, rows)
         u = self.rng.random((len(rows), 2))
-        ids, share = first_draws(st.logits, cfg.temperature, u[:, 0])
+        ids, share, p = first_draws(st.logits, cfg.temperature, u[:, 0])
         check = None if self.record else getattr(constraint, "check", None)
         least = 0.0 if retries is None else constraint.retry_mass  # type: ignore[attr-defined]  (a retry: below it)
         # (a first draw that alone holds enough of the probability rules a retry out, if the rules allow it: then
@@ -180,7 +180,7 @@ class Run:
             mask = None
             if not self.streams[s].forced:
                 if check is not None and not enough[r] and retries is not None:
-                    enough[r] = retries.ruled_out(st.logits[r], s)  # (the likeliest allowed characters hold enough)
+                    enough[r] = retries.ruled_out(p[r], s)  # (the likeliest allowed characters hold enough)
                 mask = check(s, int(ids[r])) if check is not None and enough[r] else constraint.allowed(s)
             if mask is not None:
                 self._valid(mask, r)
