@@ -296,11 +296,6 @@ def test_a_primer_that_keeps_the_rules_is_continued_under_them(gen: Generator) -
         assert_keeps_the_meter(tune.abc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="abcnotation.forms.symbol_ok admits any string of the chord-symbol characters that starts with a root "
-    '("Fb#", "B/3-i/B2d/#n"), and music21 reads few of them; the random network writes such symbols in these tunes',
-)
 def test_music21_reads_constrained_tunes_as_long_as_the_rhythm_analyser(gen: Generator) -> None:
     from musicgen.sound import convert
 

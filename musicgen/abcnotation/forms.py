@@ -26,7 +26,6 @@ from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.header import parse_key
 
 MAX_TEXT = 60  # characters of a free-text header value (a title); Nottingham's longest title is 49
-MAX_SYMBOL = 12  # characters inside a chord symbol ("Am7/g" is 5)
 MAX_CHORD_NOTES = 4  # notes in one [..] chord
 TICK = 192  # ticks to the unit length: 16ths of it (the shortest note), and thirds and quarters of those (tuplets)
 
@@ -46,6 +45,8 @@ def _suffixes() -> dict[str, Fraction]:
 SUFFIXES: dict[str, Fraction] = _suffixes()  # note length suffix -> multiple of the unit length
 SUFFIX_TICKS = {s: int(v * TICK) for s, v in SUFFIXES.items()}
 SUFFIX_PREFIXES = frozenset(s[:i] for s in SUFFIXES for i in range(len(s) + 1))
+# lengths music21 cannot read in a tuplet ("(2A5/4A5/4": "Unknown type: complex"), as written, in ticks
+TUPLET_UNREAD = frozenset(SUFFIX_TICKS[s] for s in ("5", "9", "10", "11", "13", "5/2", "5/4", "5/8"))
 SHORTEST_SUFFIX: dict[int, str] = {}  # ticks -> the shortest suffix that writes them
 for _s, _t in sorted(SUFFIX_TICKS.items(), key=lambda kv: len(kv[0]), reverse=True):
     SHORTEST_SUFFIX[_t] = _s
@@ -59,8 +60,6 @@ END_BARS = frozenset({"|]", "||", ":|", ":||"})  # bar lines that may end a tune
 ENDINGS = frozenset({"[1", "[2"})
 TUPLETS = frozenset({"(2", "(3", "(4"})
 
-SYMBOL_START = frozenset("ABCDEFG(")
-SYMBOL_CHARS = frozenset("ABCDEFGabcdefgijmnsu0123456789#+-/()")  # "F#m7", "D/f+", "Gsus4", "Bdim", "(E7)"
 HEADER_FIELDS = frozenset("XTSRNYZCOPMLK")  # fields a generated header may hold
 BODY_FIELDS = frozenset("PKML")  # fields a music line may be (P: starts a part)
 FREE_TEXT = frozenset("TSRNYZCO")  # fields whose value is free text
@@ -152,12 +151,6 @@ def value_completion(field: str, value: str) -> str | None:
             return None
         return "A" if field == "T" and not value else ""  # a tune has a title
     return None
-
-
-def symbol_ok(inner: str) -> bool:
-    """Whether a chord symbol's text (between the quotes) is, or can still become, one we allow."""
-    fits = len(inner) <= MAX_SYMBOL and (not inner or inner[0] in SYMBOL_START)
-    return fits and all(c in SYMBOL_CHARS for c in inner)
 
 
 @cache

@@ -45,6 +45,7 @@ from musicgen.abcnotation.forms import (
     SHORTEST_SUFFIX,
     SUFFIX_TICKS,
     TICK,
+    TUPLET_UNREAD,
     UNITS,
     cheapest_note,
     completions,
@@ -54,6 +55,7 @@ from musicgen.abcnotation.forms import (
     value_completion,
 )
 from musicgen.abcnotation.header import parse_meter, parse_unit
+from musicgen.abcnotation.symbols import symbol_completion
 from musicgen.compose.ending import Between, Fin, fin_after, fin_of, form_bound, form_tail
 from musicgen.compose.pending import flushed
 from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
@@ -151,14 +153,16 @@ def _closings(t: Tracker, p: str) -> list[str]:
     if c0 in "|:":  # (form-aware writing writes no endings: |1, :|2, |[1 ...)
         bars = BAR_LINES if t.plan is None else PLAIN_BARS
         return [b[len(p) :] for b in bars if b.startswith(p)]
-    if c0 == '"':  # (form-aware writing: or the tonic chord, which the tune's end may need)
+    if c0 == '"':  # the shortest way to a whole symbol (form-aware writing: or the tonic chord the end may need)
+        shortest = [symbol_completion(p[1:]) + '"']  # type: ignore[operator]  (the text under way keeps the rules)
         if t.plan is None or t.tonic is None:
-            return ['"' if len(p) > 1 else 'C"']
-        inner = p[2:] if p[1:2] == "(" else p[1:]  # the root so far
-        root = t.tonic.root  # (form-aware writing: the tonic chord may be what the end needs)
+            return shortest
+        close = ")" if p[1:2] == "(" else ""
+        inner = p[2:] if close else p[1:]  # the root so far
+        root = t.tonic.root
         if not inner:  # a root away from the tonic, and the tonic's
-            return ['"'] * (len(p) > 1) + ["DC"[t.tonic.pc != 0] + '"', root + '"']
-        return ['"'] + ([root[len(inner) :] + '"'] if root.startswith(inner) and inner != root else [])
+            return shortest + ["DC"[t.tonic.pc != 0] + close + '"', root + close + '"']
+        return shortest + ([root[len(inner) :] + close + '"'] if root.startswith(inner) and inner != root else [])
     if c0 == "(":
         return ["3" if p == "(" else ""]
     if c0 == "[":  # a chord under way; a "[" alone may also start an ending
@@ -204,7 +208,7 @@ def _timed(t: Tracker, options: tuple[tuple[int, int], ...]) -> int | None:
     for extra, written in options:
         if best is not None and extra + AFTER_NOTE >= best:
             break
-        if (left and fixed not in (None, written)) or written < least:
+        if (left and (fixed not in (None, written) or written in TUPLET_UNREAD)) or written < least:
             continue
         span = written * q // p
         if span <= room:
@@ -263,7 +267,11 @@ def _tail(
         best = None
         # (form-aware writing: the way does not end the tune on a tuplet's note, nor writes one too short)
         after = None if t.plan is None else _off_tonic(fin or fin_now)
-        for w in (written,) if written is not None else tuple(w for w in SHORTEST_SUFFIX if w >= least):
+        for w in (
+            (written,)
+            if written is not None
+            else tuple(w for w in SHORTEST_SUFFIX if w >= least and w not in TUPLET_UNREAD)
+        ):
             span = left * (w * q // p)
             rest = _tail(t, room - span, full, False, False, NO_TUPLET, after) if span <= room else None
             if rest is not None and (best is None or rest + left * note_chars(w) < best):  # type: ignore[operator]

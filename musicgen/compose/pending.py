@@ -30,8 +30,8 @@ from musicgen.abcnotation.forms import (
     SUFFIX_TICKS,
     TUPLETS,
     octave_ok,
-    symbol_ok,
 )
+from musicgen.abcnotation.symbols import symbol_ok, symbol_state
 from musicgen.compose.progress import Tonic
 from musicgen.compose.state import HEADER, TuneState
 from musicgen.memo import Memo
@@ -83,7 +83,8 @@ def feed_tokens(tok: T.Tokenizer, ch: str) -> list[T.Token]:
 
 def key_text(tok: T.Tokenizer, tonic: Tonic | None = None, form: bool = False) -> str:
     """The text under way with what no rule reads blurred: pitch letters, accidentals, the words of a
-    title or chord symbol (only their length counts). States with equal key text and core behave alike,
+    title (only its length counts) and of a chord symbol (only where it stands in its grammar counts:
+    :func:`~musicgen.abcnotation.symbols.symbol_state`). States with equal key text and core behave alike,
     but for one mirror image: a small letter takes ``'`` where a capital takes ``,`` (see :func:`mirrored`).
 
     In form-aware writing (``form``) a chord symbol keeps whether it has a root (a first one adds a tonic
@@ -102,12 +103,13 @@ def blur(p: str, line_start: bool, tonic: Tonic | None = None, form: bool = Fals
         return p
     if line_start and len(p) > 1 and p[1] == ":":  # a field line
         return p if p[0] in "MLK" else p[:2] + "x" * (len(p) - 2)
-    if p[0] == '"':
+    if p[0] == '"':  # where the symbol stands in its grammar (abcnotation.symbols), after:
+        state = "@" + (symbol_state(p[1:]) or "x")
         if tonic is not None:  # the quote and the root ("(F#")
-            return p[:4] + "x" * (len(p) - 4)
+            return p[:4] + state
         if form:  # the quote and where the root would be, if any ("(" or a letter)
-            return '"' + p[1:3].translate(_ROOTED) + "x" * (len(p) - 3)
-        return '"' + "x" * (len(p) - 1)
+            return '"' + p[1:3].translate(_ROOTED) + state
+        return '"' + state
     return p.translate(_BLUR if tonic is None else _tonic_blur(tonic))
 
 

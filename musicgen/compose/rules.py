@@ -25,7 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.forms import FREE_TEXT, SYMBOL_CHARS, SYMBOL_START
+from musicgen.abcnotation.forms import FREE_TEXT
+from musicgen.abcnotation.symbols import ROOTS, SYMBOL_CHARS
 from musicgen.compose.finish import finish_cost, way_offset
 from musicgen.compose.pending import feed, flushed, mirrored, pending_ok
 from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
@@ -259,8 +260,8 @@ def _classes(kind: tuple) -> Callable[[str], str | None]:
     rule.
 
     In music, pitch letters stand for each other, and so do accidentals; what music is never made of is
-    refused, and so is what begins no token the rules allow, between tokens. In a chord symbol or a free-text
-    header value, only a few kinds of character differ.
+    refused, and so is what begins no token the rules allow, between tokens. In a chord symbol, capitals stand for
+    each other but where the tune may end on its tonic chord; in a free-text header value, only a few kinds differ.
     """
     if kind[0] == "music":
         _, tonic, between, form = kind
@@ -268,11 +269,10 @@ def _classes(kind: tuple) -> Callable[[str], str | None]:
         never = (NEVER_FIRST | {"~"} if form else NEVER_FIRST) if between else frozenset()
         return lambda ch: alike.get(ch, ch) if ch in MUSIC and ch not in never else None
     if kind[0] == "symbol":
-        _, rooted, form = kind
-        if rooted:  # where the tune may end: the chord symbol's root counts
+        if kind[1]:  # where the tune may end: the chord symbol's root counts
             return lambda ch: ch if ch in SYMBOL_CHARS or ch == '"' else None
-        start = '"(' if form else '"'  # form-aware writing: a symbol with a root and one without differ
-        return lambda ch: ch if ch in start else ("C" if ch in SYMBOL_START else "m" if ch in SYMBOL_CHARS else None)
+        # a capital (a root, a bass note) stands for the others: neither the grammar nor the state key reads it
+        return lambda ch: "C" if ch in ROOTS else ch if ch in SYMBOL_CHARS or ch == '"' else None
     if kind[0] == "free":
         return lambda ch: ch if ch in " \n%\\" else "x"
     return lambda ch: ch

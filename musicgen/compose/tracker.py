@@ -44,8 +44,9 @@ before a length cap; :meth:`Tracker.state_key` is what such answers are kept by.
 from __future__ import annotations
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLETS, symbol_ok, written_ticks
+from musicgen.abcnotation.forms import BAR_LINES, BODY_FIELDS, END_BARS, ENDINGS, TUPLET_UNREAD, TUPLETS, written_ticks
 from musicgen.abcnotation.rhythm import is_section_bar
+from musicgen.abcnotation.symbols import symbol_whole
 from musicgen.compose.parts import drawn_after, drawn_key, header_draw, meter_name
 from musicgen.compose.pending import blur, feed, pending_ok
 from musicgen.compose.progress import Progress, chord_touches, close, form_key, sounds_tonic, symbol_pc
@@ -241,7 +242,7 @@ class Tracker(TuneState):
             ok = self.may_tie()
             tied = True
         elif kind in (T.SYMBOL, T.DECORATION):
-            ok = (text == "~" if kind == T.DECORATION else bool(text[1:-1]) and symbol_ok(text[1:-1])) and self.room()
+            ok = (text == "~" if kind == T.DECORATION else symbol_whole(text[1:-1])) and self.room()
             ok = ok and (self.plan is None or self.detour_ok(text, line_start))
             needs_note = True
             pc = symbol_pc(text[1:-1]) if kind == T.SYMBOL and self.tonic is not None else None
@@ -269,11 +270,10 @@ class Tracker(TuneState):
         if written is None or not self.room() or (self.plan is not None and written < self.least()):
             return False
         tuplet_ticks, in_tuplet = self.notes.tuplet_ticks, r.tuplet_left
-        if r.tuplet_left:
-            if tuplet_ticks is None:
-                tuplet_ticks = written
-            elif written != tuplet_ticks:
+        if r.tuplet_left:  # its notes share one length, one music21 reads in a tuplet
+            if written in TUPLET_UNREAD or tuplet_ticks not in (None, written):
                 return False
+            tuplet_ticks = written
         r.feed(t)
         if r.duration > self.bar_length():
             return False
