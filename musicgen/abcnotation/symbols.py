@@ -26,10 +26,10 @@ ROOTS = frozenset("ABCDEFG")
 ACCIDENTALS = frozenset("#b")  # after a root
 BASSES = frozenset("ABCDEFGabcdefg")
 BASS_ACCIDENTALS = frozenset("#b+")  # after a bass note ("D/f+": the Nottingham tunes' sharp)
-QUALITIES = frozenset(
-    {"m", "7", "m7", "6", "m6", "9", "m9", "7b9", "maj7", "dim", "dim7", "d", "d7", "aug", "a", "a7", "+"}
-    | {"sus4", "sus2", "7sus4", "m7b5"}
+QUALITIES = frozenset(  # (music21 reads no "d" or "a" for dim and aug, which a few Nottingham symbols write)
+    {"m", "7", "m7", "6", "m6", "9", "m9", "7b9", "maj7", "dim", "dim7", "aug", "+", "sus4", "sus2", "7sus4", "m7b5"}
 )
+PLUS_BASS = frozenset({"", "7"})  # qualities after which music21 reads a "+" after the bass note ("D/f+", "A7/c+")
 _QUALITY_PREFIXES = frozenset(q[:i] for q in QUALITIES for i in range(1, len(q) + 1))
 SYMBOL_START = frozenset("ABCDEFG(")
 SYMBOL_CHARS = frozenset("(/)") | ROOTS | ACCIDENTALS | BASSES | BASS_ACCIDENTALS | frozenset("".join(QUALITIES))
@@ -41,7 +41,7 @@ START, ROOT, QUALITY, SLASH, BASS, BASS_SHARP, CLOSED = "s", "r", "q", "/", "b",
 def _step(state: str, ch: str) -> str | None:
     """The state after ``ch`` (None: it breaks the grammar). A state is a name, "(" first while a bracket is
     open, and in a quality the quality so far: "(q7s" is "(G7s"'s."""
-    paren, name = state[:1] == "(", state[1:] if state[:1] == "(" else state
+    paren, name = state[:1] == "(", state[1:] if state[:1] == "(" else state  # (a slash's or bass's "+": see below)
     kind, quality = name[:1], name[1:]
     out: str | None = None
     if kind == START:
@@ -51,12 +51,12 @@ def _step(state: str, ch: str) -> str | None:
     elif kind == ROOT and ch in ACCIDENTALS and not quality:
         out = ROOT + "#"  # (a root's accidental: no second one)
     elif kind in (ROOT, QUALITY) and ch == "/" and (kind == ROOT or quality in QUALITIES):
-        out = SLASH
+        out = SLASH + ("+" if kind == ROOT or quality in PLUS_BASS else "")  # (whether a "+" may follow the bass)
     elif kind in (ROOT, QUALITY) and (quality if kind == QUALITY else "") + ch in _QUALITY_PREFIXES:
         out = QUALITY + (quality if kind == QUALITY else "") + ch
     elif kind == SLASH and ch in BASSES:
-        out = BASS
-    elif kind == BASS and ch in BASS_ACCIDENTALS:
+        out = BASS + quality
+    elif kind == BASS and ch in BASS_ACCIDENTALS and (ch != "+" or quality):
         out = BASS_SHARP
     return None if out is None else ("(" if paren else "") + out
 
@@ -66,7 +66,7 @@ def symbol_state(inner: str) -> str | None:
     """Where the symbol text ``inner`` stands in the grammar (see :func:`_step`); None where no symbol begins so.
 
     >>> symbol_state("F#m7"), symbol_state("(D/f"), symbol_state("Fb#")
-    ('qm7', '(b', None)
+    ('qm7', '(b+', None)
     """
     state: str | None = START
     for ch in inner:
