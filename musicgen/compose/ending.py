@@ -5,8 +5,8 @@ where a bar stands (:class:`Between`), what its close may do (a
 :class:`~musicgen.compose.progress.View`) and what the end reads (:class:`Fin`), the characters of one
 way to the end, less the way's length from the start of the bar (the tracker's offset, which the
 rule tables leave out so that bars of a part share them). The way fills the bar and closes it
-(going on, closing the part, or closing the tune on the tonic), or closes it short (a pick-up, or
-the tune's short last bar). No note of it is shorter than a sixteenth note
+(going on, closing the part, or closing the tune on the tonic), or closes it short (a pick-up, or the
+last bar of a part that opened with one: it completes the pick-up). No note of it is shorter than a sixteenth note
 (:func:`~musicgen.compose.progress.least_ticks`).
 
 >>> v = View(plain=None, part=True, repeat=False, whole=True, cont=None, end=-6, now=None)  # a tune's last bar
@@ -120,13 +120,15 @@ def form_tail(at: Between, view: View, fin: Fin, least: int) -> int | None:
         fill = None if owed < 0 or (need and owed == 0) else fill_least(owed, least)
         return min(best + ([] if fill is None else [fill + 1]), default=None)
     fill = fill_least(room, least)
-    if fill is not None and not (need and fill == 0):
-        if view.plain is not None:
-            best.append(fill + 1 + view.plain)
-        if view.cont is not None and not view.whole:
-            best.append(fill + 2 + view.cont)
+    if fill is not None and not (need and fill == 0) and view.plain is not None:
+        best.append(fill + 1 + view.plain)
+    # a part that opened with a pick-up closes with the short bar that completes it (short_end: the pick-up's ticks)
+    closing = room - short_end if short_end and not first else room
+    fill = fill_least(closing, least)
+    if fill is not None and not (need and fill == 0) and view.cont is not None and not view.whole:
+        best.append(fill + 2 + view.cont)
     if view.whole:  # the part that makes the form whole closes on the tonic, a note at least END_NOTE long
-        fill = fill_end(room, least)
+        fill = fill_end(closing, least)
         end = None if fill is None or (need and fill == 0) else _ending(fill, fin)
         if view.cont is not None and end is not None:
             best.append(fill + end + 2 + view.cont)  # type: ignore[operator]
@@ -136,12 +138,6 @@ def form_tail(at: Between, view: View, fin: Fin, least: int) -> int | None:
         note = short_note(room, least) if need else 0
         if note is not None:
             best.append(note + 1)
-    elif room and short_end and view.end is not None:  # the tune's short last bar, on a long enough tonic
-        left = room - short_end  # (it leaves out its section's pick-up: short_end ticks)
-        note = fill_end(left, least) if left > 0 else None if left < 0 or need or not fin.ending else 0
-        end = None if note is None else _ending(note, fin)
-        if end is not None:
-            best.append(note + end + 4 + view.end)  # type: ignore[operator]
     return min(best, default=None)
 
 

@@ -58,6 +58,7 @@ from musicgen.abcnotation.header import parse_meter, parse_unit
 from musicgen.abcnotation.symbols import symbol_completion
 from musicgen.compose.ending import Between, Fin, fin_after, fin_of, form_bound, form_tail
 from musicgen.compose.pending import flushed
+from musicgen.compose.progress import short_close
 from musicgen.compose.state import BODY, ENDED, HEADER, StateKey
 from musicgen.compose.tracker import Tracker
 from musicgen.memo import Memo
@@ -250,7 +251,8 @@ def _context(t: Tracker) -> tuple:
         ctx = (core, owed, inner_after, t.rhythm.opens_section, t.short_end_ok(), None, None, 0, 0)
     else:
         view = core.form[0]  # type: ignore[union-attr]
-        short = t.ticks(s.pickup) if s.pickup and t.short_end_ok() else 0  # (what a short last bar leaves out)
+        pickup = t.ticks(s.pickup) if s.pickup and t.short_end_ok() and not t.progress.lone else 0
+        short = short_close(pickup, t.bar_ticks()[1], t.least())  # (what a part's short last bar leaves out)
         ctx = (core, owed, inner_after, t.rhythm.opens_section, short, view, fin_of(t), t.least(), t._base)
     t._tail_at = ctx
     return ctx

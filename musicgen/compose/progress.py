@@ -161,6 +161,22 @@ def fill_end(ticks: int, least: int) -> int | None:
     return min((a + b for a, b in costs if a is not None), default=None)
 
 
+def short_close(pickup: int, full: int, least: int) -> int:
+    """The ticks a part's last bar leaves out where the part opened with a ``pickup`` (ticks; 0: none) in bars of
+    ``full`` ticks: the pick-up's, so that the two make one bar, as 85% of the training tunes' parts that open
+    with a pick-up close. 0 (the last bar whole) where one note cannot fill the short bar in as few characters as
+    the way to the end counts a part's last bar (:class:`Sizes`: "G5" in 6/8 after an eighth's pick-up).
+
+    >>> short_close(TICK, 6 * TICK, 96), short_close(TICK // 2, 8 * TICK, 96), short_close(0, 6 * TICK, 96)
+    (192, 0, 0)
+    """
+    suffix = SHORTEST_SUFFIX.get(full - pickup) if pickup else None
+    if suffix is None or full - pickup < long_ticks(least):
+        return 0
+    sizes = sizes_of(full, least)
+    return pickup if 1 + len(suffix) <= min(sizes.whole, sizes.short or sizes.whole) else 0
+
+
 class Sizes(NamedTuple):
     """Characters of a bar, as the way to the end writes it (notes of at least the shortest note)."""
 
@@ -291,7 +307,7 @@ def form_key(plan: Plan, p: Progress, tonic: Tonic | None, whole: Sizes, least: 
     fin = (p.tonic, p.touched, p.debt, p.end_bar and at_bar) if ends else None
     debt = p.debt if later and not ends else None  # (a bar that may end the tune starts afresh but for this)
     sym = 2 + len(tonic.root) if tonic is not None and (ends or later or not p.chords) else None
-    lone = p.lone if p.bars == 0 else None
+    lone = p.lone  # (at a part's start, and where its last bar closes short: see Tracker._bar)
     return (here, plain, part, p.chords, sym, fin, least, debt, lone), offset(plan, whole, symbol, p)
 
 

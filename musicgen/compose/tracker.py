@@ -20,9 +20,8 @@ line, a chord symbol, a chord, a note's length, a bar line). The state they read
 - the header: ``X:`` first, then fields of :data:`~musicgen.abcnotation.forms.HEADER_FIELDS` with valid
   values (or the values required of it), ``T:`` and ``M:`` before ``K:``, which ends it;
 - notes, rests and chords use the lengths of :mod:`musicgen.abcnotation.forms` and never overfill the bar;
-  a ``(2``/``(3``/``(4`` tuplet's notes share one written length and stay in one bar; a chord symbol or
-  ``~`` waits for its note; a tie follows a note. Slurs and broken rhythm (``>``), which the Nottingham
-  tunes hardly use, are not written;
+  a ``(2``/``(3``/``(4`` tuplet's notes share one written length (one music21 reads there) and stay in one bar;
+  a chord symbol or ``~`` waits for its note; a tie follows a note; no slurs or broken rhythm (``>``: rare);
 - a bar line closes a full bar. A short bar is allowed as the first of a section (a pick-up), or closed
   by a section bar line (``:|``, ``||``, ...) as the last of one that has a full bar: it completes the
   section's pick-up to a whole bar (a lone pick-up before ``|:`` counts for the section after it, a
@@ -31,10 +30,10 @@ line, a chord symbol, a chord, a note's length, a bar line). The state they read
   lines is a pick-up before ``|:`` or a second ending;
 - the tune ends (a blank line) after a bar line, once it has an inner bar;
 - a chosen key, meter or unit length holds; no ``M:``/``L:``/``K:`` before the first note;
-- with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only
-  at a length of its plan (short: by its pick-up), the tune only once the form is whole, on the tonic
-  (a note at least a quarter long: :data:`~musicgen.compose.progress.END_NOTE`); a ``P:`` line opens a
-  part; no endings, meter or key changes, no note shorter than a sixteenth, one space or chord symbol at a time.
+- with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only at a length of
+  its plan (short by its pick-up, where it opened with one: ``progress.short_close``), the tune only once the form
+  is whole, on the tonic (a note at least a quarter long: ``progress.END_NOTE``); a ``P:`` line opens a part; no
+  endings, meter or key changes, no note shorter than a sixteenth, one space or chord symbol at a time.
 
 :func:`musicgen.compose.finish.finish_cost` counts the characters of one way to end the tune
 cleanly from a tracker's state, so a decoder can mask characters that lead nowhere and finish
@@ -49,7 +48,7 @@ from musicgen.abcnotation.rhythm import is_section_bar
 from musicgen.abcnotation.symbols import symbol_whole
 from musicgen.compose.parts import drawn_after, drawn_key, header_draw, meter_name
 from musicgen.compose.pending import blur, feed, pending_ok
-from musicgen.compose.progress import Progress, chord_touches, close, form_key, sounds_tonic, symbol_pc
+from musicgen.compose.progress import Progress, chord_touches, close, form_key, short_close, sounds_tonic, symbol_pc
 from musicgen.compose.state import (
     BODY,
     ENDED,
@@ -108,7 +107,7 @@ class Tracker(TuneState):
                     left,
                     (factor.numerator, factor.denominator) if left else None,
                     None if has_inner else not early,
-                    self.ticks(pickup) if keep_pickup else None,
+                    (self.ticks(pickup), short_close(self.ticks(pickup), full, self._least)) if keep_pickup else None,
                     self.ticks(owed) if opens else None,
                     in_volta if opens else full_bars > 0,
                     has_inner,
@@ -301,8 +300,9 @@ class Tracker(TuneState):
         if plan is not None:  # form-aware writing: the part's length, the tune's end (see progress.close)
             counted, pickup = bool(d) and (d == m or not r.opens_section), bool(d) and d < m and r.opens_section
             closed = None if volta else close(plan, progress, text, counted, sec, self.wrap, pickup)
-            if closed is None:
-                return False
+            short = s.pickup and not progress.lone and short_close(self.ticks(s.pickup), self.ticks(m), self._least)
+            if closed is None or (sec and d == m and short and not r.opens_section):  # (a part with a pick-up closes
+                return False  # with the short bar that completes it)
             progress, must = closed
         if d:
             if d < m and sec and not self.short_end_ok(text):
