@@ -119,3 +119,14 @@ def test_a_set_of_tunes_beside_the_held_out_ones() -> None:
     table = form_markdown({"held-out tunes": held, "generated": made})
     assert table[0] == "| form | held-out tunes | generated | target |"
     assert any(r.startswith("|   simpler reading") and r.endswith(">= 67% (held-out) |") for r in table)
+
+
+def test_a_part_opening_with_a_pick_up_is_read_as_closing_on_the_bar_that_completes_it_or_not() -> None:
+    short = tune_form("X:1\nM:2/4\nL:1/8\nK:G\nd|g2 fe|d2 B2|c2 A2|G3:|\ng2 g2|d4|e2 c2|B4|]")
+    whole = tune_form("X:1\nM:2/4\nL:1/8\nK:G\nd|g2 fe|d2 B2|c2 A2|G4:|\n")
+    assert [p.closes_pickup for p in short.parts] == [True, None] and [p.closes_pickup for p in whole.parts] == [False]
+    assert summarise_forms([short, whole])["pickup_closed"] == pytest.approx(0.5)
+    assert any(
+        "close on the bar completing it" in r and "50%" in r
+        for r in form_markdown({"t": summarise_forms([short, whole])})
+    )

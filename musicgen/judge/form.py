@@ -47,6 +47,7 @@ class Part:
 
     passes: tuple[int, ...]  # bars each time through (a pick-up and its closing part-bar as one)
     written: int  # bars as written: every ending's once, a pick-up not counted
+    closes_pickup: bool | None = None  # it opened with a pick-up: its last bar completes it (None: no pick-up)
 
     @property
     def bars(self) -> int:
@@ -170,8 +171,9 @@ def _part(bars: list[_Item]) -> Part:
     repeated = bars[-1][2].startswith(":")
     passes = [body + e for e in endings.values()] or [body] * (2 if repeated else 1)
     everything = [b for b, _, _ in bars]
-    pickup = _pickup(everything)
-    return Part(tuple(len(p) - pickup for p in passes), len(everything) - pickup)
+    pickup, last = _pickup(everything), everything[-1]
+    closes = everything[0].duration + last.duration == last.expected if pickup else None
+    return Part(tuple(len(p) - pickup for p in passes), len(everything) - pickup, closes)
 
 
 def _changes(tune: str, name: str) -> tuple[str | None, tuple[str, ...]]:
