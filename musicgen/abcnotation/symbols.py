@@ -31,7 +31,6 @@ QUALITIES = frozenset(  # (music21 reads no "d" or "a" for dim and aug, which a 
 )
 PLUS_BASS = frozenset({"", "7"})  # qualities after which music21 reads a "+" after the bass note ("D/f+", "A7/c+")
 _QUALITY_PREFIXES = frozenset(q[:i] for q in QUALITIES for i in range(1, len(q) + 1))
-SYMBOL_START = frozenset("ABCDEFG(")
 SYMBOL_CHARS = frozenset("(/)") | ROOTS | ACCIDENTALS | BASSES | BASS_ACCIDENTALS | frozenset("".join(QUALITIES))
 
 # the states of the grammar (a "(" before any of them adds "(" to the name, until the ")")
