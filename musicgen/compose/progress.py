@@ -161,6 +161,7 @@ def fill_end(ticks: int, least: int) -> int | None:
     return min((a + b for a, b in costs if a is not None), default=None)
 
 
+@cache
 def short_close(pickup: int, full: int, least: int) -> int:
     """The ticks a part's last bar leaves out where the part opened with a ``pickup`` (ticks; 0: none) in bars of
     ``full`` ticks: the pick-up's, so that the two make one bar, as 85% of the training tunes' parts that open
@@ -185,6 +186,7 @@ class Sizes(NamedTuple):
     short: int | None  # the tune's last bar, short: one note at least END_NOTE long (None: none fits)
 
 
+@cache
 def sizes_of(full: int, least: int) -> Sizes:
     """The :class:`Sizes` of a bar of ``full`` ticks.
 

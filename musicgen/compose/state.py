@@ -151,17 +151,17 @@ class TuneState:
         self.header = Header(values, tuple(sorted(values.items())), "", form)
         self.draws_key = draw_key and "K" not in values
         self.tok, self.rhythm = T.Tokenizer(), RhythmState()
-        self.sections, self.notes, self.phase = Sections(), Notes(), HEADER
+        self.sections, self.notes, self.progress, self.phase = Sections(), Notes(), Progress(), HEADER
         self.ok = True  # every character so far kept the rules
         self.wrap = False  # near the length cap: the next bar line that can end the tune must
         self.plan: Plan | None = None  # form-aware writing: what the form asks of the parts (set as the body starts)
         self.draw = 0  # ... as the header's lines draw it (parts.header_draw)
         self.tonic: Tonic | None = None  # ... and the key's tonic
-        self.progress = Progress()
         self._base = 0  # the way's length from the start of the bar, worked out with core() (finish.way_offset)
         self._least = self._long = 0  # ticks of the shortest note and of the tune's last note at least (start_body)
         self._whole = Sizes(0, 0, 0)  # characters of a whole bar, and of the tune's last bar (start_body)
         self._core: HeaderKey | BodyKey | None = None  # the tracker's core(), kept until the state below changes
+        self._key_at: tuple = (None, None, None)  # the tokenizer and core its state_key() was made for, and the key
         self._meter, self._length = None, ZERO  # the meter and its length, kept (Meter.length makes a Fraction)
         # kept answers, with what they were worked out for: room() and bar_ticks() (the duration, meter and unit
         # objects), the way to the end's reading of the state below the text under way (the core: finish._context)

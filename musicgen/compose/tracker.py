@@ -9,35 +9,33 @@ True
 >>> then("|A"), then(":|\n"), then("2|")  # 5/8 of the bar: it may only end the section (with the 1/8 pick-up)
 (False, True, False)
 
-A :class:`Tracker` feeds each character to a :class:`~musicgen.abcnotation.tokens.Tokenizer`
-and each finished token to a :class:`~musicgen.abcnotation.rhythm.RhythmState`, so it knows the
-meter, unit length and time used in the current bar exactly as the evaluation
-reads them. What it adds are the rules of a well-formed tune, checked here as each
-token completes and by :mod:`musicgen.compose.pending` on the text still under way (a header
-line, a chord symbol, a chord, a note's length, a bar line). The state they read and change is a
+A :class:`Tracker` feeds each character to a :class:`~musicgen.abcnotation.tokens.Tokenizer` and each finished token
+to a :class:`~musicgen.abcnotation.rhythm.RhythmState`, so it knows the meter, unit length and time used in the
+current bar exactly as the evaluation reads them. What it adds are the rules of a well-formed tune, checked here as
+each token completes and by :mod:`musicgen.compose.pending` on the text still under way (a header line, a chord
+symbol, a chord, a note's length, a bar line). The state they read and change is a
 :class:`~musicgen.compose.state.TuneState`, in named parts. The rules:
 
-- the header: ``X:`` first, then fields of :data:`~musicgen.abcnotation.forms.HEADER_FIELDS` with valid
-  values (or the values required of it), ``T:`` and ``M:`` before ``K:``, which ends it;
-- notes, rests and chords use the lengths of :mod:`musicgen.abcnotation.forms` and never overfill the bar;
-  a ``(2``/``(3``/``(4`` tuplet's notes share one written length (one music21 reads there) and stay in one bar;
-  a chord symbol or ``~`` waits for its note; a tie follows a note; no slurs or broken rhythm (``>``: rare);
-- a bar line closes a full bar. A short bar is allowed as the first of a section (a pick-up), or closed
-  by a section bar line (``:|``, ``||``, ...) as the last of one that has a full bar: it completes the
-  section's pick-up to a whole bar (a lone pick-up before ``|:`` counts for the section after it, a
-  repeat's for its second ending), or, in a section without pick-up, the next section's pick-up completes
-  it, or the tune ends there. A section is never short bars only: a short bar alone between section bar
-  lines is a pick-up before ``|:`` or a second ending;
+- the header: ``X:`` first, then fields of :data:`~musicgen.abcnotation.forms.HEADER_FIELDS` with valid values (or the
+  values required of it), ``T:`` and ``M:`` before ``K:``, which ends it;
+- notes, rests and chords use the lengths of :mod:`musicgen.abcnotation.forms` and never overfill the bar; a
+  ``(2``/``(3``/``(4`` tuplet's notes share one written length (one music21 reads there) and stay in one bar; a chord
+  symbol or ``~`` waits for its note; a tie follows a note; no slurs or broken rhythm (``>``: rare);
+- a bar line closes a full bar. A short bar is allowed as the first of a section (a pick-up), or closed by a section
+  bar line (``:|``, ``||``, ...) as the last of one that has a full bar: it completes the section's pick-up to a whole
+  bar (a lone pick-up before ``|:`` counts for the section after it, a repeat's for its second ending), or, in a
+  section without pick-up, the next section's pick-up completes it, or the tune ends there. A section is never short
+  bars only: a short bar alone between section bar lines is a pick-up before ``|:`` or a second ending;
 - the tune ends (a blank line) after a bar line, once it has an inner bar;
 - a chosen key, meter or unit length holds; no ``M:``/``L:``/``K:`` before the first note;
-- with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only at a length of
-  its plan (short by its pick-up, where it opened with one: ``progress.short_close``), the tune only once the form
-  is whole, on the tonic (a note at least a quarter long: ``progress.END_NOTE``); a ``P:`` line opens a part; no
-  endings, meter or key changes, no note shorter than a sixteenth, one space or chord symbol at a time.
+- with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only at a length of its
+  plan (short by its pick-up, where it opened with one: ``progress.short_close``), the tune only once the form is
+  whole, on the tonic (a note at least a quarter long: ``progress.END_NOTE``); a ``P:`` line opens a part; no endings,
+  meter or key changes, no note shorter than a sixteenth, one space or chord symbol at a time.
 
-:func:`musicgen.compose.finish.finish_cost` counts the characters of one way to end the tune
-cleanly from a tracker's state, so a decoder can mask characters that lead nowhere and finish
-before a length cap; :meth:`Tracker.state_key` is what such answers are kept by.
+:func:`musicgen.compose.finish.finish_cost` counts the characters of one way to end the tune cleanly from a tracker's
+state, so a decoder can mask characters that lead nowhere and finish before a length cap; :meth:`Tracker.state_key` is
+what such answers are kept by.
 """
 
 from __future__ import annotations
@@ -133,12 +131,18 @@ class Tracker(TuneState):
         """What the tracker's decisions depend on: states with equal keys allow the same characters.
 
         At the start of a music line, where a field line (``M:``, ``L:``, ``K:``, ``P:``) may begin or
-        is under way, the key adds the meter, the unit, the required fields themselves and whether the
-        body has a note (before it, no ``M:``, ``L:`` or ``K:`` may come): the core
-        counts lengths in ticks of the unit, alike for M:C with L:1/4 and M:2/4 with L:1/8, but a new
-        meter or unit changes them differently.
+        is under way, the key adds the meter, the unit, the required fields themselves and whether the body has a
+        note (before it, no ``M:``, ``L:`` or ``K:`` may come): the core counts lengths in ticks of the unit, alike
+        for M:C with L:1/4 and M:2/4 with L:1/8, but a new meter or unit changes them differently. Kept while the
+        text under way and the core are the same objects (the rules ask several times a step).
         """
-        tok = self.tok
+        tok, kept = self.tok, self._key_at
+        if kept[0] is not tok or kept[1] is not self._core or kept[1] is None:
+            key = self._state_key(tok)
+            self._key_at = kept = (tok, self._core, key)
+        return kept[2]
+
+    def _state_key(self, tok: T.Tokenizer) -> StateKey:
         pending, line_start = tok.pending, tok.at_line_start
         c0 = pending[:1]
         setting = None
@@ -151,13 +155,9 @@ class Tracker(TuneState):
             drawing = h.form and self.phase == HEADER and (pending[1:2] == ":" and line_start or h.fields[-1:] == "K")
             more = drawn_after(pending, self.draw, h.form, m and meter_name(m), self.draws_key) if drawing else None
             return make(StateKey, (blur(pending, line_start), line_start, core, setting, more))
-        tonic = self.tonic
-        if tonic is not None and self.phase == BODY:  # (pitch_tonic(), the core at hand)
-            form = core.form  # type: ignore[union-attr]
-            if form[5] is None and (form[7] is None or c0 not in "|:"):
-                tonic = None
-        else:
-            tonic = None
+        tonic, form = self.tonic, core.form if self.phase == BODY else None  # type: ignore[union-attr]
+        if tonic is None or form is None or (form[5] is None and (form[7] is None or c0 not in "|:")):
+            tonic = None  # (pitch_tonic(), the core at hand)
         # a chord symbol's root is read as written: the tonic; a bar line leads to a whole bar's first characters
         more = tonic if c0 == '"' else self.bar_ticks()[1] if c0 in "|:" else None  # (and where nothing is under way)
         return make(StateKey, (blur(pending, line_start, tonic, True), line_start, core, setting, more))
