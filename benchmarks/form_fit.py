@@ -104,9 +104,8 @@ class RecordingRun(Run):
     by the stream's place in its tune (a bar written again replaces the steps of the one taken back)."""
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs, record=True)  # (every row's whole mask asked for: the recorder keeps it)
         self.by_place: dict[tuple[int, int], tuple] = {}
-        self._logits: dict[int, np.ndarray] = {}
 
     @property
     def steps(self) -> list[tuple]:
@@ -114,17 +113,12 @@ class RecordingRun(Run):
         ends = {s: len(stream.ids) for s, stream in enumerate(self.streams)}
         return [step for (s, at), step in sorted(self.by_place.items()) if at < ends[s]]
 
-    def prepare(self) -> np.ndarray:
-        masked = super().prepare()  # (with retries, a stream sent back has its restart's logits)
-        for r, s in enumerate(self.rows):
-            self._logits[s] = self.st.logits[r].copy()
-        return masked
-
     def _take(self, s: int, sampled_id: int, logp: float, r: int) -> int:
         forced = bool(self.streams[s].forced)
         if not forced:
             mask, where = (None, ("free", "", None, None)) if self.constraint is None else self.constraint.last[s]
-            self.by_place[(s, len(self.streams[s].ids))] = (s, sampled_id, -logp, mask, self._logits[s], where)
+            # (the row's logits before the engine steps: with retries, a stream sent back has its restart's)
+            self.by_place[(s, len(self.streams[s].ids))] = (s, sampled_id, -logp, mask, self.st.logits[r].copy(), where)
         return super()._take(s, sampled_id, logp, r)
 
 

@@ -62,7 +62,7 @@ __all__ = [  # (the rule tables live in compose.rules; importable from here as b
 ]
 
 WRAP = 40  # characters of slack before the cap at which a tune turns to finishing: about two bars
-RETRIES = 4  # times a bar may be written again, for a constraint made with retries (musicgen.compose.retry)
+RETRIES = 1  # times a bar may be written again, for a constraint made with retries (musicgen.compose.retry)
 RETRY_MASS = 0.05  # ... when the characters allowed hold less than this of the draw's probability
 
 
