@@ -29,14 +29,13 @@ from musicgen.abcnotation.header import parse_meter, parse_unit
 from musicgen.compose.parts import meter_name, plans_for
 from musicgen.compose.progress import (
     View,
-    chord_touches,
     fill_end,
     fill_least,
     least_ticks,
     rest,
     sizes_of,
-    sounds_tonic,
 )
+from musicgen.compose.tonic import chord_touches, sounds_tonic
 from musicgen.compose.tracker import Tracker
 
 

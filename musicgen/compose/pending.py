@@ -32,8 +32,8 @@ from musicgen.abcnotation.forms import (
     octave_ok,
 )
 from musicgen.abcnotation.symbols import symbol_ok, symbol_state
-from musicgen.compose.progress import Tonic
 from musicgen.compose.state import HEADER, TuneState
+from musicgen.compose.tonic import Tonic
 from musicgen.memo import Memo
 
 MAXFEEDS = 100_000  # tokenizer steps kept (text under way and a character: a few distinct thousand a tune set)

@@ -12,13 +12,11 @@ The parts, one concern each (:mod:`musicgen.compose.tracker` moves them on, a ch
 - the text under way (a :class:`~musicgen.abcnotation.tokens.Tokenizer`) and the time in the bar (a
   :class:`~musicgen.abcnotation.rhythm.RhythmState`), as the evaluation reads them.
 
-The three named parts are values, replaced (not changed) as a token changes them, and so is the text
-under way (a tokenizer is never fed in place: :func:`musicgen.compose.pending.feed`): a fork, which the
-decoder makes a dozen times for each state it works out, shares them and copies only the time in the bar.
+The named parts and the text under way are values, replaced (never changed) as a token changes them (a tokenizer
+is never fed in place: :func:`musicgen.compose.pending.feed`): a fork shares them and copies only the time in the bar.
 
-:class:`TuneState` holds them with the phase (:data:`HEADER`, :data:`BODY`, :data:`ENDED`) and answers
-the rules' questions: may a bar line, a tie, a field line come, is there room for a note, may the tune
-end. :class:`HeaderKey` and :class:`BodyKey` name what later characters depend on.
+:class:`TuneState` holds them with the phase and answers the rules' questions (may a bar line, a tie, a field line
+come; is there room for a note; may the tune end); :class:`HeaderKey` and :class:`BodyKey` key what follows.
 """
 
 from __future__ import annotations
@@ -32,7 +30,8 @@ from musicgen.abcnotation.forms import BODY_FIELDS, HEADER_FIELDS, TICK, value_c
 from musicgen.abcnotation.header import Meter
 from musicgen.abcnotation.rhythm import RhythmState
 from musicgen.compose.parts import Plan, meter_name, plan_for
-from musicgen.compose.progress import Progress, Sizes, Tonic, least_ticks, long_ticks, sizes_of, tonic_of, view
+from musicgen.compose.progress import Progress, Sizes, closing_sizes, least_ticks, long_ticks, sizes_of, view
+from musicgen.compose.tonic import Tonic, tonic_of
 
 HEADER, BODY, ENDED = "header", "body", "ended"
 MAX_HEADER_LINES = 12  # a generated header holds at most this many fields
@@ -212,8 +211,9 @@ class TuneState:
 
     def whole(self) -> Sizes:
         """Characters of notes (none shorter than the shortest, :meth:`least`) that fill a whole bar, and the tune's
-        last bar (:class:`~musicgen.compose.progress.Sizes`)."""
-        return self._whole
+        last bar (:class:`~musicgen.compose.progress.Sizes`; short where the part under way closes short)."""
+        pickup = self.ticks(self.sections.pickup) if self.sections.pickup and not self.progress.lone else 0
+        return closing_sizes(self._whole, pickup, self.bar_ticks()[1], self._least)
 
     def least(self) -> int:
         """Ticks of the shortest note form-aware writing writes (:data:`~musicgen.compose.progress.SHORTEST_NOTE`)."""

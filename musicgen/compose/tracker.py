@@ -46,7 +46,7 @@ from musicgen.abcnotation.rhythm import is_section_bar
 from musicgen.abcnotation.symbols import symbol_whole
 from musicgen.compose.parts import drawn_after, drawn_key, header_draw, meter_name
 from musicgen.compose.pending import blur, feed, pending_ok
-from musicgen.compose.progress import Progress, chord_touches, close, form_key, short_close, sounds_tonic, symbol_pc
+from musicgen.compose.progress import Progress, close, form_key, short_close
 from musicgen.compose.state import (
     BODY,
     ENDED,
@@ -63,6 +63,7 @@ from musicgen.compose.state import (
     make,
     pair,
 )
+from musicgen.compose.tonic import chord_touches, sounds_tonic, symbol_pc
 
 _FIELD_STARTS = BODY_FIELDS | {""}  # where a music line starts, the text under way may begin a field line
 _LAST = {T.CHORD: T.NOTE} | dict.fromkeys([T.SYMBOL, T.DECORATION, T.TUPLET, T.TIE, T.FIELD], "")  # alike to the rules
@@ -74,11 +75,10 @@ class Tracker(TuneState):
     def core(self) -> HeaderKey | BodyKey:
         """Everything below the text under way that later characters depend on: a key for caching decisions.
 
-        Lengths count ticks of the unit length (the rules compare lengths within one bar, so 6/8 with
-        L:1/8 and 3/4 with L:1/8 look alike); what no rule reads in the state at hand is left out: the
-        length of a whole bar once the tune has its inner bar (only the room left in this one counts), the
-        pick-up (see below) and the carried pick-up (read when the next section's first bar closes, which
-        sets the pick-up).
+        Lengths count ticks of the unit length (the rules compare lengths within one bar, so 6/8 with L:1/8 and 3/4
+        with L:1/8 look alike); what no rule reads in the state at hand is left out: the length of a whole bar once
+        the tune has its inner bar (only the room left in this one counts), the pick-up (see below) and the carried
+        pick-up (read when the next section's first bar closes, which sets the pick-up).
         """
         if self._core is None:
             r, h = self.rhythm, self.header
@@ -124,7 +124,7 @@ class Tracker(TuneState):
     def _form_key(self) -> tuple:
         """Form-aware writing: the core's part for the form (:func:`musicgen.compose.progress.form_key`)."""
         at_bar = not self.rhythm.duration and self.notes.last == T.BAR  # (where the tune may end now)
-        key, self._base = form_key(self.plan, self.progress, self.tonic, self._whole, self._least, at_bar)  # type: ignore[arg-type]
+        key, self._base = form_key(self.plan, self.progress, self.tonic, self.whole(), self._least, at_bar)  # type: ignore[arg-type]
         return key
 
     def state_key(self) -> StateKey:

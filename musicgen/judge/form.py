@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.header import HeaderError, header_fields, key_name, parse_meter
 from musicgen.abcnotation.rhythm import Bar, RhythmState, is_section_bar
-from musicgen.compose.progress import symbol_pc
-from musicgen.compose.progress import tonic_of as key_tonic
+from musicgen.compose.tonic import symbol_pc
+from musicgen.compose.tonic import tonic_of as key_tonic
 from musicgen.judge.features import last_melody_pitch
 
 REGULAR = (4, 8, 12, 16)  # bars of a regular part
