@@ -104,6 +104,8 @@ FORMED = [  # (what it shows, form, text that keeps the rules, a continuation th
     ("a bar that may end the tune opening off the tonic chord", "AABB", LAST_BAR, '"A"'),
     ("the tonic's letter after a sharp on it", "AABB", LAST_BAR + "d4^d2", "d2:|\n\n"),
     ("a last note shorter than a quarter note", "AABB", LAST_BAR + "e7", "d:|\n\n"),
+    ("a part closed on a note shorter than a quarter note", "AABB", REEL_HEAD + "|:" + "d8|" * 7 + "d7", "d:|\n"),
+    ("a part closed on a tuplet's note", "AABB", REEL_HEAD + "|:" + "d8|" * 7 + "d6", "(3ddd:|\n"),
     ("a second lone pick-up", "model", REEL_HEAD + "d|:", "d|:d"),
     ("a pick-up after a lone pick-up", "model", REEL_HEAD + "d|:", "d|d"),
     ("a part's short last bar without a pick-up", "model", REEL_HEAD + "|:" + "d8|" * 7 + "d6", ":|\n"),

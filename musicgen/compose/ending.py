@@ -62,6 +62,7 @@ class Fin(NamedTuple):
     debt: bool  # the last chord symbol is not on the tonic: the way writes one that is, before the last note
     symbol: int  # characters of that symbol
     waiting: bool = False  # a chord symbol waits for its note (no other comes before it)
+    long: bool = True  # the last note lasts at least END_NOTE (where the bar may close a part: else True)
 
     @property
     def ending(self) -> bool:
@@ -69,6 +70,7 @@ class Fin(NamedTuple):
 
 
 NO_FIN = Fin(True, False, False, 0)  # where the end reads nothing (no tonic, or no end in reach)
+NO_FIN_SHORT = NO_FIN._replace(long=False)  # ... and the bar may close a part, its last note short so far
 
 
 @cache
@@ -79,27 +81,30 @@ def short_note(room: int, least: int) -> int | None:
 
 def fin_of(t: Tracker) -> Fin:
     """What the tune's end reads now (where it matters: see :meth:`Tracker.core`)."""
-    p, tonic = t.progress, t.tonic
-    if tonic is None or t.core().form[5] is None:  # type: ignore[index]
-        return NO_FIN
-    return Fin(p.tonic, p.touched, p.debt, 2 + len(tonic.root), t.notes.needs_note)
+    p, tonic, form = t.progress, t.tonic, t.core().form  # type: ignore[attr-defined]
+    long = form[9] is not False
+    if tonic is None or form[5] is None:
+        return NO_FIN if long else NO_FIN_SHORT
+    return Fin(p.tonic, p.touched, p.debt, 2 + len(tonic.root), t.notes.needs_note, long)
 
 
 def fin_after(t: Tracker, pending: str) -> Fin:
     """What the tune's end reads once the note, chord or rest under way (``pending``) is done."""
-    p, tonic = t.progress, t.tonic
-    if tonic is None or t.core().form[5] is None:  # type: ignore[index]
-        return NO_FIN
-    # (as fin_of(t), nothing waiting: a Fin made as a tuple, fields tonic, touched, debt, symbol, waiting)
-    symbol, c0 = 2 + len(tonic.root), pending[:1]
+    p, tonic, c0 = t.progress, t.tonic, pending[:1]
+    # (a note or chord under way is long or not by the length the way gives it: finish._timed; a rest leaves the last)
+    long = c0 != "z" or t.core().form[9] is not False  # type: ignore[attr-defined]
+    if tonic is None or t.core().form[5] is None:  # type: ignore[attr-defined]
+        return NO_FIN if long else NO_FIN_SHORT
+    # (as fin_of(t), nothing waiting: a Fin made as a tuple, fields tonic, touched, debt, symbol, waiting, long)
+    symbol = 2 + len(tonic.root)
     if c0 == "z":
-        return _fin((p.tonic, p.touched, p.debt, symbol, False))
+        return _fin((p.tonic, p.touched, p.debt, symbol, False, long))
     if c0 == "[":
-        return _fin((False, chord_touches(pending, tonic, p.touched), p.debt, symbol, False))
+        return _fin((False, chord_touches(pending, tonic, p.touched), p.debt, symbol, False, True))
     acc, letter = NOTE.fullmatch(pending).group(1, 2)  # type: ignore[union-attr]
     if not letter:  # an accidental alone: the way writes the tonic's letter after its own accidental, else another
-        return _fin((acc == tonic.mark, p.touched, p.debt, symbol, False))
-    return _fin(sounds_tonic(pending, tonic, p.touched) + (p.debt, symbol, False))
+        return _fin((acc == tonic.mark, p.touched, p.debt, symbol, False, True))
+    return _fin(sounds_tonic(pending, tonic, p.touched) + (p.debt, symbol, False, True))
 
 
 def _fin(values: tuple) -> Fin:
@@ -123,8 +128,14 @@ def form_tail(at: Between, view: View, fin: Fin, least: int) -> int | None:
         best.append(fill + 1 + view.plain)
     # a part that opened with a pick-up closes with the short bar that completes it (short_end: the pick-up's ticks)
     closing = room - short_end if short_end and not first else room
-    fill = fill_least(closing, least)
-    if fill is not None and not (need and fill == 0) and view.cont is not None and not view.whole:
+    fill = fill_end(closing, least)  # (the part closes on a note at least END_NOTE long: the way's, or the last)
+    if (
+        fill is not None
+        and not (need and fill == 0)
+        and (fill or fin.long)
+        and view.cont is not None
+        and not view.whole
+    ):
         best.append(fill + 2 + view.cont)
     if view.whole:  # the part that makes the form whole closes on the tonic, a note at least END_NOTE long
         fill = fill_end(closing, least)

@@ -293,8 +293,9 @@ def _tail(
 
 
 def _off_tonic(fin: Fin) -> Fin:
-    """``fin`` with its last note off the tonic (``Fin._replace(tonic=False)``, made as a tuple: see state.make)."""
-    return fin if not fin.tonic else tuple.__new__(Fin, (False,) + fin[1:])
+    """``fin`` with its last note short, so off the tonic (``Fin._replace(tonic=False, long=False)``, made as a
+    tuple: see state.make)."""
+    return fin if not fin.tonic and not fin.long else tuple.__new__(Fin, (False,) + fin[1:5] + (False,))
 
 
 @lru_cache(maxsize=1 << 16)

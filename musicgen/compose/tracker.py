@@ -277,15 +277,16 @@ class Tracker(TuneState):
         if r.duration > self.bar_length():
             return False
         self.notes = make(Notes, (False, tuplet_ticks, t.kind, False))
-        if self.tonic is not None and t.kind != T.REST:
-            p = self.progress
-            if t.kind == T.NOTE:  # (the tune's last note lasts at least progress.END_NOTE: a tuplet's does not)
+        if self.plan is not None and t.kind != T.REST:  # (a part's, and the tune's, last note: progress.END_NOTE)
+            p, long = self.progress, not in_tuplet and written >= self._long  # (a tuplet's note is never long)
+            tonic, touched = p.tonic, p.touched
+            if self.tonic is not None and t.kind == T.NOTE:
                 tonic, touched = sounds_tonic(t.text, self.tonic, p.touched)
-                tonic = tonic and not in_tuplet and written >= self._long
-            else:  # a chord never ends a tune on its tonic: the form measures read its top note
+                tonic = tonic and long
+            elif self.tonic is not None:  # a chord never ends a tune on its tonic: the form measures read its top note
                 tonic, touched = False, chord_touches(t.text, self.tonic, p.touched)
-            if tonic != p.tonic or touched != p.touched:  # (fields: bars, done, total, end_bar, tonic, touched, ...)
-                self.progress = make(Progress, p[:4] + (tonic, touched) + p[6:])
+            if (tonic, touched, long) != (p.tonic, p.touched, p.long):  # (fields: bars, ..., tonic, touched, ...)
+                self.progress = make(Progress, p[:4] + (tonic, touched) + p[6:9] + (long,))
         return True
 
     def _bar(self, text: str) -> bool:
@@ -344,7 +345,6 @@ class Tracker(TuneState):
             s = s._replace(carry=s.pickup, owed=ZERO, in_volta=True)
         n = self.notes
         self.sections, self.notes = s, make(Notes, (n.needs_note, n.tuplet_ticks, T.BAR, n.tied))
-        if plan is not None:
-            # an accidental holds to the bar line (fields: bars, done, total, end_bar, tonic, touched, ...)
-            self.progress = progress if not progress.touched else make(Progress, progress[:5] + (False,) + progress[6:])
+        if plan is not None:  # an accidental holds to the bar line; a bar's last note closes it (fields: ..., long)
+            self.progress = make(Progress, progress[:5] + (False,) + progress[6:9] + (False,))
         return not must or s.has_inner  # a tune may end only once it has an inner bar
