@@ -130,3 +130,16 @@ def test_a_part_opening_with_a_pick_up_is_read_as_closing_on_the_bar_that_comple
         "close on the bar completing it" in r and "50%" in r
         for r in form_markdown({"t": summarise_forms([short, whole])})
     )
+
+
+def test_a_part_is_read_as_closing_long_or_not_and_the_last_part_is_left_to_the_tonic() -> None:
+    # in 2/4 with L:1/16 (no L:): "G4" is a quarter, "d2" an eighth; a tuplet's note is never long
+    long = tune_form("X:1\nM:2/4\nK:G\n|:g4 f4|d4 B4|c4 A4|G4 G4:|\n|:B4 c4|d4 B4|c4 A4|(3B2c2d2 G4:|")
+    short = tune_form("X:1\nM:2/4\nK:G\n|:g4 f4|d4 B4|c4 A4|G4 d2B2:|\n|:B4 c4|d4 B4|c4 A4|d4 (3B2c2d2:|")
+    assert [p.closes_long for p in long.parts] == [True, True] and [p.closes_long for p in short.parts] == [
+        False,
+        False,
+    ]
+    summary = summarise_forms([long, short])
+    assert summary["long_closed"] == pytest.approx(0.5)  # (each tune's last part aside)
+    assert any("quarter note or longer" in r and "50%" in r for r in form_markdown({"t": summary}))

@@ -3,19 +3,17 @@ r"""The form of a tune, as a musician counts it: its parts and their bars, where
     form = tune_form(abc); form.bars, form.played, form.parts, form.ends_on_tonic, form.header_held
     form_warnings(form)   # what the app's orange badges say; form_score(form): how the app ranks candidates
 
-A *part* is the music between section bar lines (``|:``, ``:|``, ``::``, ``||``, ``|]``, ``[|``) or a
-``P:`` field (a mid-tune ``M:`` too: the sections of :mod:`musicgen.abcnotation.rhythm`); the first
-and second endings of a repeat (``[1`` ... ``:|2`` or ``[2``) are one part. A tune with no section bar line
-is one part. A part's bars are counted as a musician counts them, once through: a short first bar (a
-pick-up) is no bar of its own, and with the short bar that closes its part it makes one bar; a
-part of 8 bars with two endings is 8 bars each time through. *Regular* parts have 4, 8, 12 or 16 bars.
-*As played*, a repeated part counts twice (each ending once). The simpler reading (:attr:`Form.sections`)
-counts the sections as written, each ending in a section of its own.
+A *part* is the music between section bar lines (``|:``, ``:|``, ``::``, ``||``, ``|]``, ``[|``) or a ``P:`` field (a
+mid-tune ``M:`` too: the sections of :mod:`musicgen.abcnotation.rhythm`); the first and second endings of a repeat
+(``[1`` ... ``:|2`` or ``[2``) are one part. A tune with no section bar line is one part. A part's bars are counted as
+a musician counts them, once through: a short first bar (a pick-up) is no bar of its own, and with the short bar that
+closes its part it makes one bar; a part of 8 bars with two endings is 8 bars each time through. *Regular* parts have
+4, 8, 12 or 16 bars. *As played*, a repeated part counts twice (each ending once). The simpler reading
+(:attr:`Form.sections`) counts the sections as written, each ending in a section of its own.
 
-The tonic is the header key's (``K:Ador`` ends on A, ``K:Dmix`` on D, ``K:Dm`` on D); the last melody
-note (the top of a closing chord) and the root of the last chord symbol are compared with it by pitch
-class. The header holds when no later ``M:`` or ``K:`` (a field line, inline, or a second ``M:`` right
-after ``K:``) names another meter or key than the first.
+The tonic is the header key's (``K:Ador`` ends on A); the last melody note (the top of a closing chord) and the root
+of the last chord symbol are compared with it by pitch class. The header holds when no later ``M:`` or ``K:`` (a field
+line, inline, or a second ``M:`` after ``K:``) names another. A part *closes long* on a note of a quarter or more.
 
 >>> f = tune_form("X:1\nM:6/8\nK:G\nd|:B2c d2e|g3 G3|B2c d2e|1 g3 d3:|2 g3 G2||")
 >>> [p.passes for p in f.parts], f.bars, f.played, f.pickups, f.sections, f.ends_on_tonic
@@ -26,12 +24,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 from musicgen.abcnotation import tokens as T
 from musicgen.abcnotation.header import HeaderError, header_fields, key_name, parse_meter
 from musicgen.abcnotation.rhythm import Bar, RhythmState, is_section_bar
 from musicgen.compose.tonic import symbol_pc
 from musicgen.compose.tonic import tonic_of as key_tonic
+from musicgen.judge.cadence import closes_long, unit_of
 from musicgen.judge.features import last_melody_pitch
 
 REGULAR = (4, 8, 12, 16)  # bars of a regular part
@@ -48,6 +48,7 @@ class Part:
     passes: tuple[int, ...]  # bars each time through (a pick-up and its closing part-bar as one)
     written: int  # bars as written: every ending's once, a pick-up not counted
     closes_pickup: bool | None = None  # it opened with a pick-up: its last bar completes it (None: no pick-up)
+    closes_long: bool | None = None  # its last note lasts a quarter or more (musicgen.judge.cadence; None: no note)
 
     @property
     def bars(self) -> int:
@@ -161,7 +162,7 @@ def _sections(tune: str) -> list[list[_Item]]:
     return sections
 
 
-def _part(bars: list[_Item]) -> Part:
+def _part(bars: list[_Item], unit: Fraction) -> Part:
     """A part from its bars: once through each ending, or twice when a repeat (``:|``, ``::``) closes it."""
     body = [b for b, e, _ in bars if e is None]
     endings: dict[str, list[Bar]] = {}
@@ -173,7 +174,7 @@ def _part(bars: list[_Item]) -> Part:
     everything = [b for b, _, _ in bars]
     pickup, last = _pickup(everything), everything[-1]
     closes = everything[0].duration + last.duration == last.expected if pickup else None
-    return Part(tuple(len(p) - pickup for p in passes), len(everything) - pickup, closes)
+    return Part(tuple(len(p) - pickup for p in passes), len(everything) - pickup, closes, closes_long(last.text, unit))
 
 
 def _changes(tune: str, name: str) -> tuple[str | None, tuple[str, ...]]:
@@ -237,7 +238,8 @@ def tune_form(tune: str) -> Form:
             merged.append(list(section))
     if len(merged) > 1 and len(merged[-1]) == 1 and _short(merged[-1][0][0]):
         merged.pop()  # the final note after the closing repeat (":|G2"): no part of its own
-    parts = tuple(_part(p) for p in merged)
+    unit = unit_of(tune)
+    parts = tuple(_part(p, unit) for p in merged)
     bars = [b for s in sections for b, _, _ in s]
     pickups = sum(_pickup([b for b, _, _ in p]) for p in merged)
     judged = [b for b in bars if b.expected is not None]
