@@ -260,6 +260,14 @@ def test_jig_accompaniment_is_bass_on_one_and_chord_on_four() -> None:
     assert am_over_c == [48]  # "Am/c": the bass is C
 
 
+def test_a_bass_note_sharpened_with_a_plus_plays_sharp() -> None:
+    # the Nottingham tunes write D with F# in the bass "D/f+"; music21 alone reads "+" as augmented (F, F#, A#, D)
+    ev = convert.to_events(convert.parse('X:1\nM:4/4\nL:1/8\nK:D\n"D/f+"d8|"A7/c+"c8|"D"d8|]'))
+    bars = [sorted({n.pitch % 12 for n in ev.accompaniment if b * 4 <= n.start_beats < b * 4 + 4}) for b in range(2)]
+    basses = [min((n for n in ev.accompaniment if n.start_beats == b * 4.0), key=lambda n: n.pitch) for b in range(2)]
+    assert bars == [[2, 6, 9], [1, 4, 7, 9]] and [n.pitch % 12 for n in basses] == [6, 1]  # D/F#, A7/C#
+
+
 def test_reel_accompaniment_is_oom_pah_and_skips_the_pickup() -> None:
     ev = convert.to_events(convert.parse(REEL))
     bar1 = sorted((n.start_beats, n.pitch) for n in ev.accompaniment if 0.5 <= n.start_beats < 4.5)

@@ -20,6 +20,7 @@ letters (so a rule table's state key holds the state, not the text: :func:`music
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 ROOTS = frozenset("ABCDEFG")
@@ -29,7 +30,8 @@ BASS_ACCIDENTALS = frozenset("#b+")  # after a bass note ("D/f+": the Nottingham
 QUALITIES = frozenset(  # (music21 reads no "d" or "a" for dim and aug, which a few Nottingham symbols write)
     {"m", "7", "m7", "6", "m6", "9", "m9", "7b9", "maj7", "dim", "dim7", "aug", "+", "sus4", "sus2", "7sus4", "m7b5"}
 )
-PLUS_BASS = frozenset({"", "7"})  # qualities after which music21 reads a "+" after the bass note ("D/f+", "A7/c+")
+PLUS_BASS = frozenset({"", "7"})  # qualities the corpus writes a "+" bass after (178 of 182: "D/f+", "A7/c+")
+_SHARP_BASS = re.compile(r'("\(?[A-G][^"\n/]*/[A-Ga-g])\+')  # a symbol's bass note and its "+" (a sharp)
 _QUALITY_PREFIXES = frozenset(q[:i] for q in QUALITIES for i in range(1, len(q) + 1))
 SYMBOL_CHARS = frozenset("(/)") | ROOTS | ACCIDENTALS | BASSES | BASS_ACCIDENTALS | frozenset("".join(QUALITIES))
 
@@ -115,3 +117,14 @@ def symbol_completion(inner: str) -> str | None:
     """The shortest text that makes ``inner`` a whole chord symbol ("" where it is one); None where none can."""
     state = symbol_state(inner)
     return None if state is None else _completion(state)
+
+
+def for_music21(abc: str) -> str:
+    """The tune with its chord symbols as music21 should read them: a bass note's ``+`` (the Nottingham tunes'
+    sharp, "D/f+": D with F# in the bass) written ``#``, which music21 reads as meant (it takes ``+`` for an
+    augmented chord and "D/f+" for F, F#, A# and D). Nothing else changes (an augmented "D+" keeps its sign).
+
+    >>> for_music21('"D/f+"d2 "A7/c+"c2 "D+"d2 "(E7/g+)"e2 |"D"d4')
+    '"D/f#"d2 "A7/c#"c2 "D+"d2 "(E7/g#)"e2 |"D"d4'
+    """
+    return _SHARP_BASS.sub(r"\1#", abc)

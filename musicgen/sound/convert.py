@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from musicgen.abcnotation import check, header
 from musicgen.abcnotation.check import InvalidABCError
+from musicgen.abcnotation.symbols import for_music21
 from musicgen.sound.budget import MAX_BEATS, PARSE_S, Budget, Timeout, call_before
 from musicgen.sound.events import Events, NoteEvent, from_score, written_bars
 
@@ -87,7 +88,7 @@ ABC_RULES = "%abc-2.1\n%%propagate-accidentals octave\n"
 def _music21_parse(text: str) -> stream.Score:
     from music21 import converter, stream
 
-    parsed = converter.parseData(ABC_RULES + text, format="abc")
+    parsed = converter.parseData(ABC_RULES + for_music21(text), format="abc")
     if isinstance(parsed, stream.Opus):  # several X: tunes slipped through: keep the first
         parsed = parsed.scores[0]
     return parsed
