@@ -29,8 +29,8 @@ symbol, a chord, a note's length, a bar line). The state they read and change is
 - the tune ends (a blank line) after a bar line, once it has an inner bar;
 - a chosen key, meter or unit length holds; no ``M:``/``L:``/``K:`` before the first note;
 - with a form (``Tracker(fields, form)``, :mod:`musicgen.compose.progress`): a part closes only at a length of its
-  plan (short by its pick-up, where it opened with one: ``progress.short_close``), the tune only once the form is
-  whole, on the tonic (a note at least a quarter long: ``progress.END_NOTE``); a ``P:`` line opens a part; no endings,
+  plan (short by its pick-up, where it opened with one: ``progress.short_close``) on a note at least a quarter long
+  (``progress.END_NOTE``), the tune once the form is whole, on the tonic; a ``P:`` line opens a part; no endings,
   meter or key changes, no note shorter than a sixteenth, one space or chord symbol at a time.
 
 :func:`musicgen.compose.finish.finish_cost` counts the characters of one way to end the tune cleanly from a tracker's
