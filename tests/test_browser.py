@@ -173,7 +173,8 @@ def test_the_sheet_music_grows_while_the_model_writes(app_url: str, browser) -> 
     page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     elsewhere: list[str] = []
     page.on("request", lambda r: None if r.url.startswith((app_url, "data:", "blob:")) else elsewhere.append(r.url))
-    page.goto(f"{app_url}/?{urlencode({'seed': 11, 'length': 1500, 'n': 4})}")  # long tunes: many drawings
+    query = {"seed": 11, "length": 1500, "n": 8, "form": "AB"}  # long tunes (two 16-bar parts): many drawings
+    page.goto(f"{app_url}/?{urlencode(query)}")
     player_frame(page, longer_than_s=1, timeout_s=90)  # the permalink's tune: abcjs is in the page after it
     wait_idle(page)
     page.evaluate(WATCH_LIVE_SHEET)
