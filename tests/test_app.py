@@ -451,6 +451,15 @@ def test_the_tune_shown_while_it_is_written_grows_into_the_tune_composed(weights
     assert seen[-1].startswith("X:") and tunes[0].abc.startswith(seen[0][:2])
 
 
+def test_the_first_notes_are_shown_at_once_however_fast_the_tune_is_written(weights: Path) -> None:
+    from musicgen.app.live import generate_watched, has_notes
+
+    gen, cfg = Generator.load(weights), Settings(seed=4, length=200).sample_config()
+    seen: list[str] = []
+    generate_watched(gen, cfg, seen.append, every=5, interval_s=3600.0)  # a report an hour, but for the first notes
+    assert len(seen) == 2 and not has_notes(seen[0]) and has_notes(seen[1]), seen
+
+
 def test_after_composing_the_tune_replaces_its_text_as_it_was_written(app: AppTest) -> None:
     compose(app, seed=3, length=40)
     assert not app.exception and shown_abc(app).startswith("X:")

@@ -27,23 +27,43 @@ INTERVAL_S = 0.1  # and at least this long: 10 redraws a second (25 slowed the s
 # What the text so far may end in that is not yet music: an open chord symbol, decoration, chord or slur of
 # grace notes, an accidental, a note's length or tie, a broken rhythm, a field line being written.
 _UNFINISHED = re.compile(r"(?:![^!\n]*|\[[^\]\n]*|\{[^}\n]*|[_=^]+|[0-9/]+|[<>]+|-|\n[A-Za-z]:[^\n]*)$")
+_SYMBOLS = re.compile(r'"[^"\n]*"?')  # chord symbols (and one still open): no notes of their own
+
+
+def has_notes(text: str) -> bool:
+    r"""Whether the text so far holds a note of the tune's body that the live sheet would draw.
+
+    >>> has_notes("X:1\nT:Jig\nK:G\n"), has_notes('X:1\nK:G\n"G'), has_notes('X:1\nK:G\n"G"B2c d')
+    (False, False, True)
+    """
+    at = text.find("\nK:")
+    body = text.find("\n", at + 1) if at >= 0 else -1
+    return body >= 0 and any(c in "ABCDEFGabcdefg" for c in _SYMBOLS.sub("", drawable(text)[body:]))
 
 
 class Watch:
-    """Reports the first stream's text so far to ``report`` while that stream writes (a ``generate`` watch)."""
+    """Reports the first stream's text so far to ``report`` while that stream writes (a ``generate`` watch): every
+    ``every`` steps and ``interval_s`` at most, and at once the first time it holds notes (:func:`has_notes`: a
+    tune written in a tenth of a second shows its first notes all the same)."""
 
     def __init__(self, report: Callable[[str], None], every: int = EVERY, interval_s: float = INTERVAL_S) -> None:
         self.report, self.every, self.interval_s = report, every, interval_s
-        self.steps, self.reported, self.last = 0, 0, float("-inf")
+        self.steps, self.reported, self.last, self.notes = 0, 0, float("-inf"), False
 
     def __call__(self, run: Run) -> None:
         if not run.rows or run.rows[0] != 0:
             return  # the first stream is done
         self.steps += 1
-        now = time.perf_counter()
-        if self.steps - self.reported >= self.every and now - self.last >= self.interval_s:
-            self.reported, self.last = self.steps, now
-            self.report(run.text(0))
+        if self.steps - self.reported < self.every:
+            return
+        now, text = time.perf_counter(), None
+        if now - self.last < self.interval_s:
+            if self.notes or not has_notes(text := run.text(0)):
+                return
+        text = run.text(0) if text is None else text
+        self.notes = self.notes or has_notes(text)
+        self.reported, self.last = self.steps, now
+        self.report(text)
 
 
 def generate_watched(
