@@ -54,16 +54,15 @@ class Watch:
         if not run.rows or run.rows[0] != 0:
             return  # the first stream is done
         self.steps += 1
-        if self.steps - self.reported < self.every:
+        now = time.perf_counter()
+        due = now - self.last >= self.interval_s
+        if self.steps - self.reported < self.every or (self.notes and not due):
             return
-        now, text = time.perf_counter(), None
-        if now - self.last < self.interval_s:
-            if self.notes or not has_notes(text := run.text(0)):
-                return
-        text = run.text(0) if text is None else text
-        self.notes = self.notes or has_notes(text)
-        self.reported, self.last = self.steps, now
-        self.report(text)
+        text = run.text(0)
+        notes = self.notes or has_notes(text)
+        if due or notes:  # (before the interval is up: only the first text with notes)
+            self.notes, self.reported, self.last = notes, self.steps, now
+            self.report(text)
 
 
 def generate_watched(

@@ -90,10 +90,10 @@ def fin_of(t: Tracker) -> Fin:
 
 def fin_after(t: Tracker, pending: str) -> Fin:
     """What the tune's end reads once the note, chord or rest under way (``pending``) is done."""
-    p, tonic, c0 = t.progress, t.tonic, pending[:1]
+    p, tonic, c0, form = t.progress, t.tonic, pending[:1], t.core().form  # type: ignore[attr-defined]
     # (a note or chord under way is long or not by the length the way gives it: finish._timed; a rest leaves the last)
-    long = c0 != "z" or t.core().form[9] is not False  # type: ignore[attr-defined]
-    if tonic is None or t.core().form[5] is None:  # type: ignore[attr-defined]
+    long = c0 != "z" or form[9] is not False
+    if tonic is None or form[5] is None:
         return NO_FIN if long else NO_FIN_SHORT
     # (as fin_of(t), nothing waiting: a Fin made as a tuple, fields tonic, touched, debt, symbol, waiting, long)
     symbol = 2 + len(tonic.root)

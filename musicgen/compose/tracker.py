@@ -137,7 +137,7 @@ class Tracker(TuneState):
         text under way and the core are the same objects (the rules ask several times a step).
         """
         tok, kept = self.tok, self._key_at
-        if kept[0] is not tok or kept[1] is not self._core or kept[1] is None:
+        if kept[0] is not tok or kept[1] is not self._core:
             key = self._state_key(tok)
             self._key_at = kept = (tok, self._core, key)
         return kept[2]

@@ -5,8 +5,8 @@ not a tuplet's; a rest after it changes nothing. Form-aware writing keeps every 
 (:data:`musicgen.compose.progress.END_NOTE`); of the Nottingham tunes' parts, 79% close long.
 
 >>> from fractions import Fraction
->>> [closes_long(bar, Fraction(1, 8)) for bar in ("B2c d3", "Bcd edB", "d3 (3Bcd", "G4 z4", "z8")]
-[True, False, False, True, None]
+>>> [closes_long(bar, Fraction(1, 8)) for bar in ("B2c d3", "Bcd edB", "d3 (3Bcd", "G4 z4", "z8", "B2c d3/0")]
+[True, False, False, True, None, False]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 from musicgen.abcnotation import tokens as T
-from musicgen.abcnotation.forms import TICK, written_ticks
 from musicgen.abcnotation.header import default_unit, header_fields, parse_meter, parse_unit
 
 LONG = Fraction(1, 4)  # of a whole note: a part's last note at least this long closes it long
@@ -28,8 +27,10 @@ def closes_long(bar: str, unit: Fraction) -> bool | None:
         if kind == T.TUPLET:
             left = int(text[1:2]) if text[1:2].isdigit() else 0
         elif kind in (T.NOTE, T.CHORD):
-            ticks = written_ticks(kind, text)
-            long = left == 0 and ticks is not None and Fraction(ticks, TICK) * unit >= LONG
+            try:
+                long = left == 0 and T.written_units(kind, text) * unit >= LONG
+            except ValueError:  # a length that divides by zero ("G3/0"): no length to read
+                long = False
             left = max(left - 1, 0)
         elif kind == T.REST:
             left = max(left - 1, 0)
