@@ -18,7 +18,7 @@ in Debian's headless Chromium, and
    to a usable Compose button), and a "2-minute tune" (a click on Compose at 50 beats a minute;
    its duration is printed); each figure is printed with its target, median and spread;
 3. after the timed clicks, keeps clicking up to ``--generations`` compositions, shared in turn by ``--sessions``
-   browser sessions, and prints the server process's resident memory after 1, 5, 10,
+   browser sessions, and prints the resident memory of the server process and its synthesizer workers after 1, 5, 10,
    20, ... of them, with the 400 MB target and the growth after the tenth; then
    closes the sessions and prints it again once the server has let them go (started
    with a short ``server.disconnectedSessionTTL``: Streamlit keeps a closed session 120 s).
@@ -426,7 +426,10 @@ def report(side: Side, total: int, stages: dict[str, list[float]] | None) -> Non
     if side.per_minute:
         print(spread("audio sent to the page per minute of music", side.per_minute, TARGET_MB_PER_MINUTE, "MB"))
     memory = side.memory
-    print("server memory (MB) after N compositions: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items()))
+    print(
+        "server memory (MB, its synthesizer workers included) after N compositions: "
+        + ", ".join(f"{n}: {mb:.0f}" for n, mb in memory.items())
+    )
     last_n = max(memory)
     since = 10 if 10 in memory else min(memory)
     grown = memory[last_n] - memory[since]

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     import music21  # noqa: F401  (once per process: reported apart from the per-tune path)
 
-    from musicgen.sound import audio, budget, convert, events, export
+    from musicgen.sound import audio, budget, convert, events, export, synth
 
     print(f"import music21 (once per process): {time.perf_counter() - start:.2f} s")
     export.to_midi(TUNE_30S)  # warm up caches (the SoundFont, music21's lazy imports)
@@ -90,11 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     t_parse, parsed = median_time(lambda: convert.parse(TUNE_30S), n, "parse")
     t_events, ev = median_time(lambda: convert.to_events(parsed), n, "events")
     t_midi, midi = median_time(lambda: export.to_midi(ev, "fiddle", accompaniment_instrument="piano"), n, "midi")
-    import midirenderer
-
-    soundfont = audio._soundfont(audio.soundfont_path())
-    t_synth, wav = median_time(lambda: midirenderer.render_wave_from(soundfont, midi), n, "synth")
-    raw = audio._read_wav(wav)
+    font = str(audio.soundfont_path())
+    t_synth, wav = median_time(lambda: synth.render_wave(font, midi), n, "synth")
+    raw = synth.read_wave(wav)
     t_norm, samples = median_time(lambda: audio.normalise(raw), n, "norm")
     t_wav, _ = median_time(lambda: audio._write_wav(samples, audio.NATIVE_RATE), n, "wav")
     t_total, out = median_time(lambda: audio.render(export.to_midi(TUNE_30S)), n, "total")

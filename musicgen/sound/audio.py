@@ -1,4 +1,5 @@
-"""MIDI bytes -> audio bytes (WAV, OGG/Vorbis or MP3), loudness-normalised. The only file that knows the synthesizer.
+"""MIDI bytes -> audio bytes (WAV, OGG/Vorbis or MP3), loudness-normalised. The synthesizer itself is run by
+:mod:`musicgen.sound.synth` (in worker processes once the app has started them).
 
     wav = render(to_midi(abc))                  # 16-bit stereo WAV, 48 kHz
     ogg = render(midi, "ogg", sample_rate=44100)
@@ -44,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from musicgen.sound import synth
 from musicgen.sound.budget import MAX_MIDI_SECONDS, cut_midi_file
 from musicgen.sound.soundfont import playable
 
@@ -79,14 +81,6 @@ def soundfont_path() -> Path:
             "or set MUSICGEN_SOUNDFONT to an .sf2 file"
         )
     return Path(list(spec.submodule_search_locations)[0]) / "TimGM6mb.sf2"
-
-
-@functools.lru_cache(maxsize=2)
-def _soundfont(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise AudioError(f"cannot read the SoundFont {path}: {e.strerror or e}") from None
 
 
 def _midi_file(midi_bytes: bytes) -> Any:
@@ -128,8 +122,6 @@ def render_samples(
     With ``max_seconds`` the audio stops there (see the module docstring); without, MIDI longer than
     :data:`MAX_SECONDS` is refused. ``channels=1``: stereo mixed to mono (before resampling: half the work).
     """
-    import midirenderer
-
     if not isinstance(midi_bytes, (bytes, bytearray)):
         raise TypeError(f"render() takes MIDI bytes, not {type(midi_bytes).__name__}")
     if not MIN_RATE <= sample_rate <= NATIVE_RATE or channels not in (1, 2):
@@ -145,12 +137,11 @@ def render_samples(
         midi = cut_midi(midi, float(max_seconds))  # type: ignore[arg-type]
     elif seconds > MAX_SECONDS:
         raise AudioError(f"the tune plays for {seconds:.0f} s; audio is made for at most {MAX_SECONDS:.0f} s")
+    font = soundfont_path()
     try:
-        wav = midirenderer.render_wave_from(_soundfont(font := soundfont_path()), playable(midi, font)[0])
-    except (RuntimeError, ValueError) as e:
+        samples = synth.synthesize(font, playable(midi, font)[0])
+    except synth.SynthError as e:
         raise AudioError(f"the synthesizer failed: {e}") from None
-    samples = _read_wav(wav)
-    del wav  # the synthesizer's bytes: as big as the WAV made from them, not needed any more
     if len(samples) == 0:
         raise AudioError("the MIDI holds no notes to play")
     if cut:
@@ -197,21 +188,6 @@ def _fade_out(samples: np.ndarray) -> np.ndarray:
     """Fade the last :data:`FADE_S` out to silence, in place (a whole copy would be 92 MB at the ceiling)."""
     n = min(len(samples), round(FADE_S * NATIVE_RATE))
     samples[len(samples) - n :] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]
-    return samples
-
-
-def _read_wav(data: bytes) -> np.ndarray:
-    """The synthesizer's WAV as float32 samples: its header read by the wave module, its samples in place."""
-    with wave.open(io.BytesIO(data)) as w:
-        if w.getsampwidth() != 2 or w.getframerate() != NATIVE_RATE:
-            raise AudioError(f"unexpected synthesizer output: {w.getsampwidth() * 8}-bit, {w.getframerate()} Hz")
-        channels, frames = w.getnchannels(), w.getnframes()
-    at = 12  # the RIFF chunks after "RIFF", its size and "WAVE": the samples are the "data" chunk's
-    while data[at : at + 4] != b"data":
-        at += 8 + int.from_bytes(data[at + 4 : at + 8], "little") + (data[at + 4] & 1)
-    pcm = np.frombuffer(data, dtype="<i2", count=frames * channels, offset=at + 8).reshape(-1, channels)
-    samples = pcm.astype(np.float32)
-    samples *= np.float32(1 / 32768)
     return samples
 
 
