@@ -47,7 +47,7 @@ import numpy as np
 
 from musicgen.sound import synth
 from musicgen.sound.budget import MAX_MIDI_SECONDS, cut_midi_file
-from musicgen.sound.soundfont import playable
+from musicgen.sound.soundfont import SoundFontError, playable
 
 NATIVE_RATE = 48_000  # Hz: what midirenderer produces
 FORMATS = ("wav", "ogg", "mp3")
@@ -140,7 +140,7 @@ def render_samples(
     font = soundfont_path()
     try:
         samples = synth.synthesize(font, playable(midi, font)[0])
-    except synth.SynthError as e:
+    except (synth.SynthError, SoundFontError) as e:
         raise AudioError(f"the synthesizer failed: {e}") from None
     if len(samples) == 0:
         raise AudioError("the MIDI holds no notes to play")

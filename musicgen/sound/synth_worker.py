@@ -1,7 +1,7 @@
 """A synthesizer worker process for :mod:`musicgen.sound.synth`: run as a script, never imported. It renders MIDI
 with midirenderer, one request at a time, until its standard input closes (its parent stopped it or died).
 
-It imports nothing of the package (a worker holds the synthesizer and one SoundFont: 20 MB, started in 0.1 s;
+It imports nothing of the package (a worker holds the synthesizer and one SoundFont: 20-35 MB, started in 0.05 s;
 a process started by :mod:`multiprocessing` would import the server's own script again: 1 s and 63 MB under
 Streamlit).
 
