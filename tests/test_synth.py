@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from musicgen.sound import audio, export, synth
-from musicgen.sound.pieces import MIN_PIECE_S, pieces
+from musicgen.sound.pieces import MIN_PIECE_S, length_seconds, pieces
 
 PART = '|:"D"A2FA dAFA|"G"BcdB "A"A2D2|"D"d2fd "A"c2ec|"G"B2AG "D"F2D2:|\n'
 LONG = "X:1\nT:Long\nM:4/4\nL:1/8\nQ:1/4=120\nK:D\n" + PART * 5  # 80 s with the repeats
@@ -53,6 +53,35 @@ def test_every_note_is_in_one_piece_at_its_own_time() -> None:
     cut = pieces(midi, 3)
     assert len(cut) == 3 and cut[0][0] == 0.0 and all(b[0] - a[0] >= MIN_PIECE_S for a, b in zip(cut, cut[1:]))
     assert sorted(n for start, piece in cut for n in notes(piece, start)) == notes(midi)
+
+
+def tempo_changes() -> bytes:
+    """Two tracks, tempo changes in both, two at one tick (the later track's is the one that holds)."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    first, second = mido.MidiTrack(), mido.MidiTrack()
+    first.extend([mido.MetaMessage("set_tempo", tempo=400_000, time=0), mido.Message("note_on", note=60, time=0)])
+    first.extend([mido.MetaMessage("set_tempo", tempo=900_000, time=960), mido.Message("note_off", note=60, time=480)])
+    second.extend([mido.MetaMessage("set_tempo", tempo=250_000, time=960), mido.Message("note_on", note=64, time=0)])
+    second.append(mido.Message("note_off", note=64, time=2000))
+    mid.tracks.extend([first, second])
+    buffer = io.BytesIO()
+    mid.save(file=buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "midi",
+    [
+        export.to_midi(LONG, "fiddle", accompaniment_instrument="piano"),
+        export.to_midi(SHORT, tempo=50),
+        export.to_midi(SHORT, accompaniment=False),
+        tempo_changes(),
+    ],
+    ids=["accompanied", "slow", "melody", "tempo changes"],
+)
+def test_the_length_is_the_one_mido_reads(midi: bytes) -> None:
+    mid = mido.MidiFile(file=io.BytesIO(midi))
+    assert length_seconds(mid) == pytest.approx(mid.length, abs=1e-9)
 
 
 def test_a_short_tune_is_one_piece_the_file_itself() -> None:

@@ -47,6 +47,7 @@ import numpy as np
 
 from musicgen.sound import synth
 from musicgen.sound.budget import MAX_MIDI_SECONDS, cut_midi_file
+from musicgen.sound.pieces import length_seconds
 from musicgen.sound.soundfont import SoundFontError, playable
 
 NATIVE_RATE = 48_000  # Hz: what midirenderer produces
@@ -94,14 +95,14 @@ def _midi_file(midi_bytes: bytes) -> Any:
 
 def midi_seconds(midi_bytes: bytes) -> float:
     """How long a MIDI file plays, in seconds (tempo changes included)."""
-    return float(_midi_file(midi_bytes).length)
+    return length_seconds(_midi_file(midi_bytes))
 
 
 def cut_midi(midi_bytes: bytes, seconds: float) -> bytes:
     """The MIDI file up to ``seconds`` (tempo changes included): later events left out, notes still
     sounding then ended there, so a synthesizer renders no more than that. A shorter file is returned as it is."""
     mid = _midi_file(midi_bytes)
-    return midi_bytes if mid.length <= seconds else cut_midi_file(mid, seconds)
+    return midi_bytes if length_seconds(mid) <= seconds else cut_midi_file(mid, seconds)
 
 
 def ceiling_seconds(max_seconds: float, max_bytes: int, sample_rate: int = NATIVE_RATE) -> float:
