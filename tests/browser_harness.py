@@ -99,22 +99,20 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"streamlit did not answer at {url} within {START_TIMEOUT_S} s")
 
 
-def rss_mb(pid: int, children: bool = True) -> float:
-    """Resident memory of a process in MB, with its children's (the synthesizer's workers) unless told not to
-    (Linux /proc)."""
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the synthesizer's workers) in MB (Linux /proc)."""
     total = None
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             total = int(line.split()[1]) / 1024
     if total is None:
         raise RuntimeError(f"no VmRSS for process {pid}")
-    if children:
-        for task in Path(f"/proc/{pid}/task").glob("*/children"):
-            for child in task.read_text().split():
-                try:
-                    total += rss_mb(int(child))
-                except (OSError, RuntimeError):  # it ended meanwhile
-                    pass
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            try:
+                total += rss_mb(int(child))
+            except (OSError, RuntimeError):  # it ended meanwhile
+                pass
     return total
 
 

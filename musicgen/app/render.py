@@ -222,7 +222,8 @@ WARM_TUNE = 'X:1\nT:Warm\nM:4/4\nL:1/8\nK:D\n|:"D"A2FA dAFA|"A"BcdB "D"A2D2:|\n'
 def settle() -> None:
     """Start the synthesizer's worker processes (:func:`musicgen.sound.synth.start_workers`: a tune's sound is
     made beside the server's interpreter, long tunes in pieces side by side), read and sound a small tune once
-    (music21's imports and caches, the SoundFont: the first tune pays none of it), then leave every object alive out of the garbage collector's passes (``gc.freeze``). Call it once, early.
+    (music21's imports and caches, the SoundFont: the first tune pays none of it), then leave every object alive
+    out of the garbage collector's passes (``gc.freeze``). Call it once, early.
 
     Streamlit runs ``gc.collect(2)`` after every run of the page, holding the interpreter meanwhile: over the
     model, music21 and Streamlit that took 0.2-0.3 s a run, which the browser waited for (its audio, the run's

@@ -23,7 +23,6 @@ than :data:`RENDER_TIMEOUT_S`, is replaced and the tune gets a :class:`SynthErro
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import io
 import os
 import queue
@@ -35,14 +34,15 @@ from pathlib import Path
 
 import numpy as np
 
+from musicgen.sound import synth_worker
 from musicgen.sound.pieces import pieces
-from musicgen.sound.synth_worker import ANSWER, REQUEST
 
 NATIVE_RATE = 48_000  # Hz: what midirenderer renders, in stereo
 MAX_WORKERS = 8
 WORKERS_ENV = "MUSICGEN_SYNTH_WORKERS"  # worker processes the app starts (default: one a core, at most 4)
 RENDER_TIMEOUT_S = 60.0  # a render of the longest tune allowed takes 3-5 s here; a worker past this is stopped
 WORKER = Path(__file__).with_name("synth_worker.py")
+GONE = 2  # no answer: the worker's process ended (0: a WAV came, 1: the synthesizer's words)
 # glibc's allocator in a worker: blocks of a megabyte or more mapped on their own and handed back when freed (by
 # default the threshold rises to 32 MB after the first large block freed, and a worker kept 100 MB after three
 # 160-second tunes, 33 MB so); other allocators ignore these.
@@ -64,23 +64,12 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-@functools.lru_cache(maxsize=2)
-def _font(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as e:
-        raise SynthError(f"cannot read the SoundFont {path}: {e.strerror or e}") from None
-
-
 def render_wave(font_path: str, midi: bytes) -> bytes:
-    """midirenderer's WAV (16-bit stereo, 48 kHz) of one MIDI file, rendered in this process (the SoundFont's
-    bytes read once)."""
-    import midirenderer
-
-    font = _font(font_path)
+    """midirenderer's WAV (16-bit stereo, 48 kHz) of one MIDI file, rendered in this process as a worker renders
+    it (the SoundFont's bytes read once)."""
     try:
-        return midirenderer.render_wave_from(font, midi)
-    except (RuntimeError, ValueError) as e:
+        return synth_worker.render(font_path, midi)
+    except synth_worker.RenderError as e:
         raise SynthError(str(e)) from None
 
 
@@ -115,16 +104,17 @@ class _Worker:
     def render(self, font_path: str, midi: bytes) -> bytes:
         """The WAV of ``midi``; :class:`SynthError` with the synthesizer's words, or if the process died or hung."""
         path = font_path.encode()
+        request = synth_worker.REQUEST.pack(len(path), len(midi)) + path + midi
         watchdog = threading.Timer(RENDER_TIMEOUT_S, self.process.kill)
         watchdog.start()
         try:
-            self.process.stdin.write(REQUEST.pack(len(path), len(midi)) + path + midi)  # type: ignore[union-attr]
+            self.process.stdin.write(request)  # type: ignore[union-attr]
             self.process.stdin.flush()  # type: ignore[union-attr]
-            head = self.process.stdout.read(ANSWER.size)  # type: ignore[union-attr]
-            status, size = ANSWER.unpack(head) if len(head) == ANSWER.size else (2, 0)
+            head = self.process.stdout.read(synth_worker.ANSWER.size)  # type: ignore[union-attr]
+            status, size = synth_worker.ANSWER.unpack(head) if len(head) == synth_worker.ANSWER.size else (GONE, 0)
             body = self.process.stdout.read(size)  # type: ignore[union-attr]
         except OSError:  # the pipe broke: the process is gone
-            status, body = 2, b""
+            status, body = GONE, b""
         finally:
             watchdog.cancel()
         if status == 0 and len(body) == size:
@@ -156,7 +146,7 @@ _pool_lock = threading.Lock()
 
 def start_workers(n: int) -> None:
     """Start ``n`` worker processes (0: render in this process), stopping those started before; later
-    :func:`synthesize` calls use them. They start in the background (0.1 s; 20-35 MB each)."""
+    :func:`synthesize` calls use them. They start in the background (0.03 s; 20-35 MB each)."""
     if not 0 <= n <= MAX_WORKERS:
         raise ValueError(f"workers must be from 0 to {MAX_WORKERS}, not {n}")
     with _pool_lock:

@@ -21,23 +21,42 @@ def _read(stream, n: int) -> bytes | None:  # type: ignore[no-untyped-def]
     return data if len(data) == n else None
 
 
-def serve(stdin, stdout) -> None:  # type: ignore[no-untyped-def]
-    """Answer requests until ``stdin`` ends. The SoundFont's bytes are read once, kept while the path is the same."""
+class RenderError(Exception):
+    """The synthesizer's refusal, or an unreadable SoundFont, in words."""
+
+
+_font: list[tuple[str, bytes]] = []  # the SoundFont last read: its path and bytes
+
+
+def render(path: str, midi: bytes) -> bytes:
+    """midirenderer's WAV (16-bit stereo, 48 kHz) of ``midi`` with the SoundFont at ``path`` (its bytes read once,
+    kept while the path is the same): what a worker does for each request, and what
+    :func:`musicgen.sound.synth.render_wave` does in the calling process."""
     import midirenderer
 
-    font: tuple[str, bytes] | None = None
+    if not _font or _font[0][0] != path:
+        try:
+            _font[:] = [(path, Path(path).read_bytes())]
+        except OSError as e:
+            raise RenderError(f"cannot read the SoundFont {path}: {e.strerror or e}") from None
+    try:
+        return midirenderer.render_wave_from(_font[0][1], midi)
+    except (RuntimeError, ValueError) as e:
+        raise RenderError(str(e)) from None
+
+
+def serve(stdin, stdout) -> None:  # type: ignore[no-untyped-def]
+    """Answer requests until ``stdin`` ends."""
+    import midirenderer  # noqa: F401  (imported before the first request)
+
     while (head := _read(stdin, REQUEST.size)) is not None:
         n_path, n_midi = REQUEST.unpack(head)
         path, midi = _read(stdin, n_path), _read(stdin, n_midi)
         if path is None or midi is None:
             return
         try:
-            if font is None or font[0] != path.decode():
-                font = (path.decode(), Path(path.decode()).read_bytes())
-            status, out = 0, midirenderer.render_wave_from(font[1], midi)
-        except OSError as e:
-            status, out = 1, f"cannot read the SoundFont {path.decode()}: {e.strerror or e}".encode()
-        except (RuntimeError, ValueError) as e:
+            status, out = 0, render(path.decode(), midi)
+        except RenderError as e:
             status, out = 1, str(e).encode()
         stdout.write(ANSWER.pack(status, len(out)))
         stdout.write(out)
