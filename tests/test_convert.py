@@ -268,6 +268,13 @@ def test_a_bass_note_sharpened_with_a_plus_plays_sharp() -> None:
     assert bars == [[2, 6, 9], [1, 4, 7, 9]] and [n.pitch % 12 for n in basses] == [6, 1]  # D/F#, A7/C#
 
 
+def test_the_corpus_short_diminished_and_augmented_symbols_are_played() -> None:
+    # the Nottingham tunes write "Gd" (G diminished) and "Fa7" (F augmented seventh); music21 reads neither
+    ev = convert.to_events(convert.parse('X:1\nM:4/4\nL:1/8\nK:G\n"Gd"G8|"Fa7"F8|"(Bbd/f)"B8|"G"G8|]'))
+    bars = [sorted({n.pitch % 12 for n in ev.accompaniment if b * 4 <= n.start_beats < b * 4 + 4}) for b in range(3)]
+    assert bars == [[1, 7, 10], [1, 3, 5, 9], [1, 4, 5, 10]]  # G Bb Db; F A C# Eb; Bb Db Fb over F
+
+
 def test_reel_accompaniment_is_oom_pah_and_skips_the_pickup() -> None:
     ev = convert.to_events(convert.parse(REEL))
     bar1 = sorted((n.start_beats, n.pitch) for n in ev.accompaniment if 0.5 <= n.start_beats < 4.5)

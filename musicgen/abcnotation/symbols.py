@@ -27,11 +27,14 @@ ROOTS = frozenset("ABCDEFG")
 ACCIDENTALS = frozenset("#b")  # after a root
 BASSES = frozenset("ABCDEFGabcdefg")
 BASS_ACCIDENTALS = frozenset("#b+")  # after a bass note ("D/f+": the Nottingham tunes' sharp)
-QUALITIES = frozenset(  # (music21 reads no "d" or "a" for dim and aug, which a few Nottingham symbols write)
+QUALITIES = frozenset(  # (music21 reads no "d" or "a" for dim and aug, which a few Nottingham symbols write:
+    # for_music21 spells them out where a tune is read)
     {"m", "7", "m7", "6", "m6", "9", "m9", "7b9", "maj7", "dim", "dim7", "aug", "+", "sus4", "sus2", "7sus4", "m7b5"}
 )
 PLUS_BASS = frozenset({"", "7"})  # qualities the corpus writes a "+" bass after (178 of 182: "D/f+", "A7/c+")
 _SHARP_BASS = re.compile(r'("\(?[A-G][^"\n/]*/[A-Ga-g])\+')  # a symbol's bass note and its "+" (a sharp)
+_SHORT_QUALITY = re.compile(r'("\(?[A-G][#b]?)([da])(?=[\d/)"])')  # "Gd", "Fa7": diminished, augmented
+_SPELLED = {"d": "dim", "a": "aug"}
 _QUALITY_PREFIXES = frozenset(q[:i] for q in QUALITIES for i in range(1, len(q) + 1))
 SYMBOL_CHARS = frozenset("(/)") | ROOTS | ACCIDENTALS | BASSES | BASS_ACCIDENTALS | frozenset("".join(QUALITIES))
 
@@ -122,9 +125,14 @@ def symbol_completion(inner: str) -> str | None:
 def for_music21(abc: str) -> str:
     """The tune with its chord symbols as music21 should read them: a bass note's ``+`` (the Nottingham tunes'
     sharp, "D/f+": D with F# in the bass) written ``#``, which music21 reads as meant (it takes ``+`` for an
-    augmented chord and "D/f+" for F, F#, A# and D). Nothing else changes (an augmented "D+" keeps its sign).
+    augmented chord and "D/f+" for F, F#, A# and D); and the corpus's short qualities "d" and "a" spelled
+    ``dim`` and ``aug`` ("Gd", "Fa7", "Bbd/f"), which music21 reads as no chord at all. Nothing else changes (an
+    augmented "D+" keeps its sign; "Gadd9", "Gdim" and a bass note "d" are left as they are).
 
     >>> for_music21('"D/f+"d2 "A7/c+"c2 "D+"d2 "(E7/g+)"e2 |"D"d4')
     '"D/f#"d2 "A7/c#"c2 "D+"d2 "(E7/g#)"e2 |"D"d4'
+    >>> for_music21('"Gd"G2 "Fa7"F2 "(Bbd/f)"B2 "Gadd9"G2 "Gdim"G2 "G/d"G2 "Ga"a2')
+    '"Gdim"G2 "Faug7"F2 "(Bbdim/f)"B2 "Gadd9"G2 "Gdim"G2 "G/d"G2 "Gaug"a2'
     """
+    abc = _SHORT_QUALITY.sub(lambda m: m[1] + _SPELLED[m[2]], abc)
     return _SHARP_BASS.sub(r"\1#", abc)
