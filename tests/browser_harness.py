@@ -1,6 +1,6 @@
 """Drive the real app in a real browser: start ``streamlit run app.py``, open it in Chromium, compose.
 
-Shared by ``tests/test_browser.py`` and ``benchmarks/bench_app.py``. The browser is
+Shared by ``tests/test_browser.py`` and ``benchmarks/bench_app.py`` (and ``bench_permalink.py``). The browser is
 Debian's ``/usr/bin/chromium`` driven by Python playwright (never a downloaded
 browser); the server is a child process on 127.0.0.1 and a free port, stopped on exit.
 """
