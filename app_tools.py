@@ -26,6 +26,7 @@ from musicgen.app.settings import Settings
 from musicgen.app.shelf import SOUND_BYTES, SOUND_ENTRIES, Shelf
 from musicgen.app.text import plain
 from musicgen.compose.sample import Generator
+from musicgen.sound import synth
 
 SPEEDS = list(range(50, 101, 5))  # per cent of the tune's tempo
 DEFAULT_SPEED = 75
@@ -67,12 +68,34 @@ def sound_shelf() -> Shelf[SoundKey, render.Sound]:
 
 
 def sound_of(abc: str, instrument: str, accompaniment: bool, tempo: float, speed: float = 1.0) -> render.Sound:
-    def make() -> render.Sound:
-        sound = render.make_sound(abc, instrument, accompaniment, tempo, speed)
+    """The sound from the shelf, or made there. A run of the script that a newer one replaced (a widget changed
+    meanwhile) stops making it, unless another run waits for the same sound, and ends here."""
+
+    def make(wanted: Callable[[], bool]) -> render.Sound:
+        sound = render.make_sound(abc, instrument, accompaniment, tempo, speed, wanted)
         render.release_free_memory()
         return sound
 
-    return sound_shelf().get((abc, instrument, accompaniment, tempo, speed), make)
+    try:
+        return sound_shelf().get((abc, instrument, accompaniment, tempo, speed), make, run_goes_on())
+    except synth.Dropped:
+        st.stop()  # (as Streamlit stops a replaced run at its next call)
+
+
+def run_goes_on() -> Callable[[], bool]:
+    """Whether the script run calling this goes on (see :func:`goes_on`); outside a run: always True."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return goes_on(getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None))
+
+
+def goes_on(requests: object) -> Callable[[], bool]:
+    """False once Streamlit has stopped the run whose script ``requests`` these are, as it stops a run when a
+    widget's change starts a newer one (``runner.fastReruns``). No public call says so: the requests' state is
+    read, and ``tests/test_shelf.py`` keeps that reading true for the Streamlit in requirements.txt."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+    return lambda: getattr(requests, "_state", None) is not ScriptRequestType.STOP
 
 
 def media_url(data: bytes, mime: str, place: str) -> str:

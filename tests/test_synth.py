@@ -139,6 +139,23 @@ def test_a_worker_that_hangs_is_stopped_in_time(font: str, pool: None, monkeypat
         synth.synthesize(font, export.to_midi(SHORT))
 
 
+def test_a_sound_no_one_wants_is_stopped_on_the_workers(font: str, pool: None) -> None:
+    midi = export.to_midi(LONG * 3)  # about 4 minutes: 1-2 s of rendering on two workers
+    whole = synth.synthesize(font, midi)
+    pids = {w.process.pid for w in synth._idle.queue}  # noqa: SLF001
+    asked = []
+    with pytest.raises(synth.Dropped):  # wanted until its third question (some 40 ms into the render)
+        synth.synthesize(font, midi, wanted=lambda: asked.append(1) or len(asked) < 3)
+    assert len(asked) == 3
+    short = synth.synthesize(font, export.to_midi(SHORT))  # the next sound renders at once, on new workers
+    now = {w.process.pid for w in synth._idle.queue}  # noqa: SLF001
+    assert short.size and len(now) == 2 and not now & pids  # both renders under way were stopped
+    assert np.array_equal(synth.synthesize(font, midi, wanted=lambda: True), whole)  # wanted: the same sound
+    with pytest.raises(synth.Dropped):  # not wanted from the start: nothing is sent
+        synth.synthesize(font, midi, wanted=lambda: False)
+    assert {w.process.pid for w in synth._idle.queue} == now  # noqa: SLF001
+
+
 def test_audio_through_the_workers_is_the_same_audio(pool: None) -> None:
     midi = export.to_midi(SHORT, "flute")
     with_workers = audio.render(midi)

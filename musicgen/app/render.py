@@ -5,6 +5,7 @@ sheet-music renderer, the bar counts of its badges; and the memory habits of a l
     sound.midi, sound.audio, sound.parse_error, sound.audio_error, sound.audio_note, sound.bars
     sound.qpm, sound.music_seconds      # its pace, and when its last note ends (what a cursor follows)
     make_sound(abc, speed=0.7)          # the same music at 70% of its tempo (practising a passage)
+    make_sound(abc, wanted=still_wanted)  # synth.Dropped as soon as still_wanted() says False
 
 :func:`limit_malloc_arenas`, :func:`settle`, :func:`freeze_alive` and :func:`release_free_memory` are the server's
 memory habits. Everything here runs under the limits of :mod:`musicgen.sound.budget`: a text past its size is refused
@@ -18,6 +19,7 @@ import ctypes
 import gc
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from musicgen.abcnotation import rhythm
@@ -56,9 +58,17 @@ class Sound:
 
 
 def make_sound(
-    abc: str, instrument: str = "piano", accompaniment: bool = True, tempo: float = 0, speed: float = 1.0
+    abc: str,
+    instrument: str = "piano",
+    accompaniment: bool = True,
+    tempo: float = 0,
+    speed: float = 1.0,
+    wanted: Callable[[], bool] | None = None,
 ) -> Sound:
     """Parse a tune and render its MIDI and audio; failures become sentences, never exceptions.
+
+    ``wanted``: asked after the reading and while the audio is rendered; once it says False (the page that asked
+    has moved on) the work stops with :class:`~musicgen.sound.synth.Dropped`, the one exception raised here.
 
     ``tempo`` counts the beats a musician counts: dotted quarters in 6/8 and 9/8,
     half notes in 2/2, quarters in 4/4 (0 keeps the tune's own tempo). ``speed`` scales that tempo
@@ -71,6 +81,8 @@ def make_sound(
         parsed = parse(abc, within)
     except convert.InvalidABCError as e:
         return Sound(bars=bar_counts(abc), parse_error=_unreadable(str(e)))
+    if wanted is not None and not wanted():
+        raise synth.Dropped
     refusal = export.musicxml_refusal(parsed.abc)
     facts = dict(
         title=parsed.title or "",
@@ -111,7 +123,7 @@ def make_sound(
     try:
         seconds = audio.midi_seconds(midi)
         sound = within.run(
-            lambda: audio.render(midi, AUDIO_FORMAT, PAGE_RATE, ceiling, PAGE_CHANNELS),
+            lambda: audio.render(midi, AUDIO_FORMAT, PAGE_RATE, ceiling, PAGE_CHANNELS, wanted),
             "reading it and making its audio",
         )
     except (audio.AudioError, convert.InvalidABCError) as e:

@@ -40,6 +40,7 @@ import io
 import math
 import os
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,12 +117,18 @@ def ceiling_seconds(max_seconds: float, max_bytes: int, sample_rate: int = NATIV
 
 
 def render_samples(
-    midi_bytes: bytes, sample_rate: int = NATIVE_RATE, max_seconds: float | None = None, channels: int = 2
+    midi_bytes: bytes,
+    sample_rate: int = NATIVE_RATE,
+    max_seconds: float | None = None,
+    channels: int = 2,
+    wanted: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Synthesize MIDI to float32 samples, shape (frames, channels), loudness-normalised.
 
     With ``max_seconds`` the audio stops there (see the module docstring); without, MIDI longer than
     :data:`MAX_SECONDS` is refused. ``channels=1``: stereo mixed to mono (before resampling: half the work).
+    ``wanted``: while it says True the sound is made; once it says False, :class:`~musicgen.sound.synth.Dropped`
+    (see :func:`~musicgen.sound.synth.synthesize`).
     """
     if not isinstance(midi_bytes, (bytes, bytearray)):
         raise TypeError(f"render() takes MIDI bytes, not {type(midi_bytes).__name__}")
@@ -140,9 +147,11 @@ def render_samples(
         raise AudioError(f"the tune plays for {seconds:.0f} s; audio is made for at most {MAX_SECONDS:.0f} s")
     font = soundfont_path()
     try:
-        samples = synth.synthesize(font, playable(midi, font)[0])
+        samples = synth.synthesize(font, playable(midi, font)[0], wanted)
     except (synth.SynthError, SoundFontError) as e:
         raise AudioError(f"the synthesizer failed: {e}") from None
+    if wanted is not None and not wanted():
+        raise synth.Dropped
     if len(samples) == 0:
         raise AudioError("the MIDI holds no notes to play")
     if cut:
@@ -163,11 +172,12 @@ def render(
     sample_rate: int = NATIVE_RATE,
     max_seconds: float | None = None,
     channels: int = 2,
+    wanted: Callable[[], bool] | None = None,
 ) -> bytes:
     """Audio file bytes of the MIDI as ``fmt``: "wav" (16-bit PCM), "ogg" (Vorbis), "mp3"; see :func:`render_samples`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown audio format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    samples = render_samples(midi_bytes, sample_rate, max_seconds, channels)
+    samples = render_samples(midi_bytes, sample_rate, max_seconds, channels, wanted)
     if fmt == "wav":
         return _write_wav(samples, sample_rate)
     import soundfile

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,13 @@ WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(1 << 20), "MALLOC_ARENA_MAX": "1"}
 
 class SynthError(RuntimeError):
     """The synthesizer refused the MIDI (its own message), or a worker process died."""
+
+
+class Dropped(Exception):
+    """A sound no one wants any more (``synthesize``'s ``wanted`` said so): its renders were stopped."""
+
+
+WANTED_EVERY_S = 0.02  # how often a render on the workers asks whether its sound is still wanted
 
 
 def default_workers() -> int:
@@ -167,25 +175,65 @@ def workers() -> int:
     return _count[0]
 
 
-def _on_a_worker(font_path: str, midi: bytes) -> np.ndarray:
+class _Job:
+    """The pieces of one :func:`synthesize` call on the workers: which workers render them now, and whether the
+    call was dropped (its pieces not yet begun are never sent, those under way are stopped)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.busy: list[_Worker] = []
+        self.dropped = False
+
+    def take(self, worker: _Worker) -> bool:
+        """``worker`` begins a piece (False: the call was dropped, so it does not)."""
+        with self.lock:
+            if not self.dropped:
+                self.busy.append(worker)
+            return not self.dropped
+
+    def done(self, worker: _Worker) -> None:
+        with self.lock:
+            if worker in self.busy:
+                self.busy.remove(worker)
+
+    def drop(self) -> None:
+        """Stop every piece: a worker under way is killed (its thread starts another in its place)."""
+        with self.lock:
+            self.dropped = True
+            for worker in self.busy:
+                worker.process.kill()
+
+
+def _on_a_worker(font_path: str, midi: bytes, job: _Job) -> np.ndarray | None:
     worker = _idle.get()  # waits at most one render (the threads are as many as the workers)
     try:
+        if not job.take(worker):
+            return None
         return read_wave(worker.render(font_path, midi))
     finally:
+        job.done(worker)
         _idle.put(worker if worker.alive else _Worker())
 
 
-def synthesize(font_path: str | Path, midi: bytes) -> np.ndarray:
+def synthesize(font_path: str | Path, midi: bytes, wanted: Callable[[], bool] | None = None) -> np.ndarray:
     """The MIDI rendered with the SoundFont: float32 (frames, 2) at 48 kHz, as long as midirenderer renders the
-    whole file. With workers started, in as many pieces as there are workers; else here, in one."""
+    whole file. With workers started, in as many pieces as there are workers; else here, in one.
+
+    ``wanted``: asked every :data:`WANTED_EVERY_S` while the workers render; once it says False, the pieces are
+    stopped (the workers free for the next sound at once, not after this one) and :class:`Dropped` is raised.
+    A render in this process (no workers) is not stopped: ``wanted`` is asked before it only.
+    """
     font = str(font_path)
     with _pool_lock:
         executor = _threads[0] if _threads else None
+    if wanted is not None and not wanted():
+        raise Dropped
     if executor is None:
         return read_wave(render_wave(font, midi))
     parts = pieces(midi, workers())
-    futures = [(start, executor.submit(_on_a_worker, font, piece)) for start, piece in parts]
-    rendered = [(start, future.result()) for start, future in futures]
+    job = _Job()
+    futures = [(start, executor.submit(_on_a_worker, font, piece, job)) for start, piece in parts]
+    rendered = [(start, _result(future, job, wanted)) for start, future in futures]
     if len(rendered) == 1:
         return rendered[0][1]
     frames = round(parts[-1][0] * NATIVE_RATE) + len(rendered[-1][1])  # the last piece ends where the file does
@@ -195,3 +243,20 @@ def synthesize(font_path: str | Path, midi: bytes) -> np.ndarray:
         part = samples[: max(0, frames - at)]
         out[at : at + len(part)] += part
     return out
+
+
+def _result(
+    future: concurrent.futures.Future[np.ndarray | None], job: _Job, wanted: Callable[[], bool] | None
+) -> np.ndarray:
+    """A piece's samples, asking ``wanted`` meanwhile: :class:`Dropped` (every piece stopped) once it says False."""
+    while True:
+        try:
+            samples = future.result(timeout=None if wanted is None else WANTED_EVERY_S)
+        except concurrent.futures.TimeoutError:
+            if wanted is not None and not wanted():
+                job.drop()
+                raise Dropped from None
+            continue
+        if samples is None:  # (never: only a dropped call's pieces are not rendered)
+            raise Dropped
+        return samples
