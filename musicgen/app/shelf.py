@@ -3,7 +3,7 @@ session and thread.
 
     shelf = Shelf(max_bytes=64_000_000, max_entries=8)
     sound = shelf.get(key, lambda wanted: make_sound(abc, ..., wanted=wanted))   # made once, then kept while it fits
-    sound = shelf.get(key, make, wanted=lambda: not run_stopped())                # dropped when no one waits for it
+    sound = shelf.get(key, make, wanted=still_going)                              # dropped when no one waits for it
 
 Why a shelf and not ``st.cache_data(max_entries=...)``: a count of entries does not bound memory when one
 tune's audio can be 100 times another's (a 98-bar slow air was a 113 MB WAV; audio now stops at
@@ -48,6 +48,7 @@ def size(sound: Sized) -> int:
 
 
 MAX_WAITS = 3  # sounds under way a caller waits for, each made by another caller that failed, before making its own
+WAIT_S = 120.0  # the longest wait for one (a sound's making has a deadline of its own, TUNE_S: far less)
 
 
 class _Making(Generic[S]):
@@ -109,12 +110,12 @@ class Shelf(Generic[K, S]):
                     making = self._making[key] = _Making()
                     break
                 making.waiting += 1
-            making.done.wait()
+            making.done.wait(WAIT_S)
             with self._lock:
                 making.waiting -= 1
             if making.sound is not None:
                 return making.sound
-        else:  # (each maker failed or was dropped: make one here, shared with no one)
+        else:  # (each maker failed, was dropped or took too long: make one here, shared with no one)
             making = _Making()
         try:
             sound = make(lambda: making.waiting > 0 or wanted is None or wanted())
