@@ -65,7 +65,6 @@ def test_a_sound_is_wanted_while_its_caller_goes_on_or_another_waits() -> None:
     first.join(10)
     waiter.join(10)
     assert seen == [True, True]
-    going[0] = False
     assert shelf.get("other", lambda wanted: Sound(audio=bytes(wanted())), wanted=lambda: going[0]).audio == b""
 
 

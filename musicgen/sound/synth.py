@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import math
 import os
 import queue
 import subprocess
@@ -204,11 +205,11 @@ class _Job:
                 worker.process.kill()
 
 
-def _on_a_worker(font_path: str, midi: bytes, job: _Job) -> np.ndarray | None:
+def _on_a_worker(font_path: str, midi: bytes, job: _Job) -> np.ndarray:
     worker = _idle.get()  # waits at most one render (the threads are as many as the workers)
     try:
         if not job.take(worker):
-            return None
+            raise Dropped
         return read_wave(worker.render(font_path, midi))
     finally:
         job.done(worker)
@@ -232,8 +233,8 @@ def synthesize(font_path: str | Path, midi: bytes, wanted: Callable[[], bool] | 
         return read_wave(render_wave(font, midi))
     parts = pieces(midi, workers())
     job = _Job()
-    futures = [(start, executor.submit(_on_a_worker, font, piece, job)) for start, piece in parts]
-    rendered = [(start, _result(future, job, wanted)) for start, future in futures]
+    futures = [executor.submit(_on_a_worker, font, piece, job) for _, piece in parts]
+    rendered = list(zip((start for start, _ in parts), _rendered(futures, job, wanted)))
     if len(rendered) == 1:
         return rendered[0][1]
     frames = round(parts[-1][0] * NATIVE_RATE) + len(rendered[-1][1])  # the last piece ends where the file does
@@ -245,18 +246,16 @@ def synthesize(font_path: str | Path, midi: bytes, wanted: Callable[[], bool] | 
     return out
 
 
-def _result(
-    future: concurrent.futures.Future[np.ndarray | None], job: _Job, wanted: Callable[[], bool] | None
-) -> np.ndarray:
-    """A piece's samples, asking ``wanted`` meanwhile: :class:`Dropped` (every piece stopped) once it says False."""
-    while True:
-        try:
-            samples = future.result(timeout=None if wanted is None else WANTED_EVERY_S)
-        except concurrent.futures.TimeoutError:
-            if wanted is not None and not wanted():
-                job.drop()
-                raise Dropped from None
-            continue
-        if samples is None:  # (never: only a dropped call's pieces are not rendered)
+def _rendered(
+    futures: list[concurrent.futures.Future[np.ndarray]], job: _Job, wanted: Callable[[], bool] | None
+) -> list[np.ndarray]:
+    """Every piece's samples, asking ``wanted`` meanwhile: :class:`Dropped` (every piece stopped) once it says False.
+    (Bounded: a worker's watchdog stops a render at :data:`RENDER_TIMEOUT_S`.)"""
+    for _ in range(1 if wanted is None else math.ceil(2 * RENDER_TIMEOUT_S / WANTED_EVERY_S)):
+        if not concurrent.futures.wait(futures, None if wanted is None else WANTED_EVERY_S).not_done:
+            return [future.result() for future in futures]
+        if not wanted():  # type: ignore[misc]  (wanted is not None when a wait times out)
+            job.drop()
             raise Dropped
-        return samples
+    job.drop()
+    raise SynthError("the synthesizer took longer than it may; try once more")
