@@ -45,7 +45,7 @@ from musicgen.app.settings import (
     form_label,
     from_query,
 )
-from musicgen.app.text import plain
+from musicgen.app.text import code_html, plain
 from musicgen.compose.sample import Generator
 from musicgen.model.checkpoint import CheckpointError
 from musicgen.sound import export
@@ -237,7 +237,7 @@ def writing_ui(slot: st.delta_generator.DeltaGenerator) -> Callable[[str], None]
 
     def show(text: str) -> None:
         with slot.container():  # the text first: it shows while the page still loads what draws the sheet
-            st.code(text, language=None)
+            st.html(code_html(text, label="the tune so far"))
             st.html(sheet_html(text, next(drawn), abcjs), unsafe_allow_javascript=True)
 
     return show

@@ -24,7 +24,7 @@ from musicgen.app import workbench as wb
 from musicgen.app.session import Entry
 from musicgen.app.settings import Settings
 from musicgen.app.shelf import SOUND_BYTES, SOUND_ENTRIES, Shelf
-from musicgen.app.text import plain
+from musicgen.app.text import CODE_STYLE, COPY_SCRIPT, plain
 from musicgen.compose.sample import Generator
 from musicgen.sound import synth
 
@@ -34,6 +34,7 @@ DEFAULT_BARS = 4  # the passage first offered: bars 1 to 4
 PERSIST = "page"  # widgets keep their values while the page shows the other mode
 
 PAGE_CSS = """<style>
+[data-testid="stLayoutWrapper"]:has(> .st-key-page_scripts), .st-key-page_scripts { display: none; }
 /* A phone: Compose at the top of the page (the sidebar starts closed there), the downloads two by two. */
 .st-key-compose_here { display: none; }
 @media (max-width: 767.98px) {
@@ -54,7 +55,9 @@ PAGE_CSS = """<style>
 
 
 def page_style() -> None:
-    st.html(PAGE_CSS)
+    st.html(PAGE_CSS + CODE_STYLE)
+    with st.container(key="page_scripts"):  # (hidden: no room taken) the code blocks' Copy buttons (musicgen.app.text)
+        st.html(COPY_SCRIPT, unsafe_allow_javascript=True)
 
 
 # ---------------------------------------------------------------- the page's sounds

@@ -3,8 +3,8 @@ player and sheet music, badges, downloads and permalink, the workbench under it 
 session's history, the model panel, and the choice of the page's mode (compose, or look inside the model).
 
 Widgets only, in small ``*_ui()`` functions; what they show is computed in :mod:`musicgen.app`. Every text
-from the model, a primer or the address bar goes through :func:`musicgen.app.text.plain` (or ``st.code``),
-so it is shown as text, never as Markdown or HTML. Sounds are kept on one shared :class:`~musicgen.app.shelf.Shelf`
+from the model, a primer or the address bar goes through :func:`musicgen.app.text.plain` (or
+:func:`~musicgen.app.text.code_html`), so it is shown as text, never as Markdown or HTML. Sounds are kept on one shared :class:`~musicgen.app.shelf.Shelf`
 within a budget of bytes; a session keeps the ABC of its tunes, never their audio. The tune's text and sheet
 are sent before its sound is made: the sound's parts (player, badges, downloads) fill slots laid out first.
 
@@ -31,7 +31,7 @@ from musicgen.app import render
 from musicgen.app import support as sup
 from musicgen.app.session import Entry, candidate_label, edited, history_line, keep_recent, title_of
 from musicgen.app.settings import Settings, changed, to_query
-from musicgen.app.text import plain
+from musicgen.app.text import code_html, plain
 from musicgen.compose.constrain import FREE_WRITING
 from musicgen.compose.sample import Generator
 from musicgen.judge.quality import ends_with_bar_line
@@ -216,7 +216,7 @@ def permalink_ui(entry: Entry, settings: Settings) -> None:
         st.caption("Permalink (it gives the tune as composed; your edit is in the ABC download):")
     else:
         st.caption("Permalink (the same settings and seed give this tune again):")
-    st.container(key="permalink").code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
+    st.container(key="permalink").html(code_html(f"{base}?{urlencode(query)}", wrap=True, label="the permalink"))
 
 
 def player_notes_ui(sound: render.Sound) -> None:
@@ -293,7 +293,7 @@ def output_ui(settings: Settings, gen: Generator) -> None:
     with st.container(key="noprint_tools"):
         tools.tools_ui(entry, index, bars, problem, keep_version, gen, settings)
         with st.expander("ABC text", expanded=True), st.container(key="abc_text"):
-            st.code(entry.abc, language=None)
+            st.html(code_html(entry.abc, label="the ABC text"))
         permalink_ui(entry, settings)
 
 

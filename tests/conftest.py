@@ -161,3 +161,10 @@ def browser() -> Iterator[Any]:
         b = launch_chromium(p)
         yield b
         b.close()
+
+
+def code_blocks(at) -> list[str]:  # type: ignore[no-untyped-def]
+    """The texts of the page's code blocks (musicgen.app.text.code_html), in page order: the ABC text, the permalink."""
+    from musicgen.app.text import code_text
+
+    return [t for t in (code_text(h.value) for h in at.html) if t is not None]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import code_blocks
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
@@ -86,8 +87,8 @@ def compose(at: AppTest, **options: Any) -> AppTest:
 
 
 def shown_abc(at: AppTest) -> str:
-    """The ABC text on the page (st.code drops the final newline; so do the tunes compared with it)."""
-    return at.code[0].value.rstrip("\n")
+    """The ABC text on the page (its code block drops the final newline; so do the tunes compared with it)."""
+    return code_blocks(at)[0]
 
 
 def sheet_args(at: AppTest) -> dict:
@@ -463,8 +464,8 @@ def test_the_first_notes_are_shown_at_once_however_fast_the_tune_is_written(weig
 def test_after_composing_the_tune_replaces_its_text_as_it_was_written(app: AppTest) -> None:
     compose(app, seed=3, length=40)
     assert not app.exception and shown_abc(app).startswith("X:")
-    permalink = app.get("code")[-1].value
-    assert "seed=3" in permalink and [c.value for c in app.code if c.value not in (shown_abc(app), permalink)] == []
+    *_, permalink = blocks = code_blocks(app)
+    assert "seed=3" in permalink and [c for c in blocks if c not in (shown_abc(app), permalink)] == []
 
 
 def test_a_change_of_sound_reads_the_tune_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]

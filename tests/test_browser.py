@@ -157,6 +157,22 @@ def test_a_new_tune_is_drawn_and_played_in_the_players_own_frame(app_url: str, b
     page.context.close()
 
 
+def test_the_abc_text_and_the_permalink_copy_with_their_buttons(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """Each code block's Copy button puts exactly its text on the clipboard, and says so."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    page = context.new_page()
+    page.goto(f"{app_url}/?{urlencode({'seed': 5, 'length': 300})}")
+    page.wait_for_function("() => document.querySelector('.st-key-permalink code')?.textContent.includes('seed=5')")
+    for block in (".st-key-abc_text", ".st-key-permalink"):
+        shown = page.locator(f"{block} code").text_content()
+        page.locator(f"{block} .mg-copy").click()
+        page.wait_for_function(f"() => document.querySelector('{block} .mg-copy').textContent === 'Copied'")
+        assert page.evaluate("() => navigator.clipboard.readText()") == shown
+        assert shown.startswith("X:" if block == ".st-key-abc_text" else app_url) and "&lt;" not in shown
+    context.close()
+
+
 # Records each note count of the sheet music drawn in the page while the model writes (a new count, a new drawing).
 WATCH_LIVE_SHEET = """() => {
   window.liveNotes = [];

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import code_blocks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -359,7 +360,7 @@ def test_the_page_offers_the_forms_and_says_when_the_length_leaves_no_room(tiny_
     at.run()
     assert not at.exception, at.exception
     assert at.selectbox(key="opt_form").value == "AB"
-    abc = at.code[0].value
+    abc = code_blocks(at)[0]
     assert abc == Generator(tiny_checkpoint).generate(
         Settings(seed=3, form="AB", length=900, meter="4/4").sample_config()
     )[0].abc.rstrip("\n")

@@ -26,7 +26,7 @@ from typing import Any
 import mido
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, TINY_TUNES, make_checkpoint
+from conftest import REPO_ROOT, TINY_TUNES, code_blocks, make_checkpoint
 
 from musicgen import cli
 from musicgen.abcnotation import rhythm
@@ -620,9 +620,9 @@ def test_a_session_keeps_at_most_max_history_tunes(page_weights: Path, monkeypat
     history = at.session_state["history"]
     assert [(e.settings.seed, e.candidate) for e in history] == [(2, 1), (3, 0), (3, 1)]
     current = at.session_state["current"]
-    assert history[current].settings.seed == 3 and at.code[0].value.rstrip("\n") == history[current].abc.rstrip("\n")
+    assert history[current].settings.seed == 3 and code_blocks(at)[0] == history[current].abc.rstrip("\n")
     next(b for b in at.button if b.key == "show_0").click().run()  # the oldest kept still plays
-    assert at.code[0].value.rstrip("\n") == history[0].abc.rstrip("\n")
+    assert code_blocks(at)[0] == history[0].abc.rstrip("\n")
 
 
 # --- turning a tune into sound

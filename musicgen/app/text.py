@@ -2,6 +2,7 @@ r"""Text from the model, a primer or the address bar, made safe for the page's M
 
     st.subheader(plain(title))                       # never a link, an image, a colour or an icon
     st.error(f"Nothing was composed: {plain(str(e))}.")
+    st.html(code_html(abc))                          # a block of code with a Copy button (its HTML escaped)
 
 Streamlit renders headings, captions, warnings, errors, radio and button labels as Markdown
 (GitHub-flavoured, with emoji shortcodes, ``:red[...]`` colours and ``$...$`` mathematics). A
@@ -24,6 +25,7 @@ without them (``4:00``) gets none. Raw HTML is escaped by the same rule (``<`` i
 
 from __future__ import annotations
 
+import html
 import re
 
 JOINER = "\u2060"  # WORD JOINER: invisible, and no line break at it
@@ -50,3 +52,69 @@ def shown(markdown: str) -> str:
     True
     """
     return _ESCAPED.sub(r"\1", markdown).replace(JOINER, "")
+
+
+# ---------------------------------------------------------------- code blocks
+
+CODE_STYLE = """<style>
+/* A block of code (code_html): st.code's look, without its highlighter's 1.5 MB of script on a tune's first view. */
+.mg-code { position: relative; margin-bottom: 1rem; }
+.mg-code pre {
+  margin: 0; padding: 1rem 3.5rem 1rem 1rem; border-radius: 0.5rem; background: #f0f2f6; color: #31333f;
+  font-family: "Source Code Pro", monospace; font-size: 0.875rem; line-height: 1.5; overflow-x: auto;
+}
+.mg-code pre.mg-wrap { white-space: pre-wrap; overflow-wrap: anywhere; }
+.mg-code .mg-copy {
+  position: absolute; top: 0.4rem; right: 0.4rem; padding: 0.1rem 0.5rem; border-radius: 0.4rem; cursor: pointer;
+  border: 1px solid rgba(49, 51, 63, 0.2); background: #fff; color: #31333f; font: inherit; font-size: 0.8rem;
+}
+.mg-code .mg-copy:hover { border-color: #9c4a2f; color: #9c4a2f; }
+</style>"""
+
+# One handler for every code block's Copy button (installed once a page): the clipboard where the page may write it
+# (a secure address: https, localhost), else the browser's copy of a selection; the button says what happened.
+COPY_SCRIPT = """<script>
+if (!window.mgCopy) {
+  window.mgCopy = true;
+  const said = (button, text) => { button.textContent = text; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+  const bySelection = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+    document.body.appendChild(area); area.select();
+    try { return document.execCommand("copy"); } catch (e) { return false; } finally { area.remove(); }
+  };
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest(".mg-copy");
+    if (!button) return;
+    const text = button.parentElement.querySelector("code").textContent;
+    const done = (ok) => said(button, ok ? "Copied" : "Select and copy");
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(() => done(true), () => done(bySelection(text)));
+    else done(bySelection(text));
+  });
+}
+</script>"""
+
+_CODE = re.compile(r"<pre[^>]*><code>(.*?)</code></pre>", re.S)
+
+
+def code_html(text: str, wrap: bool = False, label: str = "the text") -> str:
+    """``text`` as a block of code for ``st.html``: shown exactly (escaped, the final newline dropped as ``st.code``
+    drops it), with a Copy button (:data:`COPY_SCRIPT`; ``label`` names what it copies for screen readers);
+    ``wrap``: long lines wrap. Styled by :data:`CODE_STYLE`.
+
+    >>> code_html("X:1\\nT:<b>&</b>\\n")
+    '<div class="mg-code"><pre><code>X:1\\nT:&lt;b&gt;&amp;&lt;/b&gt;</code></pre><button type="button" class="mg-copy" aria-label="Copy the text">Copy</button></div>'
+    >>> code_text(code_html("X:1\\nT:<b>&</b>\\n", wrap=True))
+    'X:1\\nT:<b>&</b>'
+    """
+    pre = '<pre class="mg-wrap">' if wrap else "<pre>"
+    button = f'<button type="button" class="mg-copy" aria-label="Copy {html.escape(label)}">Copy</button>'
+    return (
+        f'<div class="mg-code">{pre}<code>{html.escape(text.rstrip(chr(10)), quote=False)}</code></pre>{button}</div>'
+    )
+
+
+def code_text(markup: str) -> str | None:
+    """The text of the first block of :func:`code_html` in ``markup`` (None: there is none)."""
+    found = _CODE.search(markup)
+    return None if found is None else html.unescape(found[1])
