@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from browser_harness import (  # noqa: E402
     CHROMIUM,
+    PLAYABLE,
     SHEET,
     free_port,
     launch_chromium,
@@ -83,8 +84,9 @@ PLAYER = (
 
 
 def _js(code: str) -> str:
-    """A snippet that names the page's player as ``PLAYER_AUDIO``, with the expression that finds it."""
-    return code.replace("PLAYER_AUDIO", PLAYER)
+    """A snippet that names the page's player as ``PLAYER_AUDIO`` and the test of a playable one as ``PLAYABLE``,
+    with the expression that finds it and the test (browser_harness.PLAYABLE)."""
+    return code.replace("PLAYER_AUDIO", PLAYER).replace("PLAYABLE", PLAYABLE)
 
 
 # The tune of this seed is shown (its permalink) and the page's audio is a new one (not the last tune's), playable;
@@ -93,7 +95,7 @@ _OUTCOME = _js("""([seed, old]) => {
   const link = document.querySelector('.st-key-permalink code');
   if (!link || !new RegExp('[?&]seed=' + seed + '(&|$)').test(link.textContent)) return false;
   const a = PLAYER_AUDIO;
-  if (a && a.src !== old && a.readyState >= 1 && isFinite(a.duration) && a.duration > 0) return "audio";
+  if (a && a.src !== old && PLAYABLE(a)) return "audio";
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;  // still running
   const text = document.body.innerText;
   const why = ["cannot be read as music", "audio could not be rendered", "No MIDI or audio", "does not fit"];
@@ -167,7 +169,7 @@ def compose_once(page, seed: int) -> tuple[float, float, int, float, float, int]
 _SRC_CHANGED = _js("""(old) => {
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
   const a = PLAYER_AUDIO;
-  return !!a && a.src !== old && a.readyState >= 1 && isFinite(a.duration) && a.duration > 0;
+  return !!a && a.src !== old && PLAYABLE(a);
 }""")
 
 

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from browser_harness import CHROMIUM, SHEET, launch_chromium, serve_app  # noqa: E402
+from browser_harness import CHROMIUM, PLAYABLE, SHEET, launch_chromium, serve_app  # noqa: E402
 
 MILESTONES = ["dom_ready", "compose", "sheet_frame", "sheet_notes", "abc_text", "audio", "playable"]
 # Installed before the page's own scripts: the first time each milestone is seen, in ms from the navigation's start.
@@ -48,11 +48,11 @@ setInterval(() => {
     const a = d.getElementById('tune');
     if (a && a.getAttribute('src')) {
       seen('audio');
-      if (a.readyState >= 1 && isFinite(a.duration) && a.duration > 0) seen('playable');
+      if (PLAYABLE(a)) seen('playable');
     }
   }
 }, 5);
-""".replace("SHEET", SHEET)
+""".replace("SHEET", SHEET).replace("PLAYABLE", PLAYABLE)
 
 
 def open_link(browser, url: str, seed: int, length: int) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -133,11 +133,11 @@ def wait_idle(page, timeout_ms: int = 90_000) -> None:  # type: ignore[no-untype
 
 
 SHEET = "iframe[title*='sheet_music']"  # the tune's player and sheet music: one component, one frame
+# Whether an <audio> element can be played: it has a sound and knows its length (what a listener needs to press
+# play). A JavaScript function expression, spliced into the tests' and the benchmarks' snippets as `PLAYABLE(a)`.
+PLAYABLE = "((a) => !!a && !!a.getAttribute('src') && a.readyState >= 1 && isFinite(a.duration) && a.duration > 0)"
 # The duration (s) of the tune's player, 0 while it has no sound or no metadata yet.
-_DURATION = (
-    "() => { const a = document.getElementById('tune');"
-    " return a && a.src && a.readyState >= 1 && isFinite(a.duration) ? a.duration : 0; }"
-)
+_DURATION = f"() => {{ const a = document.getElementById('tune'); return {PLAYABLE}(a) ? a.duration : 0; }}"
 
 
 def sheet_frames(page) -> list:  # type: ignore[no-untyped-def]
