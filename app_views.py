@@ -2,11 +2,11 @@
 player and sheet music, badges, downloads and permalink, the workbench under it (``app_tools.py``), the
 session's history, the model panel, and the choice of the page's mode (compose, or look inside the model).
 
-Widgets only, in small ``*_ui()`` functions; what they show is computed in :mod:`musicgen.app`. Every text
-from the model, a primer or the address bar goes through :func:`musicgen.app.text.plain` (or
-:func:`~musicgen.app.text.code_html`), so it is shown as text, never as Markdown or HTML. Sounds are kept on one shared :class:`~musicgen.app.shelf.Shelf`
-within a budget of bytes; a session keeps the ABC of its tunes, never their audio. The tune's text and sheet
-are sent before its sound is made: the sound's parts (player, badges, downloads) fill slots laid out first.
+Widgets only, in small ``*_ui()`` functions; what they show is computed in :mod:`musicgen.app`. Every text from the
+model, a primer or the address bar goes through :mod:`musicgen.app.text` (``plain``, ``code_html``): shown as text,
+never as Markdown or HTML. Sounds are kept on one shared :class:`~musicgen.app.shelf.Shelf` within a budget of bytes;
+a session keeps the ABC of its tunes, never their audio. The tune's text and sheet are sent before its sound is
+made: the sound's parts (player, badges, downloads) fill slots laid out first.
 
 The player and the sheet music are one component (``assets/abcjs``: the sheet follows the sound, a click on a
 note moves it): its sounds reach it as addresses of Streamlit's media files, as ``st.audio``'s do, so a rerun
