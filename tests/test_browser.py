@@ -157,15 +157,20 @@ def test_a_new_tune_is_drawn_and_played_in_the_players_own_frame(app_url: str, b
     page.context.close()
 
 
-def test_the_abc_text_and_the_permalink_copy_with_their_buttons(app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
-    """Each code block's Copy button puts exactly its text on the clipboard, and says so."""
+@pytest.mark.parametrize("secure", [True, False], ids=["clipboard", "selection"])
+def test_the_abc_text_and_the_permalink_copy_with_their_buttons(app_url: str, browser, secure: bool) -> None:  # type: ignore[no-untyped-def]
+    """Each code block's Copy button puts exactly its text on the clipboard, and says so: by the clipboard where the
+    address is secure, else (a page served over plain http to another machine) by the browser's copy of a selection."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    if not secure:  # as the page sees an address that is not secure
+        context.add_init_script("Object.defineProperty(window, 'isSecureContext', {value: false})")
     page = context.new_page()
     page.goto(f"{app_url}/?{urlencode({'seed': 5, 'length': 300})}")
     page.wait_for_function("() => document.querySelector('.st-key-permalink code')?.textContent.includes('seed=5')")
     for block in (".st-key-abc_text", ".st-key-permalink"):
         shown = page.locator(f"{block} code").text_content()
+        page.evaluate("() => navigator.clipboard.writeText('')")
         page.locator(f"{block} .mg-copy").click()
         page.wait_for_function(f"() => document.querySelector('{block} .mg-copy').textContent === 'Copied'")
         assert page.evaluate("() => navigator.clipboard.readText()") == shown
