@@ -27,7 +27,7 @@ from musicgen.app import inside, stepview
 from musicgen.app import support as sup
 from musicgen.app.render import Sound, make_sound
 from musicgen.app.settings import KEYS, METERS, RANGES, Settings
-from musicgen.app.text import plain
+from musicgen.app.text import code_html, plain
 from musicgen.compose.sample import Generator, Tune
 from musicgen.config import MAX_PRIMER, SampleConfig
 from musicgen.data.corpus import split_tunes
@@ -207,7 +207,7 @@ def _steps(per_tick: int) -> None:
         upto = stepview.sheet_upto(walk.text, walk.done)  # the same arguments until a space or bar line: no redraw
         values = stepview.walk_values(walk)[:upto]
         sheet(walk.text[:upto], values, inside.SURPRISE_BINS, "Surprise:", f"{K}step_sheet", True)
-        st.code(walk.text, language=None, wrap_lines=True)
+        st.html(code_html(walk.text, wrap=True, label="the tune so far"))
     with right:
         st.button("One step", key=f"{K}one", on_click=_one_step, disabled=walk.done, icon=":material/skip_next:")
         said = stepview.just_written(walk)  # the sentences in one Markdown element: each element is a message

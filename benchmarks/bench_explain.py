@@ -131,7 +131,7 @@ def browser_clicks(clicks: int) -> tuple[list[float], list[float]]:
         page.goto(url)
         page.get_by_role("button", name="One step").wait_for(timeout=90_000)
         wait_idle(page)
-        page.locator("[data-testid='stCode'] code").first.wait_for()  # the code block's highlighter loads late
+        page.locator(".mg-code code").first.wait_for()
         for _ in range(clicks):
             at, frame = page.evaluate(CLICK)
             if at is None:  # a click that landed while the view was redrawn: lost, and not counted

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, TINY_MODEL, TINY_TUNES, make_checkpoint
+from conftest import REPO_ROOT, TINY_MODEL, TINY_TUNES, code_blocks, make_checkpoint
 from streamlit.testing.v1 import AppTest
 
 from musicgen.app import inside, stepview
@@ -65,7 +65,7 @@ def sheets(at: AppTest) -> list[dict[str, Any]]:
 
 
 def text(at: AppTest) -> str:
-    return at.code[0].value
+    return code_blocks(at)[0]
 
 
 def written(at: AppTest) -> str:
@@ -145,7 +145,9 @@ def test_the_step_sheet_catches_up_at_each_space_bar_line_and_line_end() -> None
     for _ in range(40):
         at.button(key="inside_one").click().run()
         [sheet] = sheets(at)
-        written = at.session_state["inside_lines"][at.session_state["inside_shown"]].walk.text  # (st.code strips it)
+        written = at.session_state["inside_lines"][
+            at.session_state["inside_shown"]
+        ].walk.text  # (its code block strips it)
         music = not re.match(r"[A-Za-z]:", written.rsplit("\n", 1)[-1])
         whole = inside.sheet_values(written, [], drop_sources=True)[0]
         assert whole.startswith(sheet["abc"]) and len(sheet["values"]) == len(sheet["abc"])
@@ -336,7 +338,7 @@ def test_rules_view_says_when_meter_aware_writing_is_not_offered(tmp_path: Path)
 
 def test_settings_that_cannot_write_a_tune_are_a_sentence(weights: Path) -> None:
     at = open_page(weights, form="AB", length=300)
-    assert at.error and "cannot write a tune" in at.error[0].value and not at.code
+    assert at.error and "cannot write a tune" in at.error[0].value and not code_blocks(at)
 
 
 def test_the_views_never_import_tensorflow(weights: Path) -> None:

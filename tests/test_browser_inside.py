@@ -48,7 +48,7 @@ SHEET = "iframe[title*='inside_sheet']"
 
 
 def code_text(page) -> str:  # type: ignore[no-untyped-def]
-    return page.locator("[data-testid='stCode'] code").first.inner_text()
+    return page.locator(".mg-code code").first.inner_text()
 
 
 # The characters written on the line shown, from its caption ("… · 16 characters"): the code block's text drops a

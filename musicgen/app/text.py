@@ -57,7 +57,7 @@ def shown(markdown: str) -> str:
 # ---------------------------------------------------------------- code blocks
 
 CODE_STYLE = """<style>
-/* A block of code (code_html): st.code's look, without its highlighter's 1.5 MB of script on a tune's first view. */
+/* A block of code (code_html): st.code's look, without its highlighter's 1.5 MB of script. */
 .mg-code { position: relative; margin-bottom: 1rem; }
 .mg-code pre {
   margin: 0; padding: 1rem 3.5rem 1rem 1rem; border-radius: 0.5rem; background: #f0f2f6; color: #31333f;
@@ -108,10 +108,9 @@ def code_html(text: str, wrap: bool = False, label: str = "the text") -> str:
     'X:1\\nT:<b>&</b>'
     """
     pre = '<pre class="mg-wrap">' if wrap else "<pre>"
+    code = html.escape(text.rstrip("\n"), quote=False)
     button = f'<button type="button" class="mg-copy" aria-label="Copy {html.escape(label)}">Copy</button>'
-    return (
-        f'<div class="mg-code">{pre}<code>{html.escape(text.rstrip(chr(10)), quote=False)}</code></pre>{button}</div>'
-    )
+    return f'<div class="mg-code">{pre}<code>{code}</code></pre>{button}</div>'
 
 
 def code_text(markup: str) -> str | None:
